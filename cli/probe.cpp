@@ -1,0 +1,1 @@
+namespace gridrun { int ProbeCli() { return 1; } }

@@ -1,0 +1,1 @@
+namespace gridrun { int ProbeCoord() { return 1; } }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package gridrun needs to build, test and run, and
+# selects the OpenMP OpenBLAS as the system BLAS (LibTorch links libblas.so.3;
+# Debian's reference BLAS makes training 6-19x slower).
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+export DEBIAN_FRONTEND=noninteractive
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  # training: LibTorch 1.13 + a fast BLAS + MPI
+  libtorch-dev libopenblas0-openmp libopenblas-openmp-dev
+  libopenmpi-dev openmpi-bin
+  # coordinator / CLI
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libsqlite3-dev sqlite3 libsqlitecpp-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
+  libpng-dev zlib1g-dev libssl-dev openssl
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev python3
+)
+
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+
+# Pin the OpenMP build of OpenBLAS as libblas.so.3 / liblapack.so.3. (The
+# pthread build fights LibTorch's OpenMP threads; see docs/BENCHMARKS.md.)
+arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+for lib in libblas.so.3 liblapack.so.3; do
+  target=/usr/lib/$arch/openblas-openmp/$lib
+  if [[ -e $target ]]; then
+    $SUDO update-alternatives --set "$lib-$arch" "$target" >/dev/null
+  fi
+done
+echo "BLAS: $(readlink -f /usr/lib/$arch/libblas.so.3)"

@@ -1,0 +1,1 @@
+namespace gridrun { int ProbeWorker() { return 1; } }
