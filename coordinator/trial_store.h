@@ -1,0 +1,247 @@
+// TrialStore: everything the coordinator persists, behind one interface.
+//
+// The coordinator keeps no state outside the store: kill it, restart it on the
+// same file, and every experiment carries on. Implementations:
+// SqliteTrialStore (coordinator/sqlite_trial_store.h).
+//
+// Contracts every implementation keeps (tests/coordinator/trial_store_contract
+// runs one suite against each):
+//   1. Every mutating call is atomic (one transaction) and durable when it
+//      returns OK.
+//   2. Lease checks are compare-and-set: calls that name a lease
+//      (trial_id, worker_id, attempt) succeed only while the trial is RUNNING
+//      with exactly that worker and attempt; otherwise they return ABORTED and
+//      change nothing. So a worker that lost its lease can never overwrite
+//      the trial's new owner.
+//   3. Metric and sample writes are idempotent: keyed by (trial_id, name,
+//      step); writing the same key again overwrites, never duplicates.
+//   4. Errors: NOT_FOUND for unknown ids, ALREADY_EXISTS for a name clash,
+//      ABORTED for lost leases, FAILED_PRECONDITION for illegal state
+//      transitions (see coordinator/trial_state.h), INTERNAL for storage
+//      failures (disk full, I/O error) with SQLite's message.
+//
+// Thread-safety: implementations are safe to call from many threads (the gRPC
+// server's); they serialise writes internally.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "coordinator/trial_state.h"
+
+namespace gridrun::coordinator {
+
+// One trial as the grid expansion produced it, before it is stored.
+struct NewTrial {
+  int64_t number = 0;                       // 0-based position in the grid
+  std::string config_json;                  // canonical (common/trial_config.h)
+  std::string config_sha256;                // ConfigSha256 of that config
+  std::map<std::string, std::string> params;  // grid axis name -> value text
+  int ranks = 1;                            // for capability matching
+  std::string device = "cpu";
+};
+
+struct NewExperiment {
+  std::string name;
+  std::string spec_yaml;
+  std::string spec_sha256;
+  std::vector<NewTrial> trials;
+};
+
+enum class ExperimentStatus { kActive, kDone, kCancelled };
+const char* ExperimentStatusName(ExperimentStatus status);
+
+struct ExperimentRecord {
+  std::string experiment_id;
+  std::string name;
+  std::string spec_yaml;
+  std::string spec_sha256;
+  ExperimentStatus status = ExperimentStatus::kActive;
+  int64_t created_ms = 0;
+  std::map<TrialState, int64_t> trial_counts;
+  int64_t total_trials = 0;
+};
+
+struct TrialRecord {
+  int64_t trial_id = 0;
+  std::string experiment_id;
+  int64_t number = 0;
+  TrialState state = TrialState::kWaiting;
+  int attempt = 0;
+  std::string worker_id;
+  int64_t lease_expires_ms = 0;
+  std::string config_json;
+  std::string config_sha256;
+  std::string error;
+  std::map<std::string, std::string> params;
+  int ranks = 1;
+  std::string device = "cpu";
+  bool cancel_requested = false;
+  int64_t reused_from = 0;  // 0: trained here
+  int64_t epoch = 0;        // progress, as last reported
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  double steps_per_second = 0;
+  int64_t created_ms = 0;
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+};
+
+struct SubmitResult {
+  std::string experiment_id;
+  int64_t trial_count = 0;
+  bool already_existed = false;
+  int64_t reused_trials = 0;
+};
+
+// The lease a call acts under.
+struct LeaseRef {
+  int64_t trial_id = 0;
+  std::string worker_id;
+  int attempt = 0;
+};
+
+struct MetricPointRecord {
+  std::string name;
+  int64_t step = 0;
+  int64_t epoch = 0;
+  double value = 0;
+  int64_t wall_ms = 0;
+};
+
+struct SampleRecord {
+  std::string name;
+  int64_t step = 0;
+  int64_t epoch = 0;
+  std::string png;
+  int rows = 0;
+  int cols = 0;
+};
+
+struct CheckpointRecord {
+  int64_t trial_id = 0;
+  int64_t step = 0;
+  int64_t epoch = 0;
+  std::string sha256;
+  int64_t size_bytes = 0;
+  std::string path;  // file under the checkpoint directory
+  int64_t created_ms = 0;
+};
+
+struct WorkerRecord {
+  std::string worker_id;
+  std::string host;
+  int ranks = 1;
+  std::string device = "cpu";
+  int gpus = 0;
+  int64_t pid = 0;
+  int64_t last_seen_ms = 0;
+};
+
+// What ExpireLeases did to one trial.
+struct ExpiredLease {
+  int64_t trial_id = 0;
+  std::string worker_id;
+  int attempt = 0;
+  TrialState new_state = TrialState::kWaiting;  // WAITING, FAILED or CANCELLED
+};
+
+class TrialStore {
+ public:
+  virtual ~TrialStore() = default;
+
+  // Stores an experiment and its trials in one transaction.
+  //  * Same name and same spec_sha256 as a stored experiment: returns that one
+  //    with already_existed = true and changes nothing.
+  //  * Same name, different spec: ALREADY_EXISTS naming the stored id.
+  //  * Unless `rerun`, a trial whose config_sha256 equals a COMPLETE trial's
+  //    (any experiment) is stored as COMPLETE with reused_from set to that
+  //    trial, and counted in reused_trials.
+  virtual absl::StatusOr<SubmitResult> SubmitExperiment(const NewExperiment& experiment,
+                                                        bool rerun, int64_t now_ms) = 0;
+
+  // `id_or_name` may be an experiment id or its name. NOT_FOUND if neither.
+  virtual absl::StatusOr<ExperimentRecord> GetExperiment(const std::string& id_or_name) = 0;
+  // Newest first; `offset`/`limit` page through them.
+  virtual absl::StatusOr<std::vector<ExperimentRecord>> ListExperiments(int64_t offset,
+                                                                        int64_t limit) = 0;
+  // In grid order; `states` empty means all.
+  virtual absl::StatusOr<std::vector<TrialRecord>> ListTrials(
+      const std::string& id_or_name, const std::vector<TrialState>& states) = 0;
+  virtual absl::StatusOr<TrialRecord> GetTrial(int64_t trial_id) = 0;
+
+  // Registers (or re-registers) a worker job.
+  virtual absl::Status UpsertWorker(const WorkerRecord& worker) = 0;
+  virtual absl::StatusOr<WorkerRecord> GetWorker(const std::string& worker_id) = 0;
+
+  // Leases the next WAITING trial this worker can run: experiments in
+  // submission order, trials in grid order, trial.ranks == ranks and
+  // trial.device == device. The trial becomes RUNNING with attempt + 1,
+  // worker_id and lease_expires_ms = now_ms + lease_ms. std::nullopt when
+  // there is nothing to lease.
+  virtual absl::StatusOr<std::optional<TrialRecord>> ClaimNextTrial(const std::string& worker_id,
+                                                                   int ranks,
+                                                                   const std::string& device,
+                                                                   int64_t now_ms,
+                                                                   int64_t lease_ms) = 0;
+
+  // Heartbeat: extends the lease to now_ms + lease_ms and records progress.
+  // Returns the updated trial (its cancel_requested tells the worker to stop).
+  // ABORTED if `lease` is not current.
+  virtual absl::StatusOr<TrialRecord> RenewLease(const LeaseRef& lease, int64_t now_ms,
+                                                 int64_t lease_ms, int64_t epoch, int64_t step,
+                                                 int64_t total_steps,
+                                                 double steps_per_second) = 0;
+
+  // WAITING trials -> CANCELLED; RUNNING trials get cancel_requested. Marks
+  // the experiment cancelled. Returns {cancelled_waiting, stopping_running}.
+  virtual absl::StatusOr<std::pair<int64_t, int64_t>> CancelExperiment(
+      const std::string& id_or_name, int64_t now_ms) = 0;
+
+  // RUNNING -> COMPLETE (or CANCELLED if cancel was requested), under lease.
+  virtual absl::Status CompleteTrial(const LeaseRef& lease,
+                                     const std::map<std::string, double>& final_metrics,
+                                     int64_t now_ms) = 0;
+
+  // The attempt failed. retryable and attempt < max_attempts: back to
+  // WAITING; otherwise FAILED with `error`. A cancel-requested trial becomes
+  // CANCELLED. Returns the new state. ABORTED if `lease` is not current.
+  virtual absl::StatusOr<TrialState> FailTrial(const LeaseRef& lease, const std::string& error,
+                                               bool retryable, int max_attempts,
+                                               int64_t now_ms) = 0;
+
+  // Every RUNNING trial whose lease_expires_ms < now_ms goes back to WAITING
+  // (or FAILED once attempt >= max_attempts, with a "lease expired" error;
+  // CANCELLED if cancel was requested).
+  virtual absl::StatusOr<std::vector<ExpiredLease>> ExpireLeases(int64_t now_ms,
+                                                                 int max_attempts) = 0;
+
+  // Batched, idempotent, one transaction, under lease. Returns rows written.
+  virtual absl::StatusOr<int64_t> WriteMetrics(const LeaseRef& lease,
+                                               const std::vector<MetricPointRecord>& points) = 0;
+  virtual absl::Status WriteSample(const LeaseRef& lease, const SampleRecord& sample) = 0;
+
+  // Records a checkpoint file (already written and fsynced by the caller)
+  // under lease, keeps the newest `keep` rows of the trial and returns the
+  // paths of the rows it dropped (the caller deletes those files).
+  virtual absl::StatusOr<std::vector<std::string>> AddCheckpoint(const LeaseRef& lease,
+                                                                 const CheckpointRecord& checkpoint,
+                                                                 int keep) = 0;
+  // Newest first.
+  virtual absl::StatusOr<std::vector<CheckpointRecord>> ListCheckpoints(int64_t trial_id) = 0;
+  // Removes one checkpoint row (e.g. found corrupt on disk).
+  virtual absl::Status DeleteCheckpoint(int64_t trial_id, const std::string& sha256) = 0;
+
+  // Reads for the CLI and WatchExperiment.
+  virtual absl::StatusOr<std::vector<MetricPointRecord>> ListMetrics(int64_t trial_id) = 0;
+  // Last value (highest step) of each metric of a trial.
+  virtual absl::StatusOr<std::map<std::string, double>> LatestMetrics(int64_t trial_id) = 0;
+  virtual absl::StatusOr<std::vector<SampleRecord>> ListSamples(int64_t trial_id) = 0;
+};
+
+}  // namespace gridrun::coordinator
