@@ -1,1 +1,23 @@
-int main() { return 0; }
+// gridrun: the user's command line. Each subcommand lives in its own
+// cli/<name>_command.{h,cpp} and registers itself with Add<Name>Command(app).
+//
+// Exit codes: 0 success; 1 the command failed (bad spec, unreadable file, ...;
+// commands report it by throwing CLI::RuntimeError(1)); 2 usage errors (unknown
+// subcommand or option, missing argument).
+#include <CLI/CLI.hpp>
+
+#include "cli/validate_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"gridrun: hyperparameter grids of generative image models"};
+  app.require_subcommand(1);
+  gridrun::cli::AddValidateCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, or the usage error
+    if (code == 0 || e.get_name() == "RuntimeError") return code;
+    return 2;
+  }
+  return 0;
+}

@@ -1,1 +1,0 @@
-namespace gridrun { int ProbeCli() { return 1; } }

@@ -1,0 +1,45 @@
+// `gridrun validate GRID.yaml`: checks a grid spec locally, without a
+// coordinator, and shows what it would run.
+//
+//   $ gridrun validate vae.yaml
+//   vae.yaml: OK, 12 trials
+//     latent_size: 2, 64 (2 values)
+//     kl_weight: 1, 0.7, 0.5, 0.4, 0.3, 0.25 (6 values)
+//
+// On a bad spec every problem is printed (to the error stream), each prefixed
+// with the file name, and the exit code is 1. The checks are exactly the
+// coordinator's (coordinator/grid_spec.h), so a spec that validates here is
+// accepted by `gridrun submit` unless the coordinator runs with a smaller
+// trial limit.
+//
+// Thread-safety: RunValidate has no shared state; the streams it is given
+// must not be written by other threads meanwhile.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <iostream>
+#include <ostream>
+#include <string>
+
+namespace gridrun::cli {
+
+struct ValidateOptions {
+  std::string path;            // the grid spec file
+  int64_t max_trials = 10000;  // GridLimits::max_trials
+};
+
+// Reads and validates the spec at options.path. Returns the process exit
+// code: 0 when valid ("PATH: OK, N trials" and the axis summary on `out`),
+// 1 when the file cannot be read or the spec is invalid (the reason on `err`,
+// one "PATH: ..." line per problem).
+int RunValidate(const ValidateOptions& options, std::ostream& out, std::ostream& err);
+
+// Adds the `validate` subcommand to `app`. When it runs, it calls RunValidate
+// with `out`/`err` and throws CLI::RuntimeError(exit code) if that is not 0,
+// which CLI11_PARSE / App::exit turn into the process's exit code. `out` and
+// `err` must outlive `app`.
+void AddValidateCommand(CLI::App& app, std::ostream& out = std::cout,
+                        std::ostream& err = std::cerr);
+
+}  // namespace gridrun::cli

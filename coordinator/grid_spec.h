@@ -1,0 +1,123 @@
+// Grid specs: parsing and validating the YAML a user submits.
+//
+// A grid spec (DESIGN.md "Grid spec") names an experiment, a data set and a
+// model, fixes some settings at the top level and sweeps others under `grid`:
+//
+//   experiment: vae-kl-sweep
+//   dataset: fashion-mnist
+//   model: vae-mlp
+//   epochs: 20
+//   optimizer: {name: adam, lr: 1.0e-3, betas: [0.5, 0.999]}
+//   samples: {epochs: [1, 5, 10], count: 12}
+//   grid:
+//     latent_size: [2, 64]
+//     kl_weight: [1.0, 0.5]
+//
+// ParseGridSpec checks everything before anything is stored: types, ranges,
+// unknown keys, duplicates, the grid's size, and the cross-field rules that
+// depend on the model (hyperparameters the model does not use, input shapes
+// the preset was not built for, batch_size >= ranks, sample epochs within
+// epochs) for every combination of grid values. It reports every problem at
+// once, one per line. coordinator/grid_expand.h turns a valid GridSpec into
+// trials.
+//
+// Thread-safety: free functions without shared state; GridSpec is a plain
+// value type.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/model_catalog.h"
+#include "common/trial_config.h"
+
+namespace gridrun::coordinator {
+
+// One typed setting: integer fields hold int64_t, real-valued fields double
+// (an integer written for a real field is stored as double), names and
+// choices std::string.
+using SpecValue = std::variant<int64_t, double, std::string>;
+
+// The canonical text of a value, as stored in trial_params: integers in
+// decimal ("64"), reals with the fewest digits that read back to the same
+// double, positional for exponents -4..15 and scientific otherwise (as
+// Python's repr, without the ".0": "0.001", "0.0002", "1", "1e-05",
+// "1e+16"), strings unchanged.
+std::string SpecValueText(const SpecValue& value);
+
+// One swept setting, from the `grid` map.
+struct GridAxis {
+  std::string name;               // as written under grid: "lr", "kl_weight"
+  std::string field;              // the setting it sweeps: "optimizer.lr" for "lr"
+  std::vector<SpecValue> values;  // non-empty, distinct, in file order
+
+  bool operator==(const GridAxis&) const = default;
+};
+
+// A parsed, fully validated grid spec. Setting names ("fields") are the
+// TrialConfig JSON paths: "epochs", "kl_weight", "optimizer.lr",
+// "optimizer.name", "samples.count", ...; the top-level shorthand `lr` is
+// stored as "optimizer.lr".
+struct GridSpec {
+  std::string experiment;
+  // Single-valued settings given in the file (defaults are not filled in
+  // here; ExpandGrid does that per trial, since they depend on the model).
+  std::map<std::string, SpecValue> fixed;
+  std::optional<std::pair<double, double>> betas;  // optimizer.betas
+  std::optional<std::vector<int>> sample_epochs;   // samples.epochs, ascending
+  std::vector<GridAxis> axes;                      // in file order
+  int64_t trial_count = 1;                         // product of the axis lengths
+  // The spec re-emitted as canonical JSON (sorted keys, typed values, axes in
+  // file order): whitespace, comments, key order and number spelling
+  // (1e-3 vs 0.001) do not change it.
+  std::string canonical_json;
+
+  bool operator==(const GridSpec&) const = default;
+};
+
+struct GridLimits {
+  int64_t max_trials = 10000;  // larger grids are refused
+};
+
+// Parses and validates `yaml_text`.
+//
+// Keys: experiment, dataset and model are required (dataset and model may
+// instead be grid axes); the other top-level keys are the TrialConfig
+// fields, `lr` (shorthand for optimizer.lr), `optimizer` {name, lr, betas,
+// momentum, weight_decay}, `samples` {epochs, count} and `grid`. Grid axes
+// may be any single-valued top-level key except experiment, plus `lr`,
+// optimizer.name, optimizer.lr, optimizer.momentum and
+// optimizer.weight_decay; each setting may be given once (top level, inside
+// optimizer, or as an axis). Integer fields take integers only (not 1.5,
+// "2" or true); real fields take integers and decimals (1.0e-3, 1e-3).
+// Cross-field rules are checked for every combination of axis values.
+//
+// Returns INVALID_ARGUMENT when the spec is not valid. The message lists
+// every problem found, sorted by line, one per line, each as
+//   line L: FIELD: problem (got VALUE; allowed: ...)
+// where FIELD is the path of the setting ("optimizer.lr",
+// "grid.latent_size[2]"); the parenthesis is left out where it would say
+// nothing, and problems that involve two settings read as prose
+// ("model: seed004-gan-cifar10 needs 3x32x32 images; dataset mnist has
+// 1x28x28"). A YAML syntax error is reported alone, as
+//   line L, column C: invalid YAML: <parser message>
+absl::StatusOr<GridSpec> ParseGridSpec(std::string_view yaml_text, const GridLimits& limits = {});
+
+// The optimizer a model trains with when the spec does not say: gan and
+// wgan-gp adam 2e-4, betas 0.5/0.999 (DCGAN); wgan rmsprop 5e-5 (the WGAN
+// paper); vae and classifier adam 1e-3, betas 0.9/0.999. Optimizer settings
+// the spec gives override single fields of it.
+OptimizerConfig DefaultOptimizer(Objective objective);
+
+// Critic (discriminator) steps per generator step when the spec does not say:
+// 5 for wgan and wgan-gp, 1 otherwise.
+int DefaultCriticIters(Objective objective);
+
+}  // namespace gridrun::coordinator

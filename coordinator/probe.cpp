@@ -1,1 +1,0 @@
-namespace gridrun { int ProbeCoord() { return 1; } }

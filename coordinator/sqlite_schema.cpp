@@ -1,0 +1,406 @@
+#include "coordinator/sqlite_schema.h"
+
+#include <sqlite3.h>
+
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <string_view>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+
+namespace gridrun::coordinator {
+namespace {
+
+// Version 1: the schema of DESIGN.md, refined.
+//
+// Conventions: times are Unix milliseconds, 0 meaning "not yet"; ids and
+// names are TEXT except trial_id; states are the upper-case names of
+// coordinator/trial_state.h. reused_from = 0 means the trial was trained in
+// its own experiment, otherwise it names the ORIGINAL trial whose results it
+// shows (never a trial that is itself reused). A NaN metric value is stored
+// as NULL (SQLite has no NaN).
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE experiments (
+  experiment_id TEXT    NOT NULL PRIMARY KEY,  -- 'exp-' + hex of sha256(name + spec_sha256)
+  name          TEXT    NOT NULL UNIQUE,
+  spec_yaml     TEXT    NOT NULL,
+  spec_sha256   TEXT    NOT NULL,
+  status        TEXT    NOT NULL CHECK (status IN ('ACTIVE', 'DONE', 'CANCELLED')),
+  created_ms    INTEGER NOT NULL,
+  seq           INTEGER NOT NULL UNIQUE         -- submission order: leasing is FIFO over it
+);
+
+CREATE TABLE trials (
+  trial_id         INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: names checkpoint files
+  experiment_id    TEXT    NOT NULL REFERENCES experiments (experiment_id) ON DELETE CASCADE,
+  experiment_seq   INTEGER NOT NULL,                   -- experiments.seq, for leasing order
+  number           INTEGER NOT NULL,                   -- 0-based position in the grid
+  state            TEXT    NOT NULL
+                   CHECK (state IN ('WAITING', 'RUNNING', 'COMPLETE', 'FAILED', 'CANCELLED')),
+  attempt          INTEGER NOT NULL DEFAULT 0,         -- leases handed out so far
+  worker_id        TEXT    NOT NULL DEFAULT '',        -- holder of the current/last lease
+  lease_expires_ms INTEGER NOT NULL DEFAULT 0,         -- 0 unless RUNNING
+  config_json      TEXT    NOT NULL,                   -- canonical TrialConfig JSON
+  config_sha256    TEXT    NOT NULL,
+  ranks            INTEGER NOT NULL DEFAULT 1,         -- capability a worker must match
+  device           TEXT    NOT NULL DEFAULT 'cpu',
+  cancel_requested INTEGER NOT NULL DEFAULT 0,         -- RUNNING trial asked to stop
+  reused_from      INTEGER NOT NULL DEFAULT 0,         -- 0, or the original trial's id
+  error            TEXT    NOT NULL DEFAULT '',        -- last failure reason
+  epoch            INTEGER NOT NULL DEFAULT 0,         -- progress, as last reported
+  step             INTEGER NOT NULL DEFAULT 0,
+  total_steps      INTEGER NOT NULL DEFAULT 0,
+  steps_per_second REAL    NOT NULL DEFAULT 0,
+  created_ms       INTEGER NOT NULL,
+  started_ms       INTEGER NOT NULL DEFAULT 0,         -- first lease
+  finished_ms      INTEGER NOT NULL DEFAULT 0,         -- reached a terminal state
+  UNIQUE (experiment_id, number)
+);
+-- ClaimNextTrial: the first WAITING trial a worker can run, experiments in
+-- submission order, trials in grid order: one index probe, no sort.
+CREATE INDEX trials_lease ON trials (state, ranks, device, experiment_seq, number);
+-- Per-experiment state counts and the "anything left?" check.
+CREATE INDEX trials_experiment_state ON trials (experiment_id, state);
+-- Reuse: the newest original COMPLETE trial with a config hash.
+CREATE INDEX trials_reuse ON trials (config_sha256, finished_ms)
+  WHERE state = 'COMPLETE' AND reused_from = 0;
+-- (ExpireLeases reads the RUNNING trials through trials_lease: at most one
+-- per worker.)
+
+-- One row per grid axis of a trial; value is the text the grid spec gave.
+CREATE TABLE trial_params (
+  trial_id INTEGER NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
+  name     TEXT    NOT NULL,
+  value    TEXT    NOT NULL,
+  PRIMARY KEY (trial_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE metrics (
+  trial_id INTEGER NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
+  name     TEXT    NOT NULL,
+  step     INTEGER NOT NULL,
+  epoch    INTEGER NOT NULL DEFAULT 0,
+  value    REAL,                                 -- NULL: the worker reported NaN
+  wall_ms  INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (trial_id, name, step)
+) WITHOUT ROWID;
+
+-- Sample image grids (PNG bytes), one per (name, step).
+CREATE TABLE samples (
+  trial_id INTEGER NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
+  name     TEXT    NOT NULL,
+  step     INTEGER NOT NULL,
+  epoch    INTEGER NOT NULL DEFAULT 0,
+  png      BLOB    NOT NULL,
+  rows     INTEGER NOT NULL DEFAULT 0,
+  cols     INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (trial_id, name, step)
+);
+
+-- Checkpoint files under the checkpoint directory; the newest few per trial.
+CREATE TABLE checkpoints (
+  trial_id   INTEGER NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
+  step       INTEGER NOT NULL,
+  epoch      INTEGER NOT NULL DEFAULT 0,
+  sha256     TEXT    NOT NULL,
+  size_bytes INTEGER NOT NULL DEFAULT 0,
+  path       TEXT    NOT NULL,
+  created_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (trial_id, step)
+);
+
+CREATE TABLE workers (
+  worker_id    TEXT    NOT NULL PRIMARY KEY,
+  host         TEXT    NOT NULL DEFAULT '',
+  ranks        INTEGER NOT NULL DEFAULT 1,
+  device       TEXT    NOT NULL DEFAULT 'cpu',
+  gpus         INTEGER NOT NULL DEFAULT 0,
+  pid          INTEGER NOT NULL DEFAULT 0,
+  last_seen_ms INTEGER NOT NULL DEFAULT 0
+);
+
+-- The metrics a worker reported with CompleteTrial.
+CREATE TABLE final_metrics (
+  trial_id INTEGER NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
+  name     TEXT    NOT NULL,
+  value    REAL,
+  PRIMARY KEY (trial_id, name)
+) WITHOUT ROWID;
+
+-- The last reported value (highest step) of every metric of every trial. A
+-- reused trial shows its source trial's metrics (source_trial_id).
+CREATE VIEW trial_metrics_last AS
+SELECT t.trial_id AS trial_id,
+       m.trial_id AS source_trial_id,
+       m.name     AS name,
+       m.step     AS step,
+       m.epoch    AS epoch,
+       m.value    AS value
+FROM trials AS t
+JOIN metrics AS m
+  ON m.trial_id = (CASE WHEN t.reused_from != 0 THEN t.reused_from ELSE t.trial_id END)
+WHERE m.step = (SELECT MAX(m2.step) FROM metrics AS m2
+                WHERE m2.trial_id = m.trial_id AND m2.name = m.name);
+
+-- One row per trial: params and metrics as JSON objects, so that
+--   json_extract(params_json, '$.kl_weight'), json_extract(metrics_json, '$.test_elbo')
+-- select any of them. Param values that are JSON scalars or arrays (numbers,
+-- true/false, lists) come out typed; anything else as a string. Reused trials
+-- show their source trial's metrics.
+CREATE VIEW results AS
+SELECT e.name          AS experiment,
+       t.experiment_id AS experiment_id,
+       t.trial_id      AS trial_id,
+       t.number        AS number,
+       t.state         AS state,
+       t.attempt       AS attempt,
+       t.reused_from   AS reused_from,
+       (SELECT json_group_object(p.name, CASE WHEN json_valid(p.value) THEN json(p.value)
+                                              ELSE p.value END)
+        FROM trial_params AS p WHERE p.trial_id = t.trial_id) AS params_json,
+       (SELECT json_group_object(l.name, l.value)
+        FROM trial_metrics_last AS l WHERE l.trial_id = t.trial_id) AS metrics_json,
+       (SELECT json_group_object(f.name, f.value)
+        FROM final_metrics AS f
+        WHERE f.trial_id = (CASE WHEN t.reused_from != 0 THEN t.reused_from
+                                 ELSE t.trial_id END)) AS final_metrics_json,
+       t.error         AS error,
+       t.worker_id     AS worker_id,
+       t.started_ms    AS started_ms,
+       t.finished_ms   AS finished_ms
+FROM trials AS t
+JOIN experiments AS e ON e.experiment_id = t.experiment_id;
+)sql";
+
+absl::Status Internal(const std::string& what, const std::exception& e) {
+  return absl::InternalError(absl::StrCat(what, ": ", e.what()));
+}
+
+int PragmaInt(SQLite::Database& db, const char* pragma) { return db.execAndGet(pragma).getInt(); }
+
+std::string NewerSchemaMessage(int version, int latest) {
+  return absl::StrCat("database schema version ", version,
+                      " is newer than this gridrun (knows up to ", latest, "); upgrade gridrun");
+}
+
+// A non-empty database that gridrun did not create: refuse to touch it.
+absl::Status CheckApplicationId(SQLite::Database& db, int version) {
+  const int application_id = PragmaInt(db, "PRAGMA application_id");
+  if (version > 0 && application_id != kGridrunApplicationId) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        db.getFilename(), " is not a gridrun database (application_id ", application_id, ")"));
+  }
+  if (version == 0 && db.execAndGet("SELECT COUNT(*) FROM sqlite_master").getInt64() != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        db.getFilename(), " is not a gridrun database (it has tables but no gridrun schema)"));
+  }
+  return absl::OkStatus();
+}
+
+// Only reads: plain SELECTs, functions, and pragmas that report without
+// setting anything.
+int ReadOnlyAuthorizer(void* /*user*/, int action, const char* arg1, const char* arg2,
+                       const char* /*database*/, const char* /*trigger*/) {
+  switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_READ:
+    case SQLITE_FUNCTION:
+    case SQLITE_RECURSIVE:
+      return SQLITE_OK;
+    case SQLITE_PRAGMA: {
+      static const std::set<std::string_view> kPragmasWithArgument = {
+          "table_info", "table_xinfo", "index_list",
+          "index_info", "index_xinfo", "foreign_key_list"};
+      if (arg2 == nullptr || kPragmasWithArgument.count(arg1) != 0) return SQLITE_OK;
+      return SQLITE_DENY;
+    }
+    default:
+      return SQLITE_DENY;
+  }
+}
+
+absl::Status QueryError(int rc, sqlite3* handle) {
+  const std::string message = sqlite3_errmsg(handle);
+  if ((rc & 0xff) == SQLITE_ERROR || (rc & 0xff) == SQLITE_AUTH) {
+    return absl::InvalidArgumentError(message);
+  }
+  return absl::InternalError(message);
+}
+
+struct StatementDeleter {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
+
+// Compiles `sql` with the read-only authorizer installed; `tail` receives
+// what follows the first statement.
+int PrepareReadOnly(sqlite3* handle, const char* sql, StatementPtr* stmt, const char** tail) {
+  sqlite3_set_authorizer(handle, ReadOnlyAuthorizer, nullptr);
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v2(handle, sql, -1, &raw, tail);
+  sqlite3_set_authorizer(handle, nullptr, nullptr);
+  stmt->reset(raw);
+  return rc;
+}
+
+}  // namespace
+
+const std::vector<Migration>& SchemaMigrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "initial schema", kSchemaV1},
+  };
+  return kMigrations;
+}
+
+int LatestSchemaVersion() { return SchemaMigrations().back().version; }
+
+absl::StatusOr<int> ReadSchemaVersion(SQLite::Database& db) {
+  try {
+    return PragmaInt(db, "PRAGMA user_version");
+  } catch (const std::exception& e) {
+    return Internal("reading the schema version", e);
+  }
+}
+
+absl::Status ApplyMigrations(SQLite::Database& db, const std::vector<Migration>& migrations) {
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    if (migrations[i].version != static_cast<int>(i) + 1) {
+      return absl::InvalidArgumentError(absl::StrCat("migration #", i, " has version ",
+                                                     migrations[i].version, ", expected ", i + 1));
+    }
+  }
+  const int latest = static_cast<int>(migrations.size());
+  int version = 0;
+  try {
+    version = PragmaInt(db, "PRAGMA user_version");
+    if (version > latest) {
+      return absl::FailedPreconditionError(NewerSchemaMessage(version, latest));
+    }
+    if (absl::Status s = CheckApplicationId(db, version); !s.ok()) return s;
+    if (version == latest) return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return Internal("reading the schema version", e);
+  }
+
+  int step = version + 1;
+  try {
+    SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+    // Another process may have migrated while we waited for the write lock.
+    version = PragmaInt(db, "PRAGMA user_version");
+    if (version > latest) {
+      return absl::FailedPreconditionError(NewerSchemaMessage(version, latest));
+    }
+    if (absl::Status s = CheckApplicationId(db, version); !s.ok()) return s;
+    for (step = version + 1; step <= latest; ++step) {
+      db.exec(std::string(migrations[step - 1].sql));
+    }
+    db.exec(absl::StrCat("PRAGMA application_id = ", kGridrunApplicationId));
+    db.exec(absl::StrCat("PRAGMA user_version = ", latest));
+    transaction.commit();
+  } catch (const std::exception& e) {
+    const std::string_view description =
+        step >= 1 && step <= latest ? migrations[step - 1].description : "";
+    return Internal(absl::StrCat("schema migration to version ", step, " (",
+                                 std::string(description), ") of ", db.getFilename(), " failed"),
+                    e);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path) {
+  std::unique_ptr<SQLite::Database> db;
+  try {
+    db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                                            kSqliteBusyTimeoutMs);
+    db->exec("PRAGMA foreign_keys = ON");
+    // Returns the mode now in force: "wal" for files, "memory" for :memory:.
+    db->execAndGet("PRAGMA journal_mode = WAL");
+    db->exec("PRAGMA synchronous = NORMAL");
+  } catch (const std::exception& e) {
+    return Internal(absl::StrCat("opening database ", path), e);
+  }
+  if (absl::Status s = ApplyMigrations(*db, SchemaMigrations()); !s.ok()) return s;
+  return db;
+}
+
+absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenReadOnlyDatabase(const std::string& path) {
+  if (path.empty() || path == ":memory:") {
+    return absl::InvalidArgumentError(
+        "a read-only connection needs a database file, not an in-memory database");
+  }
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {
+    return absl::NotFoundError(absl::StrCat("no gridrun database at ", path));
+  }
+  std::unique_ptr<SQLite::Database> db;
+  try {
+    db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kSqliteBusyTimeoutMs);
+    const int version = PragmaInt(*db, "PRAGMA user_version");
+    const int latest = LatestSchemaVersion();
+    if (version > latest) {
+      return absl::FailedPreconditionError(NewerSchemaMessage(version, latest));
+    }
+    if (absl::Status s = CheckApplicationId(*db, version); !s.ok()) return s;
+    if (version < latest) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "database schema version ", version, " of ", path, " is older than this gridrun (",
+          latest, "); start the coordinator on it once to migrate it"));
+    }
+  } catch (const std::exception& e) {
+    return Internal(absl::StrCat("opening database ", path, " read-only"), e);
+  }
+  return db;
+}
+
+absl::StatusOr<QueryResult> RunReadOnlyQuery(SQLite::Database& db, const std::string& sql) {
+  sqlite3* handle = db.getHandle();
+  StatementPtr stmt;
+  const char* tail = nullptr;
+  int rc = PrepareReadOnly(handle, sql.c_str(), &stmt, &tail);
+  if (rc != SQLITE_OK) return QueryError(rc, handle);
+  if (stmt == nullptr) return absl::InvalidArgumentError("empty query");
+  // Whatever follows may only be blanks, ';' and comments.
+  while (tail != nullptr && *tail != '\0') {
+    StatementPtr next;
+    rc = PrepareReadOnly(handle, tail, &next, &tail);
+    if (rc != SQLITE_OK) return QueryError(rc, handle);
+    if (next != nullptr) return absl::InvalidArgumentError("one SQL statement at a time, please");
+  }
+  if (sqlite3_stmt_readonly(stmt.get()) == 0) {
+    return absl::InvalidArgumentError("query must not modify the database");
+  }
+
+  QueryResult result;
+  const int columns = sqlite3_column_count(stmt.get());
+  for (int c = 0; c < columns; ++c) result.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    std::vector<SqlValue>& row = result.rows.emplace_back();
+    row.reserve(columns);
+    for (int c = 0; c < columns; ++c) {
+      switch (sqlite3_column_type(stmt.get(), c)) {
+        case SQLITE_INTEGER:
+          row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt.get(), c)));
+          break;
+        case SQLITE_FLOAT:
+          row.emplace_back(sqlite3_column_double(stmt.get(), c));
+          break;
+        case SQLITE_TEXT:
+        case SQLITE_BLOB: {
+          const void* bytes = sqlite3_column_blob(stmt.get(), c);
+          const int size = sqlite3_column_bytes(stmt.get(), c);
+          row.emplace_back(size == 0 ? std::string()
+                                     : std::string(static_cast<const char*>(bytes), size));
+          break;
+        }
+        default:
+          row.emplace_back(std::monostate{});
+      }
+    }
+  }
+  if (rc != SQLITE_DONE) return QueryError(rc, handle);
+  return result;
+}
+
+}  // namespace gridrun::coordinator

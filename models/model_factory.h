@@ -1,0 +1,93 @@
+// Builds the model a TrialConfig names: a family sized by latent_size / width
+// / depth (models/families.h) or an exact seed preset (models/presets.h), as a
+// ModelBundle of the modules its objective trains.
+//
+// Contract with the catalog (common/model_catalog.h): every catalog entry
+// builds for every data set it fits (tests/models/shape_test.cpp).
+// Thread-safety: BuildModel reseeds torch's default generator (initial weights
+// are a function of the config); call it from one thread at a time. A bundle
+// is owned by one trainer thread.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/model_catalog.h"
+#include "common/trial_config.h"
+#include "models/families.h"
+
+namespace gridrun::models {
+
+// How a seed printed its parameter counts. torchsummary (PyTorch) counts
+// weights and biases; Keras also counts BatchNorm's moving mean and variance
+// as "non-trainable params". The module is the same either way.
+enum class CountConvention { kTorch, kKeras };
+
+struct ParameterCount {
+  int64_t trainable = 0;      // requires_grad parameters
+  int64_t non_trainable = 0;  // Keras: BatchNorm running mean + var; torch: frozen params
+  int64_t total() const { return trainable + non_trainable; }
+};
+
+// Counts `module`'s parameters (recursively) the way `convention` prints them.
+ParameterCount CountParameters(const torch::nn::Module& module,
+                               CountConvention convention = CountConvention::kTorch);
+
+// The modules of one model. Exactly the members of its objective are set:
+//   kVae: vae;  kGan / kWgan / kWganGp: generator + critic;  kClassifier: classifier.
+struct ModelBundle {
+  std::string name;  // catalog name, e.g. "seed001-dcgan"
+  Objective objective = Objective::kVae;
+  bool conditional = false;
+  int64_t latent_size = 0;  // 0 for classifiers
+  int64_t num_classes = 0;  // the data set's classes
+  ImageShape image;
+  CountConvention count_convention = CountConvention::kTorch;
+
+  Vae vae{nullptr};
+  Generator generator{nullptr};
+  Critic critic{nullptr};
+  Classifier classifier{nullptr};
+
+  bool is_gan() const {
+    return objective == Objective::kGan || objective == Objective::kWgan ||
+           objective == Objective::kWganGp;
+  }
+  // The set modules by role: "vae"; "generator" and "critic"; "classifier".
+  std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> Modules() const;
+  // Sum over Modules().
+  ParameterCount Count() const;
+  // Moves every module to `device`.
+  void To(const torch::Device& device);
+};
+
+// Builds config.model for `dataset`. Seeds torch's default generator with
+// config.trial_seed first, so equal configs get equal initial weights (on
+// every rank of a data-parallel trial). latent_size / width / depth of 0 take
+// the catalog default. Errors (INVALID_ARGUMENT, naming the field): unknown
+// model; a preset on a data set of another shape; a latent size or width on a
+// preset that fixes it; sizes a family cannot build (see families.h).
+absl::StatusOr<ModelBundle> BuildModel(const TrialConfig& config, const DatasetInfo& dataset);
+
+// Same, by name and sizes (tests, tools): sizes <= 0 take the catalog default.
+absl::StatusOr<ModelBundle> BuildModelByName(std::string_view model, const DatasetInfo& dataset,
+                                             int64_t latent_size = 0, int64_t width = 0,
+                                             int64_t depth = 0, int64_t seed = 0);
+
+// Transfer (seed 001, task 2-5, TrialConfig::init_encoder_from): copies the
+// hidden Linear layers of a trained classifier (`classifier-mlp`,
+// `seed001-classifier`) into the first Linear layers of an MLP VAE encoder, in
+// order. INVALID_ARGUMENT when `source` is not a classifier, `target` not a
+// VAE, the encoder has fewer Linear layers, or a shape differs (the message
+// names the layer and both shapes). Call before building the trainer or at
+// any time: the copy is in place, so optimizers keep their parameters.
+absl::Status InitEncoderFrom(const ModelBundle& source, ModelBundle& target);
+
+}  // namespace gridrun::models

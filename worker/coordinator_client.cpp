@@ -1,0 +1,241 @@
+#include "worker/coordinator_client.h"
+
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "common/sha256.h"
+#include "proto/gridrun.grpc.pb.h"
+
+namespace gridrun::worker {
+namespace {
+
+constexpr size_t kChunkBytes = 1 << 20;
+constexpr auto kCallTimeout = std::chrono::seconds(30);
+
+absl::Status ToAbsl(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+bool IsTransient(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+}
+
+template <typename Message>
+void SetLease(Message* m, const std::string& worker_id, const LeasedTrial& t) {
+  m->set_worker_id(worker_id);
+  m->set_trial_id(t.trial_id);
+  m->set_attempt(t.attempt);
+}
+
+}  // namespace
+
+struct WorkerClient::Stub {
+  std::unique_ptr<v1::WorkerService::Stub> service;
+
+  // Calls `call(context)` until it succeeds, fails for good, or `budget` is
+  // spent, backing off 50 ms doubling to 2 s between tries.
+  template <typename Call>
+  grpc::Status Retry(const ClientOptions& options, std::chrono::milliseconds budget,
+                     const char* what, Call call) {
+    const auto deadline = std::chrono::steady_clock::now() + budget;
+    auto backoff = std::chrono::milliseconds(50);
+    while (true) {
+      grpc::ClientContext context;
+      PrepareContext(&context, options, kCallTimeout);
+      grpc::Status status = call(&context);
+      if (!IsTransient(status) || std::chrono::steady_clock::now() + backoff > deadline) {
+        return status;
+      }
+      spdlog::warn("{}: {} (coordinator unreachable?); retrying in {} ms", what,
+                   status.error_message(), backoff.count());
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
+  }
+};
+
+WorkerClient::WorkerClient(const ClientOptions& options, std::chrono::milliseconds retry_budget)
+    : stub_(std::make_unique<Stub>()), options_(options), retry_budget_(retry_budget) {
+  stub_->service = v1::WorkerService::NewStub(CreateCoordinatorChannel(options));
+}
+
+WorkerClient::~WorkerClient() = default;
+
+absl::Status WorkerClient::Register(const std::string& host, int ranks, const std::string& device,
+                                    int gpus) {
+  v1::RegisterWorkerRequest request;
+  request.set_host(host);
+  request.set_ranks(ranks);
+  request.set_device(device);
+  request.set_gpus(gpus);
+  request.set_pid(::getpid());
+  request.set_version("0.1.0");
+  v1::RegisterWorkerResponse response;
+  grpc::Status status = stub_->Retry(options_, retry_budget_, "RegisterWorker", [&](auto* c) {
+    return stub_->service->RegisterWorker(c, request, &response);
+  });
+  if (!status.ok()) return ToAbsl(status);
+  worker_id_ = response.worker_id();
+  heartbeat_interval_ms_ = response.heartbeat_interval_ms();
+  lease_timeout_ms_ = response.lease_timeout_ms();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LeaseReply> WorkerClient::Lease() {
+  v1::LeaseTrialRequest request;
+  request.set_worker_id(worker_id_);
+  v1::LeaseTrialResponse response;
+  grpc::Status status = stub_->Retry(options_, retry_budget_, "LeaseTrial", [&](auto* c) {
+    return stub_->service->LeaseTrial(c, request, &response);
+  });
+  if (!status.ok()) return ToAbsl(status);
+  LeaseReply reply;
+  reply.retry_after_ms = response.retry_after_ms();
+  if (response.has_lease()) {
+    const v1::TrialLease& l = response.lease();
+    LeasedTrial t;
+    t.trial_id = l.trial_id();
+    t.experiment_id = l.experiment_id();
+    t.attempt = l.attempt();
+    t.config_json = l.config_json();
+    t.lease_expires_ms = l.lease_expires_ms();
+    t.has_checkpoint = l.has_checkpoint();
+    t.checkpoint_step = l.checkpoint().step();
+    t.checkpoint_epoch = l.checkpoint().epoch();
+    reply.trial = std::move(t);
+  }
+  return reply;
+}
+
+absl::StatusOr<HeartbeatReply> WorkerClient::Heartbeat(const LeasedTrial& trial,
+                                                       const TrialProgress& progress) {
+  v1::HeartbeatRequest request;
+  SetLease(&request, worker_id_, trial);
+  request.mutable_progress()->set_epoch(progress.epoch);
+  request.mutable_progress()->set_step(progress.step);
+  request.mutable_progress()->set_total_steps(progress.total_steps);
+  request.mutable_progress()->set_steps_per_second(progress.steps_per_second);
+  v1::HeartbeatResponse response;
+  grpc::Status status = stub_->Retry(options_, retry_budget_, "Heartbeat", [&](auto* c) {
+    return stub_->service->Heartbeat(c, request, &response);
+  });
+  if (!status.ok()) return ToAbsl(status);
+  return HeartbeatReply{response.action() == v1::HeartbeatResponse::CANCEL,
+                        response.lease_expires_ms()};
+}
+
+absl::Status WorkerClient::ReportMetrics(const LeasedTrial& trial,
+                                         const std::vector<MetricPoint>& points) {
+  v1::ReportMetricsRequest request;
+  SetLease(&request, worker_id_, trial);
+  for (const MetricPoint& p : points) {
+    auto* out = request.add_points();
+    out->set_name(p.name);
+    out->set_step(p.step);
+    out->set_epoch(p.epoch);
+    out->set_value(p.value);
+    out->set_wall_ms(p.wall_ms);
+  }
+  v1::ReportMetricsResponse response;
+  return ToAbsl(stub_->Retry(options_, retry_budget_, "ReportMetrics", [&](auto* c) {
+    return stub_->service->ReportMetrics(c, request, &response);
+  }));
+}
+
+absl::Status WorkerClient::ReportSample(const LeasedTrial& trial, const std::string& name,
+                                        int64_t step, int64_t epoch, const std::string& png,
+                                        int rows, int cols) {
+  v1::ReportSampleRequest request;
+  SetLease(&request, worker_id_, trial);
+  request.set_name(name);
+  request.set_step(step);
+  request.set_epoch(epoch);
+  request.set_png(png);
+  request.set_rows(rows);
+  request.set_cols(cols);
+  v1::ReportSampleResponse response;
+  return ToAbsl(stub_->Retry(options_, retry_budget_, "ReportSample", [&](auto* c) {
+    return stub_->service->ReportSample(c, request, &response);
+  }));
+}
+
+absl::Status WorkerClient::SaveCheckpoint(const LeasedTrial& trial, int64_t step, int64_t epoch,
+                                          const std::string& bytes) {
+  const std::string sha = Sha256Hex(bytes);
+  return ToAbsl(stub_->Retry(options_, retry_budget_, "SaveCheckpoint", [&](auto* c) {
+    v1::SaveCheckpointResponse response;
+    auto writer = stub_->service->SaveCheckpoint(c, &response);
+    v1::CheckpointChunk chunk;
+    auto* header = chunk.mutable_header();
+    SetLease(header, worker_id_, trial);
+    header->set_step(step);
+    header->set_epoch(epoch);
+    header->set_sha256(sha);
+    header->set_total_bytes(static_cast<int64_t>(bytes.size()));
+    size_t offset = 0;
+    bool ok = true;
+    do {
+      const size_t n = std::min(kChunkBytes, bytes.size() - offset);
+      chunk.set_data(bytes.substr(offset, n));
+      ok = writer->Write(chunk);
+      chunk.clear_header();
+      offset += n;
+    } while (ok && offset < bytes.size());
+    writer->WritesDone();
+    return writer->Finish();
+  }));
+}
+
+absl::StatusOr<std::string> WorkerClient::FetchCheckpoint(const LeasedTrial& trial) {
+  v1::FetchCheckpointRequest request;
+  SetLease(&request, worker_id_, trial);
+  std::string bytes;
+  std::string expected_sha;
+  grpc::Status status = stub_->Retry(options_, retry_budget_, "FetchCheckpoint", [&](auto* c) {
+    bytes.clear();
+    auto reader = stub_->service->FetchCheckpoint(c, request);
+    v1::CheckpointChunk chunk;
+    while (reader->Read(&chunk)) {
+      if (chunk.has_header()) expected_sha = chunk.header().sha256();
+      bytes += chunk.data();
+    }
+    return reader->Finish();
+  });
+  if (!status.ok()) return ToAbsl(status);
+  if (Sha256Hex(bytes) != expected_sha) {
+    return absl::DataLossError("checkpoint of trial " + std::to_string(trial.trial_id) +
+                               " arrived corrupted (sha256 mismatch)");
+  }
+  return bytes;
+}
+
+absl::Status WorkerClient::Complete(const LeasedTrial& trial,
+                                    const std::map<std::string, double>& final_metrics) {
+  v1::CompleteTrialRequest request;
+  SetLease(&request, worker_id_, trial);
+  for (const auto& [name, value] : final_metrics) (*request.mutable_final_metrics())[name] = value;
+  v1::CompleteTrialResponse response;
+  return ToAbsl(stub_->Retry(options_, retry_budget_, "CompleteTrial", [&](auto* c) {
+    return stub_->service->CompleteTrial(c, request, &response);
+  }));
+}
+
+absl::Status WorkerClient::Fail(const LeasedTrial& trial, const std::string& error,
+                                bool retryable) {
+  v1::FailTrialRequest request;
+  SetLease(&request, worker_id_, trial);
+  request.set_error(error);
+  request.set_retryable(retryable);
+  v1::FailTrialResponse response;
+  return ToAbsl(stub_->Retry(options_, retry_budget_, "FailTrial", [&](auto* c) {
+    return stub_->service->FailTrial(c, request, &response);
+  }));
+}
+
+}  // namespace gridrun::worker

@@ -1,0 +1,100 @@
+// WorkerClient: rank 0's connection to the coordinator's WorkerService.
+//
+// Plain structs in, plain structs out, so training code never includes gRPC
+// or protobuf headers (compile time, and torch/protobuf header clashes).
+// Transient failures (coordinator restarting: UNAVAILABLE, or a timeout) are
+// retried with capped exponential backoff until `retry_budget` runs out;
+// everything else returns at once. ABORTED from any trial call means the
+// lease is gone: stop the trial and report nothing more about it.
+// Thread-safety: all methods may be called concurrently (gRPC stubs are
+// thread-safe); the worker id is set once by Register().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/client_channel.h"
+
+namespace gridrun::worker {
+
+struct LeasedTrial {
+  int64_t trial_id = 0;
+  std::string experiment_id;
+  int attempt = 0;
+  std::string config_json;
+  int64_t lease_expires_ms = 0;
+  bool has_checkpoint = false;
+  int64_t checkpoint_step = 0;
+  int64_t checkpoint_epoch = 0;
+};
+
+struct LeaseReply {
+  std::optional<LeasedTrial> trial;  // empty: nothing to do now
+  int64_t retry_after_ms = 0;
+};
+
+struct MetricPoint {
+  std::string name;
+  int64_t step = 0;
+  int64_t epoch = 0;
+  double value = 0;
+  int64_t wall_ms = 0;
+};
+
+struct HeartbeatReply {
+  bool cancel = false;
+  int64_t lease_expires_ms = 0;
+};
+
+struct TrialProgress {
+  int64_t epoch = 0;
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  double steps_per_second = 0;
+};
+
+class WorkerClient {
+ public:
+  explicit WorkerClient(const ClientOptions& options,
+                        std::chrono::milliseconds retry_budget = std::chrono::seconds(60));
+  ~WorkerClient();
+
+  absl::Status Register(const std::string& host, int ranks, const std::string& device, int gpus);
+  const std::string& worker_id() const { return worker_id_; }
+  int64_t heartbeat_interval_ms() const { return heartbeat_interval_ms_; }
+  int64_t lease_timeout_ms() const { return lease_timeout_ms_; }
+
+  absl::StatusOr<LeaseReply> Lease();
+  absl::StatusOr<HeartbeatReply> Heartbeat(const LeasedTrial& trial, const TrialProgress& progress);
+  absl::Status ReportMetrics(const LeasedTrial& trial, const std::vector<MetricPoint>& points);
+  absl::Status ReportSample(const LeasedTrial& trial, const std::string& name, int64_t step,
+                            int64_t epoch, const std::string& png, int rows, int cols);
+  absl::Status SaveCheckpoint(const LeasedTrial& trial, int64_t step, int64_t epoch,
+                              const std::string& bytes);
+  // The newest valid checkpoint's bytes (the coordinator verified its hash).
+  absl::StatusOr<std::string> FetchCheckpoint(const LeasedTrial& trial);
+  absl::Status Complete(const LeasedTrial& trial, const std::map<std::string, double>& final_metrics);
+  absl::Status Fail(const LeasedTrial& trial, const std::string& error, bool retryable);
+
+  // Changes how long transient failures are retried (e.g. shorter while a
+  // lease is about to run out).
+  void set_retry_budget(std::chrono::milliseconds budget) { retry_budget_ = budget; }
+
+ private:
+  struct Stub;
+  std::unique_ptr<Stub> stub_;
+  ClientOptions options_;
+  std::chrono::milliseconds retry_budget_;
+  std::string worker_id_;
+  int64_t heartbeat_interval_ms_ = 10'000;
+  int64_t lease_timeout_ms_ = 30'000;
+};
+
+}  // namespace gridrun::worker

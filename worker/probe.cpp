@@ -1,1 +1,0 @@
-namespace gridrun { int ProbeWorker() { return 1; } }

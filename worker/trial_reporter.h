@@ -1,0 +1,65 @@
+// TrialReporter: rank 0's background duties for the trial it runs.
+//
+//   1. A heartbeat every heartbeat_interval_ms carries the latest progress and
+//      renews the lease. A CANCEL reply sets cancel_requested(); an ABORTED
+//      reply (lease given to someone else) sets lease_lost().
+//   2. Metric points queue up and are sent in batches: when 100 points are
+//      waiting or a second has passed, and on Flush().
+//   3. If the coordinator stays unreachable, calls are retried with backoff
+//      while the lease could still be valid; once the lease's deadline has
+//      passed without a renewal the trial is treated as lost, so we never
+//      report over the trial's next owner.
+// The training thread only enqueues and reads flags, so it never waits on the
+// network except in Flush(). Thread-safety: all public methods are safe to
+// call from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "worker/coordinator_client.h"
+
+namespace gridrun::worker {
+
+class TrialReporter {
+ public:
+  TrialReporter(WorkerClient* client, LeasedTrial trial, int64_t heartbeat_interval_ms);
+  ~TrialReporter();  // stops the thread (without a final flush)
+
+  void AddMetric(MetricPoint point);
+  void SetProgress(const TrialProgress& progress);
+
+  // Sends every queued point now. ABORTED if the lease is lost.
+  absl::Status Flush();
+
+  bool cancel_requested() const { return cancel_requested_; }
+  bool lease_lost() const { return lease_lost_; }
+  const LeasedTrial& trial() const { return trial_; }
+
+ private:
+  void Loop();
+  absl::Status SendQueued(std::unique_lock<std::mutex>& lock);
+
+  WorkerClient* client_;
+  LeasedTrial trial_;
+  int64_t heartbeat_interval_ms_;
+  std::atomic<bool> cancel_requested_{false};
+  std::atomic<bool> lease_lost_{false};
+
+  std::mutex mutex_;
+  std::mutex send_mutex_;  // one batch in flight at a time, in order
+  std::condition_variable wake_;
+  std::deque<MetricPoint> queue_;
+  TrialProgress progress_;
+  int64_t lease_expires_ms_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace gridrun::worker
