@@ -6,6 +6,8 @@
 #include <limits>
 #include <set>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"

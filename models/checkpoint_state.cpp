@@ -64,8 +64,8 @@ absl::StatusOr<CheckpointMeta> LoadCheckpointState(std::string_view bytes, Train
     }
     for (size_t i = 0; i < names.size(); ++i) meta.data_position[names[i]] = position[i];
   } catch (const std::exception& e) {
-    return absl::DataLossError(absl::StrCat("checkpoint: not a trainer checkpoint (", e.what(),
-                                            ")"));
+    return absl::DataLossError(
+        absl::StrCat("checkpoint: not a trainer checkpoint (", e.what(), ")"));
   }
   return meta;
 }

@@ -163,16 +163,42 @@ absl::StatusOr<Url> ParseUrl(const std::string& text) {
   return url;
 }
 
+// RFC 3986 remove_dot_segments on a path (the query, if any, is kept as is).
+std::string RemoveDotSegments(const std::string& target) {
+  const size_t query = target.find('?');
+  const std::string path = target.substr(0, query);
+  std::vector<std::string> out;
+  size_t begin = 1;  // path starts with '/'
+  while (begin <= path.size()) {
+    size_t end = path.find('/', begin);
+    if (end == std::string::npos) end = path.size();
+    const std::string segment = path.substr(begin, end - begin);
+    const bool last = end == path.size();
+    if (segment == "..") {
+      if (!out.empty()) out.pop_back();
+      if (last) out.push_back("");
+    } else if (segment == ".") {
+      if (last) out.push_back("");
+    } else {
+      out.push_back(segment);
+    }
+    begin = end + 1;
+  }
+  std::string result;
+  for (const std::string& segment : out) absl::StrAppend(&result, "/", segment);
+  if (result.empty()) result = "/";
+  return query == std::string::npos ? result : result + target.substr(query);
+}
+
 // The absolute URL a Location header points to, relative to `base`.
 std::string ResolveLocation(const Url& base, const std::string& location) {
   if (location.find("://") != std::string::npos) return location;
-  const std::string origin = absl::StrCat(
-      base.scheme, "://",
-      base.host.find(':') != std::string::npos ? absl::StrCat("[", base.host, "]") : base.host, ":",
-      base.port);
-  if (!location.empty() && location[0] == '/') return origin + location;
+  const std::string host =
+      base.host.find(':') != std::string::npos ? absl::StrCat("[", base.host, "]") : base.host;
+  const std::string origin = absl::StrCat(base.scheme, "://", host, ":", base.port);
+  if (!location.empty() && location[0] == '/') return origin + RemoveDotSegments(location);
   const std::string dir = base.target.substr(0, base.target.rfind('/') + 1);
-  return origin + dir + location;
+  return origin + RemoveDotSegments(dir + location);
 }
 
 std::string JoinUrl(const std::string& base, const std::string& name) {

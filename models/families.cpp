@@ -28,15 +28,14 @@ absl::StatusOr<std::vector<int64_t>> HalvingSizes(int64_t side, int64_t depth,
   std::vector<int64_t> sizes = {side};
   for (int64_t i = 0; i < depth; ++i) sizes.push_back(sizes.back() / 2);
   if (sizes.back() < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("depth ", depth, " halves a ",
-                                                   image.ToString(),
+    return absl::InvalidArgumentError(absl::StrCat("depth ", depth, " halves a ", image.ToString(),
                                                    " image below 1x1; use a smaller depth"));
   }
   return sizes;
 }
 
-nn::Conv2dOptions Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
-                       int64_t padding, bool bias) {
+nn::Conv2dOptions Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
+                       bool bias) {
   return nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(bias);
 }
 
@@ -51,9 +50,7 @@ nn::ConvTranspose2dOptions ConvT(int64_t in, int64_t out, int64_t kernel, int64_
 
 }  // namespace
 
-std::string ImageShape::ToString() const {
-  return absl::StrCat(channels, "x", height, "x", width);
-}
+std::string ImageShape::ToString() const { return absl::StrCat(channels, "x", height, "x", width); }
 
 torch::Tensor ReshapeImpl::forward(const torch::Tensor& x) {
   std::vector<int64_t> shape = {x.size(0)};
@@ -78,8 +75,7 @@ torch::Tensor GeneratorImpl::NetInput(const torch::Tensor& z, const torch::Tenso
 
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& labels) {
   torch::Tensor out = net_->forward(NetInput(z, labels));
-  return out.view({out.size(0), layout_.image.channels, layout_.image.height,
-                   layout_.image.width});
+  return out.view({out.size(0), layout_.image.channels, layout_.image.height, layout_.image.width});
 }
 
 // ---- Critic ----------------------------------------------------------------
@@ -87,8 +83,7 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor
 CriticImpl::CriticImpl(nn::Sequential net, CriticLayout layout)
     : layout_(layout), net_(register_module("net", std::move(net))) {}
 
-torch::Tensor CriticImpl::NetInput(const torch::Tensor& images,
-                                   const torch::Tensor& labels) const {
+torch::Tensor CriticImpl::NetInput(const torch::Tensor& images, const torch::Tensor& labels) const {
   torch::Tensor input = images;
   if (layout_.flatten_input) input = input.reshape({input.size(0), -1});
   if (layout_.num_classes > 0 && layout_.label_input != LabelInput::kNone) {
@@ -109,8 +104,7 @@ torch::Tensor CriticImpl::NetInput(const torch::Tensor& images,
 torch::Tensor CriticImpl::Score(const torch::Tensor& net_output) const {
   torch::Tensor flat = net_output.reshape({net_output.size(0), -1});
   if (layout_.mean_of_outputs) return flat.mean(/*dim=*/1, /*keepdim=*/true);
-  TORCH_CHECK(flat.size(1) == 1, "critic net must produce one score per image, got ",
-              flat.size(1));
+  TORCH_CHECK(flat.size(1) == 1, "critic net must produce one score per image, got ", flat.size(1));
   return flat;
 }
 
@@ -254,8 +248,7 @@ absl::StatusOr<Generator> BuildMlpGenerator(const ImageShape& image, const Famil
 
 absl::StatusOr<Critic> BuildMlpCritic(const ImageShape& image, const FamilySize& size,
                                       int64_t num_classes) {
-  for (auto [what, value] :
-       {std::pair{"width", size.width}, std::pair{"depth", size.depth}}) {
+  for (auto [what, value] : {std::pair{"width", size.width}, std::pair{"depth", size.depth}}) {
     if (auto s = CheckPositive(what, value); !s.ok()) return s;
   }
   nn::Sequential net;
@@ -289,13 +282,12 @@ absl::StatusOr<Generator> BuildConvGenerator(const ImageShape& image, const Fami
 
   nn::Sequential net;
   // 1x1 -> the critic's last map (kernel = that map's size).
-  auto first = nn::ConvTranspose2dOptions(size.latent_size + num_classes,
-                                          channels(size.depth - 1),
-                                          torch::ExpandingArray<2>({heights->back(),
-                                                                    widths->back()}))
-                   .stride(1)
-                   .padding(0)
-                   .bias(false);
+  auto first =
+      nn::ConvTranspose2dOptions(size.latent_size + num_classes, channels(size.depth - 1),
+                                 torch::ExpandingArray<2>({heights->back(), widths->back()}))
+          .stride(1)
+          .padding(0)
+          .bias(false);
   net->push_back(nn::ConvTranspose2d(first));
   net->push_back(nn::BatchNorm2d(channels(size.depth - 1)));
   net->push_back(nn::ReLU());
@@ -317,8 +309,7 @@ absl::StatusOr<Generator> BuildConvGenerator(const ImageShape& image, const Fami
 
 absl::StatusOr<Critic> BuildConvCritic(const ImageShape& image, const FamilySize& size,
                                        int64_t num_classes, bool batch_norm) {
-  for (auto [what, value] :
-       {std::pair{"width", size.width}, std::pair{"depth", size.depth}}) {
+  for (auto [what, value] : {std::pair{"width", size.width}, std::pair{"depth", size.depth}}) {
     if (auto s = CheckPositive(what, value); !s.ok()) return s;
   }
   auto heights = HalvingSizes(image.height, size.depth, image);
@@ -336,12 +327,12 @@ absl::StatusOr<Critic> BuildConvCritic(const ImageShape& image, const FamilySize
     if (norm) net->push_back(nn::BatchNorm2d(channels(i)));
     net->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
   }
-  net->push_back(nn::Conv2d(
-      nn::Conv2dOptions(channels(size.depth - 1), 1,
-                        torch::ExpandingArray<2>({heights->back(), widths->back()}))
-          .stride(1)
-          .padding(0)
-          .bias(true)));
+  net->push_back(
+      nn::Conv2d(nn::Conv2dOptions(channels(size.depth - 1), 1,
+                                   torch::ExpandingArray<2>({heights->back(), widths->back()}))
+                     .stride(1)
+                     .padding(0)
+                     .bias(true)));
   CriticLayout layout;
   layout.image = image;
   layout.num_classes = num_classes;

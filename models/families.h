@@ -161,7 +161,7 @@ class ClassifierImpl : public torch::nn::Module {
   ClassifierImpl(torch::nn::Sequential layers, torch::nn::Linear output_projection,
                  ImageShape image);
 
-  torch::Tensor forward(const torch::Tensor& images);  // [B, num_classes] logits
+  torch::Tensor forward(const torch::Tensor& images);   // [B, num_classes] logits
   torch::Tensor Features(const torch::Tensor& images);  // output of `layers`
 
   const ImageShape& image() const { return image_; }

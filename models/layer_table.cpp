@@ -46,8 +46,8 @@ class Tracer {
  private:
   void Record(const nn::Module& module, const torch::Tensor& output) {
     ParameterCount count = CountParameters(module, convention_);
-    rows_.push_back(LayerRow{TypeName(module), output.sizes().vec(), count.total(),
-                             count.non_trainable});
+    rows_.push_back(
+        LayerRow{TypeName(module), output.sizes().vec(), count.total(), count.non_trainable});
   }
 
   CountConvention convention_;
@@ -59,13 +59,12 @@ torch::Device DeviceOf(const nn::Module& module) {
   return torch::kCPU;
 }
 
-LayerTableSection TraceOne(const ModelBundle& bundle, const std::string& role,
-                           nn::Module& module, const ImageShape& input, at::Generator& gen) {
+LayerTableSection TraceOne(const ModelBundle& bundle, const std::string& role, nn::Module& module,
+                           const ImageShape& input, at::Generator& gen) {
   const torch::Device device = DeviceOf(module);
   auto options = torch::TensorOptions().dtype(torch::kFloat32);
   auto images = [&] {
-    return torch::rand({2, input.channels, input.height, input.width}, gen, options)
-        .to(device);
+    return torch::rand({2, input.channels, input.height, input.width}, gen, options).to(device);
   };
   auto latent = [&](int64_t size) { return torch::rand({2, size}, gen, options).to(device); };
   const torch::Tensor labels = torch::zeros({2}, torch::kLong).to(device);
@@ -140,8 +139,8 @@ std::string FormatLayerTable(const LayerTableSection& section) {
     for (size_t i = 1; i < row.output_shape.size(); ++i) {
       dims.push_back(std::to_string(row.output_shape[i]));
     }
-    absl::StrAppend(&out, "| ", row.type, "-", ++index, " | [", absl::StrJoin(dims, ", "),
-                    "] | ", WithThousands(row.params), " |\n");
+    absl::StrAppend(&out, "| ", row.type, "-", ++index, " | [", absl::StrJoin(dims, ", "), "] | ",
+                    WithThousands(row.params), " |\n");
   }
   absl::StrAppend(&out, "\nTotal params: ", WithThousands(section.total.total()),
                   "\nTrainable params: ", WithThousands(section.total.trainable),

@@ -57,8 +57,7 @@ torch::Tensor WassersteinGeneratorLoss(const torch::Tensor& fake_scores);
 // x_hat = alpha * real + (1 - alpha) * fake, alpha [B, 1, 1, 1] in [0, 1].
 // Built with create_graph, so backward() of a loss containing it reaches the
 // critic's parameters. `labels` for conditional critics (else undefined).
-torch::Tensor GradientPenalty(Critic& critic, const torch::Tensor& real,
-                              const torch::Tensor& fake, const torch::Tensor& labels,
-                              const torch::Tensor& alpha);
+torch::Tensor GradientPenalty(Critic& critic, const torch::Tensor& real, const torch::Tensor& fake,
+                              const torch::Tensor& labels, const torch::Tensor& alpha);
 
 }  // namespace gridrun::models

@@ -121,8 +121,8 @@ absl::StatusOr<ModelBundle> BuildModelByName(std::string_view model_name,
   const std::string model(model_name);  // absl::StrCat here takes no std::string_view
   const std::string dataset_name(dataset.name);
   if (info == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("model: unknown model '", model,
-                                                   "'; allowed: ", ModelNames()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("model: unknown model '", model, "'; allowed: ", ModelNames()));
   }
   const ImageShape image = ShapeOf(dataset);
   if (info->fixed_channels != 0 &&
@@ -133,9 +133,8 @@ absl::StatusOr<ModelBundle> BuildModelByName(std::string_view model_name,
         info->fixed_size, " images; dataset '", dataset_name, "' has ", image.ToString()));
   }
   if (info->conditional && dataset.num_classes <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("model: '", model,
-                                                   "' is conditional but dataset '",
-                                                   dataset_name, "' has no classes"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model: '", model, "' is conditional but dataset '", dataset_name, "' has no classes"));
   }
   if (latent_size <= 0) latent_size = info->default_latent_size;
   if (width <= 0) width = info->default_width;
@@ -148,9 +147,9 @@ absl::StatusOr<ModelBundle> BuildModelByName(std::string_view model_name,
   }
   if (info->is_preset) {
     if (width != info->default_width || depth != info->default_depth) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "width/depth: preset '", model, "' has a fixed layout; got width ", width,
-          ", depth ", depth));
+      return absl::InvalidArgumentError(absl::StrCat("width/depth: preset '", model,
+                                                     "' has a fixed layout; got width ", width,
+                                                     ", depth ", depth));
     }
   }
 
@@ -170,12 +169,12 @@ absl::StatusOr<ModelBundle> BuildModel(const TrialConfig& config, const DatasetI
 
 absl::Status InitEncoderFrom(const ModelBundle& source, ModelBundle& target) {
   if (!source.classifier) {
-    return absl::InvalidArgumentError(absl::StrCat("init_encoder_from: '", source.name,
-                                                   "' is not a classifier"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("init_encoder_from: '", source.name, "' is not a classifier"));
   }
   if (!target.vae) {
-    return absl::InvalidArgumentError(absl::StrCat("init_encoder_from: target '", target.name,
-                                                   "' is not a VAE"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("init_encoder_from: target '", target.name, "' is not a VAE"));
   }
   Classifier classifier = source.classifier;  // holders share the module
   Vae vae = target.vae;

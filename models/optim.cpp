@@ -31,28 +31,28 @@ absl::StatusOr<std::unique_ptr<torch::optim::Optimizer>> MakeOptimizer(
               absl::StrCat("optimizer.betas: must be in [0, 1), got ", beta));
         }
       }
-      return std::make_unique<torch::optim::Adam>(
-          std::move(params), torch::optim::AdamOptions(config.lr)
-                                 .betas({config.beta1, config.beta2})
-                                 .weight_decay(config.weight_decay));
+      return std::make_unique<torch::optim::Adam>(std::move(params),
+                                                  torch::optim::AdamOptions(config.lr)
+                                                      .betas({config.beta1, config.beta2})
+                                                      .weight_decay(config.weight_decay));
     }
     if (config.name == "rmsprop") {
-      return std::make_unique<torch::optim::RMSprop>(
-          std::move(params), torch::optim::RMSpropOptions(config.lr)
-                                 .momentum(config.momentum)
-                                 .weight_decay(config.weight_decay));
+      return std::make_unique<torch::optim::RMSprop>(std::move(params),
+                                                     torch::optim::RMSpropOptions(config.lr)
+                                                         .momentum(config.momentum)
+                                                         .weight_decay(config.weight_decay));
     }
     if (config.name == "sgd") {
-      return std::make_unique<torch::optim::SGD>(
-          std::move(params), torch::optim::SGDOptions(config.lr)
-                                 .momentum(config.momentum)
-                                 .weight_decay(config.weight_decay));
+      return std::make_unique<torch::optim::SGD>(std::move(params),
+                                                 torch::optim::SGDOptions(config.lr)
+                                                     .momentum(config.momentum)
+                                                     .weight_decay(config.weight_decay));
     }
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("optimizer: ", e.what()));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "optimizer.name: '", config.name, "' is not allowed; allowed: adam, rmsprop, sgd"));
+  return absl::InvalidArgumentError(absl::StrCat("optimizer.name: '", config.name,
+                                                 "' is not allowed; allowed: adam, rmsprop, sgd"));
 }
 
 }  // namespace gridrun::models

@@ -14,12 +14,11 @@ namespace nn = torch::nn;
 
 nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
                 bool bias) {
-  return nn::Conv2d(
-      nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(bias));
+  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(bias));
 }
 
-nn::ConvTranspose2d ConvT(int64_t in, int64_t out, int64_t kernel, int64_t stride,
-                          int64_t padding, bool bias) {
+nn::ConvTranspose2d ConvT(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
+                          bool bias) {
   return nn::ConvTranspose2d(
       nn::ConvTranspose2dOptions(in, out, kernel).stride(stride).padding(padding).bias(bias));
 }
@@ -78,12 +77,10 @@ CriticLayout MlpCriticLayout(const ImageShape& image, int64_t num_classes) {
 // ConvT(16,1,k6,s3,p1) -> 28, LeakyReLU(0.2) after each (also the last, as in
 // the seed): 46,193 parameters.
 void BuildSeed000(ModelBundle& b) {
-  nn::Sequential critic(Conv(1, 16, /*kernel_size=*/6, /*stride=*/3, /*padding=*/1, true),
-                        LeakyReLU(0.2),
-                        Conv(16, 32, /*kernel_size=*/5, /*stride=*/2, /*padding=*/1, true),
-                        LeakyReLU(0.2),
-                        Conv(32, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/0, true),
-                        LeakyReLU(0.2));
+  nn::Sequential critic(
+      Conv(1, 16, /*kernel_size=*/6, /*stride=*/3, /*padding=*/1, true), LeakyReLU(0.2),
+      Conv(16, 32, /*kernel_size=*/5, /*stride=*/2, /*padding=*/1, true), LeakyReLU(0.2),
+      Conv(32, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/0, true), LeakyReLU(0.2));
   CriticLayout layout = ConvCriticLayout(b.image);
   layout.mean_of_outputs = true;
   b.critic = Critic(critic, layout);
@@ -103,23 +100,22 @@ void BuildSeed000(ModelBundle& b) {
 // Conv(64,128) 131,072 -> 7; BN; Conv(128,256) 524,288 -> 3; BN;
 // Conv(256,1,k3) 2,304 -> 1x1: 691,680. The table has no final Sigmoid.
 void BuildSeed001Dcgan(ModelBundle& b) {
-  nn::Sequential g(
-      ConvT(b.latent_size, 128, /*kernel_size=*/7, /*stride=*/1, /*padding=*/0, false),
-      nn::BatchNorm2d(128), LeakyReLU(0.2),
-      ConvT(128, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false), nn::BatchNorm2d(64),
-      LeakyReLU(0.2), ConvT(64, 32, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
-      nn::BatchNorm2d(32), LeakyReLU(0.2),
-      Conv(32, 1, /*kernel_size=*/3, /*stride=*/1, /*padding=*/1, false), nn::Tanh());
-  b.generator = Generator(g, GeneratorLayout{b.latent_size, 0, true, b.image});
-  nn::Sequential d(Conv(1, 32, /*kernel_size=*/3, /*stride=*/1, /*padding=*/1, false),
-                   nn::BatchNorm2d(32), LeakyReLU(0.2),
-                   Conv(32, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
-                   nn::BatchNorm2d(64), LeakyReLU(0.2),
-                   Conv(64, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
+  nn::Sequential g(ConvT(b.latent_size, 128, /*kernel_size=*/7, /*stride=*/1, /*padding=*/0, false),
                    nn::BatchNorm2d(128), LeakyReLU(0.2),
-                   Conv(128, 256, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
-                   nn::BatchNorm2d(256), LeakyReLU(0.2),
-                   Conv(256, 1, /*kernel_size=*/3, /*stride=*/1, /*padding=*/0, false));
+                   ConvT(128, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
+                   nn::BatchNorm2d(64), LeakyReLU(0.2),
+                   ConvT(64, 32, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
+                   nn::BatchNorm2d(32), LeakyReLU(0.2),
+                   Conv(32, 1, /*kernel_size=*/3, /*stride=*/1, /*padding=*/1, false), nn::Tanh());
+  b.generator = Generator(g, GeneratorLayout{b.latent_size, 0, true, b.image});
+  nn::Sequential d(
+      Conv(1, 32, /*kernel_size=*/3, /*stride=*/1, /*padding=*/1, false), nn::BatchNorm2d(32),
+      LeakyReLU(0.2), Conv(32, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
+      nn::BatchNorm2d(64), LeakyReLU(0.2),
+      Conv(64, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false), nn::BatchNorm2d(128),
+      LeakyReLU(0.2), Conv(128, 256, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
+      nn::BatchNorm2d(256), LeakyReLU(0.2),
+      Conv(256, 1, /*kernel_size=*/3, /*stride=*/1, /*padding=*/0, false));
   b.critic = Critic(d, ConvCriticLayout(b.image));
 }
 
@@ -137,20 +133,18 @@ void BuildSeed002(ModelBundle& b, int64_t label_channels) {
       ConvT(b.latent_size + label_channels, 256, /*kernel_size=*/4, /*stride=*/2,
             /*padding=*/1, false),
       nn::BatchNorm2d(256), nn::ReLU(),
-      ConvT(256, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
-      nn::BatchNorm2d(128), nn::ReLU(),
-      ConvT(128, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false), nn::BatchNorm2d(64),
-      nn::ReLU(), ConvT(64, 32, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
-      nn::BatchNorm2d(32), nn::ReLU(),
-      ConvT(32, 1, /*kernel_size=*/2, /*stride=*/2, /*padding=*/2, false), nn::Tanh());
+      ConvT(256, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false), nn::BatchNorm2d(128),
+      nn::ReLU(), ConvT(128, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
+      nn::BatchNorm2d(64), nn::ReLU(),
+      ConvT(64, 32, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false), nn::BatchNorm2d(32),
+      nn::ReLU(), ConvT(32, 1, /*kernel_size=*/2, /*stride=*/2, /*padding=*/2, false), nn::Tanh());
   b.generator = Generator(g, GeneratorLayout{b.latent_size, label_channels, true, b.image});
   nn::Sequential d(
       Conv(1 + label_channels, 32, /*kernel_size=*/2, /*stride=*/2, /*padding=*/2, false),
       LeakyReLU(0.02), Conv(32, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
       nn::BatchNorm2d(64), LeakyReLU(0.02),
-      Conv(64, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
-      nn::BatchNorm2d(128), LeakyReLU(0.02),
-      Conv(128, 256, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
+      Conv(64, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false), nn::BatchNorm2d(128),
+      LeakyReLU(0.02), Conv(128, 256, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, false),
       nn::BatchNorm2d(256), LeakyReLU(0.02),
       Conv(256, 1, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true));
   CriticLayout layout = ConvCriticLayout(b.image);
@@ -167,13 +161,13 @@ void BuildSeed002(ModelBundle& b, int64_t label_channels) {
 // is a one-hot vector (as the report describes), not the reference's Embedding.
 void BuildSeed003(ModelBundle& b) {
   const int64_t classes = b.num_classes;
-  nn::Sequential g(nn::Linear(b.latent_size + classes, 256), LeakyReLU(0.2),
-                   nn::Linear(256, 512), LeakyReLU(0.2), nn::Linear(512, 1024), LeakyReLU(0.2),
+  nn::Sequential g(nn::Linear(b.latent_size + classes, 256), LeakyReLU(0.2), nn::Linear(256, 512),
+                   LeakyReLU(0.2), nn::Linear(512, 1024), LeakyReLU(0.2),
                    nn::Linear(1024, b.image.numel()), nn::Tanh());
   b.generator = Generator(g, GeneratorLayout{b.latent_size, classes, false, b.image});
-  nn::Sequential d(nn::Linear(b.image.numel() + classes, 1024), LeakyReLU(0.2),
-                   nn::Dropout(0.3), nn::Linear(1024, 512), LeakyReLU(0.2), nn::Dropout(0.3),
-                   nn::Linear(512, 256), LeakyReLU(0.2), nn::Dropout(0.3), nn::Linear(256, 1));
+  nn::Sequential d(nn::Linear(b.image.numel() + classes, 1024), LeakyReLU(0.2), nn::Dropout(0.3),
+                   nn::Linear(1024, 512), LeakyReLU(0.2), nn::Dropout(0.3), nn::Linear(512, 256),
+                   LeakyReLU(0.2), nn::Dropout(0.3), nn::Linear(256, 1));
   b.critic = Critic(d, MlpCriticLayout(b.image, classes));
 }
 
@@ -183,8 +177,8 @@ void BuildSeed003(ModelBundle& b) {
 // lists only Linear rows, so the ReLUs were functional calls (F.relu).
 void BuildSeed004VaeMlp(ModelBundle& b) {
   auto relu = [] { return Fn([](torch::Tensor x) { return torch::relu(x); }); };
-  nn::Sequential encoder(nn::Linear(b.image.numel(), 1024), relu(), nn::Linear(1024, 512),
-                         relu(), nn::Linear(512, 256), relu());
+  nn::Sequential encoder(nn::Linear(b.image.numel(), 1024), relu(), nn::Linear(1024, 512), relu(),
+                         nn::Linear(512, 256), relu());
   nn::Sequential decoder(nn::Linear(b.latent_size, 256), relu(), nn::Linear(256, 512), relu(),
                          nn::Linear(512, 1024), relu(), nn::Linear(1024, b.image.numel()));
   b.vae = Vae(encoder, nn::Linear(256, b.latent_size), nn::Linear(256, b.latent_size), decoder,
@@ -208,15 +202,17 @@ void BuildSeed004VaeConv(ModelBundle& b) {
       Conv(3, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true), relu(),
       Conv(64, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true), relu(),
       Fn([](torch::Tensor x) { return torch::max_pool2d(x, /*kernel_size=*/2); }),
-      Fn([](torch::Tensor x) { return x.reshape({x.size(0), -1}); }));
-  nn::Sequential decoder(
-      nn::Linear(b.latent_size, 2048), relu(),
-      Fn([](torch::Tensor x) { return x.view({x.size(0), 8, 16, 16}); }),
-      ConvT(8, 64, /*kernel_size=*/4, /*stride=*/4, /*padding=*/0, true), relu(),
-      ConvT(64, 3, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
-      nn::MaxPool2d(nn::MaxPool2dOptions(4)));
-  b.vae = Vae(encoder, nn::Linear(2048, b.latent_size), nn::Linear(2048, b.latent_size),
-              decoder, b.image, /*flatten_input=*/false);
+      Fn([](torch::Tensor x) {
+        return x.reshape({x.size(0), -1});
+      }));
+  nn::Sequential decoder(nn::Linear(b.latent_size, 2048), relu(), Fn([](torch::Tensor x) {
+                           return x.view({x.size(0), 8, 16, 16});
+                         }),
+                         ConvT(8, 64, /*kernel_size=*/4, /*stride=*/4, /*padding=*/0, true), relu(),
+                         ConvT(64, 3, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
+                         nn::MaxPool2d(nn::MaxPool2dOptions(4)));
+  b.vae = Vae(encoder, nn::Linear(2048, b.latent_size), nn::Linear(2048, b.latent_size), decoder,
+              b.image, /*flatten_input=*/false);
 }
 
 // Keras GAN for MNIST. D: Conv2D(64,k4,s2,'same') 1,088 -> 14, LeakyReLU,
@@ -230,14 +226,12 @@ void BuildSeed004GanMnist(ModelBundle& b) {
                    Conv(64, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
                    LeakyReLU(0.2), nn::Flatten(), nn::Linear(64 * 7 * 7, 1));
   b.critic = Critic(d, ConvCriticLayout(b.image));
-  nn::Sequential g(nn::Linear(b.latent_size, 128 * 7 * 7), LeakyReLU(0.2),
-                   Reshape(std::vector<int64_t>{128, 7, 7}),
-                   ConvT(128, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
-                   LeakyReLU(0.2),
-                   ConvT(128, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
-                   LeakyReLU(0.2),
-                   Conv(128, 1, /*kernel_size=*/7, /*stride=*/1, /*padding=*/3, true),
-                   nn::Tanh());
+  nn::Sequential g(
+      nn::Linear(b.latent_size, 128 * 7 * 7), LeakyReLU(0.2),
+      Reshape(std::vector<int64_t>{128, 7, 7}),
+      ConvT(128, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true), LeakyReLU(0.2),
+      ConvT(128, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true), LeakyReLU(0.2),
+      Conv(128, 1, /*kernel_size=*/7, /*stride=*/1, /*padding=*/3, true), nn::Tanh());
   b.generator = Generator(g, GeneratorLayout{b.latent_size, 0, false, b.image});
   b.count_convention = CountConvention::kKeras;
 }
@@ -250,25 +244,20 @@ void BuildSeed004GanMnist(ModelBundle& b) {
 // 128->128 262,272 (-> 32), LeakyReLU after each, Conv2D(3,k3,'same') 3,459,
 // Tanh: 1,466,115.
 void BuildSeed004GanCifar(ModelBundle& b) {
-  nn::Sequential d(Conv(3, 64, /*kernel_size=*/3, /*stride=*/1, /*padding=*/1, true),
-                   LeakyReLU(0.2),
-                   Conv(64, 128, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1, true),
-                   LeakyReLU(0.2),
-                   Conv(128, 128, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1, true),
-                   LeakyReLU(0.2),
-                   Conv(128, 256, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1, true),
-                   LeakyReLU(0.2), nn::Flatten(), nn::Dropout(0.4), nn::Linear(256 * 4 * 4, 1));
+  nn::Sequential d(
+      Conv(3, 64, /*kernel_size=*/3, /*stride=*/1, /*padding=*/1, true), LeakyReLU(0.2),
+      Conv(64, 128, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1, true), LeakyReLU(0.2),
+      Conv(128, 128, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1, true), LeakyReLU(0.2),
+      Conv(128, 256, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1, true), LeakyReLU(0.2),
+      nn::Flatten(), nn::Dropout(0.4), nn::Linear(256 * 4 * 4, 1));
   b.critic = Critic(d, ConvCriticLayout(b.image));
-  nn::Sequential g(nn::Linear(b.latent_size, 256 * 4 * 4), LeakyReLU(0.2),
-                   Reshape(std::vector<int64_t>{256, 4, 4}),
-                   ConvT(256, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
-                   LeakyReLU(0.2),
-                   ConvT(128, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
-                   LeakyReLU(0.2),
-                   ConvT(128, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
-                   LeakyReLU(0.2),
-                   Conv(128, 3, /*kernel_size=*/3, /*stride=*/1, /*padding=*/1, true),
-                   nn::Tanh());
+  nn::Sequential g(
+      nn::Linear(b.latent_size, 256 * 4 * 4), LeakyReLU(0.2),
+      Reshape(std::vector<int64_t>{256, 4, 4}),
+      ConvT(256, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true), LeakyReLU(0.2),
+      ConvT(128, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true), LeakyReLU(0.2),
+      ConvT(128, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true), LeakyReLU(0.2),
+      Conv(128, 3, /*kernel_size=*/3, /*stride=*/1, /*padding=*/1, true), nn::Tanh());
   b.generator = Generator(g, GeneratorLayout{b.latent_size, 0, false, b.image});
   b.count_convention = CountConvention::kKeras;
 }
@@ -287,14 +276,12 @@ void BuildSeed004WganMnist(ModelBundle& b) {
                    KerasBatchNorm(128), LeakyReLU(0.2),
                    ConvT(128, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
                    KerasBatchNorm(128), LeakyReLU(0.2),
-                   Conv(128, 1, /*kernel_size=*/7, /*stride=*/1, /*padding=*/3, true),
-                   nn::Tanh());
+                   Conv(128, 1, /*kernel_size=*/7, /*stride=*/1, /*padding=*/3, true), nn::Tanh());
   b.generator = Generator(g, GeneratorLayout{b.latent_size, 0, false, b.image});
   nn::Sequential d(Conv(1, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
                    KerasBatchNorm(64), LeakyReLU(0.2),
                    Conv(64, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
-                   KerasBatchNorm(64), LeakyReLU(0.2), nn::Flatten(),
-                   nn::Linear(64 * 7 * 7, 1));
+                   KerasBatchNorm(64), LeakyReLU(0.2), nn::Flatten(), nn::Linear(64 * 7 * 7, 1));
   b.critic = Critic(d, ConvCriticLayout(b.image));
   b.count_convention = CountConvention::kKeras;
 }
@@ -311,24 +298,20 @@ void BuildSeed004WganMnist(ModelBundle& b) {
 // kernel nor end at CIFAR's 32x32; with the same kernels and counts this
 // reads as the standard 1 -> 4 -> 8 -> 16 -> 32 DCGAN generator.
 void BuildSeed004WganCifar(ModelBundle& b) {
-  nn::Sequential d(Conv(3, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
-                   LeakyReLU(0.2),
-                   Conv(64, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
-                   nn::BatchNorm2d(128), LeakyReLU(0.2),
-                   Conv(128, 256, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
-                   nn::BatchNorm2d(256), LeakyReLU(0.2),
-                   Conv(256, 1, /*kernel_size=*/4, /*stride=*/1, /*padding=*/0, true),
-                   nn::Linear(1, 1));
+  nn::Sequential d(
+      Conv(3, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true), LeakyReLU(0.2),
+      Conv(64, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true), nn::BatchNorm2d(128),
+      LeakyReLU(0.2), Conv(128, 256, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
+      nn::BatchNorm2d(256), LeakyReLU(0.2),
+      Conv(256, 1, /*kernel_size=*/4, /*stride=*/1, /*padding=*/0, true), nn::Linear(1, 1));
   b.critic = Critic(d, ConvCriticLayout(b.image));
-  nn::Sequential g(ConvT(b.latent_size, 256, /*kernel_size=*/4, /*stride=*/1, /*padding=*/0,
-                         true),
+  nn::Sequential g(ConvT(b.latent_size, 256, /*kernel_size=*/4, /*stride=*/1, /*padding=*/0, true),
                    nn::BatchNorm2d(256), nn::ReLU(),
                    ConvT(256, 128, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
                    nn::BatchNorm2d(128), nn::ReLU(),
                    ConvT(128, 64, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
                    nn::BatchNorm2d(64), nn::ReLU(),
-                   ConvT(64, 3, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true),
-                   nn::Tanh());
+                   ConvT(64, 3, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, true), nn::Tanh());
   b.generator = Generator(g, GeneratorLayout{b.latent_size, 0, true, b.image});
 }
 
@@ -371,7 +354,8 @@ absl::StatusOr<ModelBundle> BuildPreset(const ModelInfo& info, int64_t latent_si
   } else if (name == "seed004-wgan-cifar10") {
     BuildSeed004WganCifar(b);
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("model: '", std::string(name), "' is not a seed preset"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("model: '", std::string(name), "' is not a seed preset"));
   }
   return b;
 }

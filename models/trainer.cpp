@@ -62,9 +62,10 @@ class ClassifierTrainer final : public Trainer {
       torch::Tensor x = held_out.images.narrow(0, start, len).to(device());
       torch::Tensor y = held_out.labels.narrow(0, start, len).to(device());
       torch::Tensor logits = bundle_.classifier->forward(x);
-      ce_sum += torch::nn::functional::cross_entropy(
-                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
+      ce_sum +=
+          torch::nn::functional::cross_entropy(
+              logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+              .item<double>();
       correct += logits.argmax(1).eq(y).sum().item<double>();
     }
     return Metrics{{"test/accuracy", correct / n}, {"test/ce", ce_sum / n}};
@@ -141,8 +142,7 @@ void Trainer::ReseedForStep() {
 }
 
 at::Generator Trainer::StreamGenerator(uint64_t stream) const {
-  return at::detail::createCPUGenerator(
-      MixSeed(static_cast<uint64_t>(config_.trial_seed), stream));
+  return at::detail::createCPUGenerator(MixSeed(static_cast<uint64_t>(config_.trial_seed), stream));
 }
 
 torch::Tensor Trainer::Noise(int64_t n) {
@@ -187,21 +187,19 @@ absl::Status Trainer::ValidateBatch(const Batch& batch, const char* what) const 
                                : std::string("undefined")));
   }
   const bool needs_labels = bundle_.conditional || bundle_.objective == Objective::kClassifier;
-  if (needs_labels && (!batch.labels.defined() || batch.labels.dim() != 1 ||
-                       batch.labels.size(0) != batch.images.size(0) ||
-                       batch.labels.is_floating_point())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, ": model '", bundle_.name, "' needs int64 labels [",
-                     batch.images.size(0), "]"));
+  if (needs_labels &&
+      (!batch.labels.defined() || batch.labels.dim() != 1 ||
+       batch.labels.size(0) != batch.images.size(0) || batch.labels.is_floating_point())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": model '", bundle_.name, "' needs int64 labels [", batch.images.size(0), "]"));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<Metrics> Trainer::Step(std::span<const Batch> batches) {
   if (static_cast<int>(batches.size()) != batches_per_step_) {
-    return absl::InvalidArgumentError(absl::StrCat("Step: expected ", batches_per_step_,
-                                                   " batches (critic_iters), got ",
-                                                   batches.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Step: expected ", batches_per_step_, " batches (critic_iters), got ", batches.size()));
   }
   for (const Batch& batch : batches) {
     if (auto s = ValidateBatch(batch, "Step"); !s.ok()) return s;
@@ -238,8 +236,8 @@ absl::StatusOr<torch::Tensor> Trainer::Generate(const torch::Tensor& noise,
         absl::StrCat("Generate: '", bundle_.name, "' is a classifier"));
   }
   if (!noise.defined() || noise.dim() != 2 || noise.size(1) != bundle_.latent_size) {
-    return absl::InvalidArgumentError(absl::StrCat("Generate: noise must be [n, ",
-                                                   bundle_.latent_size, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Generate: noise must be [n, ", bundle_.latent_size, "]"));
   }
   const int64_t n = noise.size(0);
   if (labels.defined() && (labels.dim() != 1 || labels.size(0) != n)) {
@@ -261,9 +259,10 @@ absl::StatusOr<torch::Tensor> Trainer::Generate(const torch::Tensor& noise,
       chunks.push_back(DoGenerate(z, yl).to(torch::kCPU));
     }
     SetTraining(true);
-    torch::Tensor images = n > 0 ? torch::cat(chunks) : torch::empty({0, bundle_.image.channels,
-                                                                       bundle_.image.height,
-                                                                       bundle_.image.width});
+    torch::Tensor images =
+        n > 0
+            ? torch::cat(chunks)
+            : torch::empty({0, bundle_.image.channels, bundle_.image.height, bundle_.image.width});
     return DataRange(bundle_.objective) == Range::kMinusOneOne ? images.clamp(-1, 1)
                                                                : images.clamp(0, 1);
   } catch (const std::exception& e) {
@@ -310,9 +309,8 @@ absl::Status Trainer::LoadState(torch::serialize::InputArchive& archive) {
           "trainer state is for model '", model.toStringRef(), "', not '", bundle_.name, "'"));
     }
     if (seed.toInt() != config_.trial_seed) {
-      return absl::FailedPreconditionError(absl::StrCat("trainer state has trial_seed ",
-                                                        seed.toInt(), ", this trial ",
-                                                        config_.trial_seed));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "trainer state has trial_seed ", seed.toInt(), ", this trial ", config_.trial_seed));
     }
     for (const auto& [role, module] : bundle_.Modules()) {
       torch::serialize::InputArchive sub;
@@ -350,8 +348,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> MakeClassifierTrainer(ModelBundle bundl
 absl::StatusOr<std::unique_ptr<Trainer>> MakeTrainer(ModelBundle bundle, const TrialConfig& config,
                                                      TrainerOptions options) {
   if (options.world_size < 1 || options.rank < 0 || options.rank >= options.world_size) {
-    return absl::InvalidArgumentError(absl::StrCat("rank ", options.rank, " outside world of ",
-                                                   options.world_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("rank ", options.rank, " outside world of ", options.world_size));
   }
   if (options.eval_batch_size < 1) {
     return absl::InvalidArgumentError("eval_batch_size must be >= 1");

@@ -123,7 +123,9 @@ class Trainer {
   //   classifier: loss/ce, accuracy
   // Critic terms are averaged over the critic_iters critic steps.
   absl::StatusOr<Metrics> Step(std::span<const Batch> batches);
-  absl::StatusOr<Metrics> Step(const Batch& batch) { return Step(std::span<const Batch>(&batch, 1)); }
+  absl::StatusOr<Metrics> Step(const Batch& batch) {
+    return Step(std::span<const Batch>(&batch, 1));
+  }
 
   // Scores held-out data (images in DataRange, labels for conditional models
   // and classifiers), in chunks of eval_batch_size, in eval mode without

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -79,16 +80,26 @@ class GanTrainer final : public Trainer {
       torch::Tensor fake_out = d->forward(fake.detach(), labels);
       torch::Tensor loss = bce ? GanDiscriminatorLoss(real_out, fake_out)
                                : WassersteinCriticLoss(real_out, fake_out);
+      torch::Tensor gp;
       if (objective_ == Objective::kWganGp) {
-        torch::Tensor alpha = torch::rand({real.size(0), 1, 1, 1}, noise_generator(),
-                                          torch::kFloat32)
-                                  .to(device());
-        torch::Tensor gp = GradientPenalty(d, real, fake, labels, alpha);
-        gp_total += gp.item<double>();
+        torch::Tensor alpha =
+            torch::rand({real.size(0), 1, 1, 1}, noise_generator(), torch::kFloat32).to(device());
+        gp = GradientPenalty(d, real, fake, labels, alpha);
         loss = loss + config_.gp_weight * gp;
       }
-      const double loss_value = loss.item<double>();
-      if (auto s = CheckFinite("loss/d", loss_value); !s.ok()) return s;
+      // One device-to-host copy per critic step: the loss for the NaN guard
+      // and the reported terms.
+      torch::Tensor stats;
+      {
+        torch::NoGradGuard no_grad;
+        std::vector<torch::Tensor> parts = {loss.detach(),
+                                            (bce ? torch::sigmoid(real_out) : real_out).mean(),
+                                            (bce ? torch::sigmoid(fake_out) : fake_out).mean()};
+        if (gp.defined()) parts.push_back(gp.detach());
+        stats = torch::stack(parts).to(torch::kCPU, torch::kFloat64);
+      }
+      auto values = stats.accessor<double, 1>();
+      if (auto s = CheckFinite("loss/d", values[0]); !s.ok()) return s;
       loss.backward();
       Sync(d_params_);
       d_opt_->step();
@@ -96,29 +107,27 @@ class GanTrainer final : public Trainer {
         torch::NoGradGuard no_grad;
         for (auto& p : d_params_) p.clamp_(-config_.clip_value, config_.clip_value);
       }
-      loss_d += loss_value;
-      torch::NoGradGuard no_grad;
-      d_real += (bce ? torch::sigmoid(real_out) : real_out).mean().item<double>();
-      d_fake += (bce ? torch::sigmoid(fake_out) : fake_out).mean().item<double>();
+      loss_d += values[0];
+      d_real += values[1];
+      d_fake += values[2];
+      if (gp.defined()) gp_total += values[3];
     }
 
     g_opt_->zero_grad();
-    torch::Tensor loss_g;
+    double loss_g = 0;
     {
       FreezeGuard freeze(d_params_);
       torch::Tensor out = d->forward(fake, labels);
-      loss_g = bce ? GanGeneratorLoss(out) : WassersteinGeneratorLoss(out);
-      const double g_value = loss_g.item<double>();
-      if (auto s = CheckFinite("loss/g", g_value); !s.ok()) return s;
-      loss_g.backward();
+      torch::Tensor loss = bce ? GanGeneratorLoss(out) : WassersteinGeneratorLoss(out);
+      loss_g = loss.item<double>();
+      if (auto s = CheckFinite("loss/g", loss_g); !s.ok()) return s;
+      loss.backward();
     }
     Sync(g_params_);
     g_opt_->step();
 
-    Metrics metrics = {{"loss/d", loss_d / k},
-                       {"loss/g", loss_g.item<double>()},
-                       {"d_real", d_real / k},
-                       {"d_fake", d_fake / k}};
+    Metrics metrics = {
+        {"loss/d", loss_d / k}, {"loss/g", loss_g}, {"d_real", d_real / k}, {"d_fake", d_fake / k}};
     if (!bce) metrics["wasserstein"] = (d_real - d_fake) / k;
     if (objective_ == Objective::kWganGp) metrics["loss/gp"] = gp_total / k;
     return metrics;
@@ -155,8 +164,7 @@ class GanTrainer final : public Trainer {
     double fake_sum = 0, fake_log_1md = 0, fake_correct = 0;
     for (int64_t start = 0; start < n_fake; start += chunk) {
       const int64_t len = std::min(chunk, n_fake - start);
-      torch::Tensor z =
-          torch::randn({len, bundle_.latent_size}, gen, torch::kFloat32).to(device());
+      torch::Tensor z = torch::randn({len, bundle_.latent_size}, gen, torch::kFloat32).to(device());
       torch::Tensor y = bundle_.conditional ? RandomLabels(len, gen) : torch::Tensor();
       torch::Tensor out = d->forward(g->forward(z, y), y);
       if (bce) {
@@ -171,8 +179,7 @@ class GanTrainer final : public Trainer {
     Metrics metrics = {{"test/d_real", real_sum / n_real}, {"test/d_fake", fake_sum / n_fake}};
     if (bce) {
       metrics["test/d_accuracy"] = (real_correct + fake_correct) / (n_real + n_fake);
-      const double jsd =
-          std::log(2.0) + 0.5 * (real_log_d / n_real + fake_log_1md / n_fake);
+      const double jsd = std::log(2.0) + 0.5 * (real_log_d / n_real + fake_log_1md / n_fake);
       metrics["test/jsd"] = std::max(0.0, jsd);
     } else {
       metrics["test/wasserstein"] = real_sum / n_real - fake_sum / n_fake;
@@ -221,8 +228,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> MakeGanTrainer(ModelBundle bundle,
   if (!g_opt.ok()) return g_opt.status();
   auto d_opt = MakeOptimizer(config.optimizer, bundle.critic->parameters());
   if (!d_opt.ok()) return d_opt.status();
-  return std::unique_ptr<Trainer>(new GanTrainer(std::move(bundle), config, options,
-                                                 std::move(*g_opt), std::move(*d_opt)));
+  return std::unique_ptr<Trainer>(
+      new GanTrainer(std::move(bundle), config, options, std::move(*g_opt), std::move(*d_opt)));
 }
 
 }  // namespace gridrun::models

@@ -30,10 +30,13 @@ class VaeTrainer final : public Trainer {
     optimizer_->zero_grad();
     VaeOutput out = bundle_.vae->forward(x, noise_generator());
     VaeLossTerms loss = VaeLoss(out, x, recon_, config_.kl_weight);
-    Metrics metrics = {{"loss/total", loss.total.item<double>()},
-                       {"loss/recon", loss.recon.item<double>()},
-                       {"loss/kl", loss.kl.item<double>()}};
-    if (auto s = CheckFinite("loss/total", metrics["loss/total"]); !s.ok()) return s;
+    // One device-to-host copy for the NaN guard and the reported terms.
+    torch::Tensor stats = torch::stack({loss.total.detach(), loss.recon.detach(), loss.kl.detach()})
+                              .to(torch::kCPU, torch::kFloat64);
+    auto values = stats.accessor<double, 1>();
+    Metrics metrics = {
+        {"loss/total", values[0]}, {"loss/recon", values[1]}, {"loss/kl", values[2]}};
+    if (auto s = CheckFinite("loss/total", values[0]); !s.ok()) return s;
     loss.total.backward();
     Sync(params_);
     optimizer_->step();

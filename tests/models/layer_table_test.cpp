@@ -85,11 +85,12 @@ TEST(LayerTable, Seed001DcganMatchesThePrintedTables) {
 TEST(LayerTable, Seed004VaeTablesListTheSameRows) {
   // MLP VAE (Figure 1, left): functional ReLUs get no rows, as printed.
   const std::string mlp = Section(Build("seed004-vae-mlp", "mnist"), "vae");
-  for (const char* row : {"| Linear-1 | [-1, 1024] | 803,840 |", "| Linear-2 | [-1, 512] | 524,800 |",
-                          "| Linear-3 | [-1, 256] | 131,328 |", "| Linear-4 | [-1, 5] | 1,285 |",
-                          "| Linear-5 | [-1, 5] | 1,285 |", "| Linear-6 | [-1, 256] | 1,536 |",
-                          "| Linear-7 | [-1, 512] | 131,584 |", "| Linear-8 | [-1, 1024] | 525,312 |",
-                          "| Linear-9 | [-1, 784] | 803,600 |", "Total params: 2,924,570"}) {
+  for (const char* row :
+       {"| Linear-1 | [-1, 1024] | 803,840 |", "| Linear-2 | [-1, 512] | 524,800 |",
+        "| Linear-3 | [-1, 256] | 131,328 |", "| Linear-4 | [-1, 5] | 1,285 |",
+        "| Linear-5 | [-1, 5] | 1,285 |", "| Linear-6 | [-1, 256] | 1,536 |",
+        "| Linear-7 | [-1, 512] | 131,584 |", "| Linear-8 | [-1, 1024] | 525,312 |",
+        "| Linear-9 | [-1, 784] | 803,600 |", "Total params: 2,924,570"}) {
     EXPECT_NE(mlp.find(row), std::string::npos) << row << "\n" << mlp;
   }
   // Conv VAE (Figure 1, right), including its printed decoder shapes.
@@ -98,8 +99,8 @@ TEST(LayerTable, Seed004VaeTablesListTheSameRows) {
        {"| Conv2d-1 | [-1, 64, 16, 16] | 3,136 |", "| Conv2d-2 | [-1, 128, 8, 8] | 131,200 |",
         "| Linear-3 | [-1, 5] | 10,245 |", "| Linear-4 | [-1, 5] | 10,245 |",
         "| Linear-5 | [-1, 2048] | 12,288 |", "| ConvTranspose2d-6 | [-1, 64, 64, 64] | 8,256 |",
-        "| ConvTranspose2d-7 | [-1, 3, 128, 128] | 3,075 |", "| MaxPool2d-8 | [-1, 3, 32, 32] | 0 |",
-        "Total params: 178,445"}) {
+        "| ConvTranspose2d-7 | [-1, 3, 128, 128] | 3,075 |",
+        "| MaxPool2d-8 | [-1, 3, 32, 32] | 0 |", "Total params: 178,445"}) {
     EXPECT_NE(conv.find(row), std::string::npos) << row << "\n" << conv;
   }
 }
@@ -107,19 +108,19 @@ TEST(LayerTable, Seed004VaeTablesListTheSameRows) {
 TEST(LayerTable, Seed004WganTables) {
   // CIFAR-10 critic (torchsummary), with the Linear(1, 1) printed without a count.
   const std::string critic = Section(Build("seed004-wgan-cifar10", "cifar10"), "critic");
-  for (const char* row : {"| Conv2d-1 | [-1, 64, 16, 16] | 3,136 |",
-                          "| Conv2d-6 | [-1, 256, 4, 4] | 524,544 |",
-                          "| Conv2d-9 | [-1, 1, 1, 1] | 4,097 |", "| Linear-10 | [-1, 1, 1, 1] | 2 |",
-                          "Total params: 663,747"}) {
+  for (const char* row :
+       {"| Conv2d-1 | [-1, 64, 16, 16] | 3,136 |", "| Conv2d-6 | [-1, 256, 4, 4] | 524,544 |",
+        "| Conv2d-9 | [-1, 1, 1, 1] | 4,097 |", "| Linear-10 | [-1, 1, 1, 1] | 2 |",
+        "Total params: 663,747"}) {
     EXPECT_NE(critic.find(row), std::string::npos) << row << "\n" << critic;
   }
   // MNIST generator (Keras): BatchNormalization counts its moving statistics.
   const std::string keras = Section(Build("seed004-wgan-mnist", "mnist"), "generator");
-  for (const char* row : {"| Linear-1 | [-1, 6272] | 319,872 |", "| Reshape-3 | [-1, 128, 7, 7] | 0 |",
-                          "| ConvTranspose2d-4 | [-1, 128, 14, 14] | 262,272 |",
-                          "| BatchNorm2d-5 | [-1, 128, 14, 14] | 512 |",
-                          "| Conv2d-10 | [-1, 1, 28, 28] | 6,273 |", "Total params: 851,713",
-                          "Trainable params: 851,201", "Non-trainable params: 512"}) {
+  for (const char* row :
+       {"| Linear-1 | [-1, 6272] | 319,872 |", "| Reshape-3 | [-1, 128, 7, 7] | 0 |",
+        "| ConvTranspose2d-4 | [-1, 128, 14, 14] | 262,272 |",
+        "| BatchNorm2d-5 | [-1, 128, 14, 14] | 512 |", "| Conv2d-10 | [-1, 1, 28, 28] | 6,273 |",
+        "Total params: 851,713", "Trainable params: 851,201", "Non-trainable params: 512"}) {
     EXPECT_NE(keras.find(row), std::string::npos) << row << "\n" << keras;
   }
 }

@@ -120,11 +120,9 @@ TEST(FamilyCount, FollowsLatentAndWidth) {
   ASSERT_TRUE(gan.ok()) << gan.status();
   EXPECT_EQ(CountParameters(*gan->generator).total(),
             (16 * 64 + 64) + (64 * 128 + 128) + (128 * 784 + 784));
-  EXPECT_EQ(CountParameters(*gan->critic).total(),
-            (784 * 128 + 128) + (128 * 64 + 64) + (64 + 1));
+  EXPECT_EQ(CountParameters(*gan->critic).total(), (784 * 128 + 128) + (128 * 64 + 64) + (64 + 1));
   // cgan-mlp adds the 10 label inputs to each first layer.
-  auto cgan =
-      BuildModelByName("cgan-mlp", *mnist, /*latent_size=*/16, /*width=*/64, /*depth=*/2);
+  auto cgan = BuildModelByName("cgan-mlp", *mnist, /*latent_size=*/16, /*width=*/64, /*depth=*/2);
   ASSERT_TRUE(cgan.ok()) << cgan.status();
   EXPECT_EQ(CountParameters(*cgan->generator).total() - CountParameters(*gan->generator).total(),
             10 * 64);

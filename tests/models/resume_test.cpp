@@ -1,8 +1,6 @@
 // Checkpoint state: N steps, save, load into a fresh trainer, M steps gives
 // exactly the losses and parameters of N + M uninterrupted steps (CPU, one
 // thread).
-#include "models/checkpoint_state.h"
-
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -11,6 +9,7 @@
 
 #include "common/model_catalog.h"
 #include "common/trial_config.h"
+#include "models/checkpoint_state.h"
 #include "models/model_factory.h"
 #include "models/trainer.h"
 
@@ -98,7 +97,8 @@ void CheckResume(const TrialConfig& c, int64_t n, int64_t m) {
   EXPECT_EQ(resumed->step(), n);
   std::vector<Metrics> tail = Run(*resumed, n, n + m);
   ASSERT_EQ(tail.size(), static_cast<size_t>(m));
-  for (int64_t i = 0; i < m; ++i) EXPECT_EQ(tail[i], expected[n + i]) << c.model << " step " << n + i;
+  for (int64_t i = 0; i < m; ++i)
+    EXPECT_EQ(tail[i], expected[n + i]) << c.model << " step " << n + i;
   ExpectSameState(*straight, *resumed);
 }
 

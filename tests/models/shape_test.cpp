@@ -76,8 +76,11 @@ struct FamilyCase {
 };
 
 TEST(Shape, FamiliesFollowLatentAndWidth) {
-  const FamilyCase cases[] = {{"mnist", 2, 16},   {"mnist", 64, 32},   {"cifar10", 8, 16},
-                              {"cifar10", 100, 8}, {"fashion-mnist", 5, 24}};
+  const FamilyCase cases[] = {{"mnist", 2, 16},
+                              {"mnist", 64, 32},
+                              {"cifar10", 8, 16},
+                              {"cifar10", 100, 8},
+                              {"fashion-mnist", 5, 24}};
   for (const ModelInfo& m : ModelCatalog()) {
     if (m.is_preset) continue;
     for (const FamilyCase& c : cases) {
@@ -106,8 +109,7 @@ TEST(Shape, ConvFamiliesHandleEveryDepthThatFits) {
     // 28 -> 14 -> 7 -> 3 -> 1 -> 0: depth 5 cannot fit.
     auto too_deep = BuildModelByName(name, *mnist, 4, 4, /*depth=*/5);
     EXPECT_EQ(too_deep.status().code(), absl::StatusCode::kInvalidArgument) << name;
-    EXPECT_NE(too_deep.status().message().find("depth 5"), std::string::npos)
-        << too_deep.status();
+    EXPECT_NE(too_deep.status().message().find("depth 5"), std::string::npos) << too_deep.status();
   }
 }
 

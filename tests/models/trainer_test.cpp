@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -32,10 +33,9 @@ Batch Blobs(int64_t n, const ImageShape& s, uint64_t seed, Range range = Range::
     templates[c].narrow(1, row, s.height / 3).narrow(2, col, s.width / 6).fill_(0.9);
   }
   torch::Tensor labels = torch::randint(10, {n}, gen, torch::kLong);
-  torch::Tensor images =
-      (templates.index_select(0, labels) + 0.1 * torch::rand({n, s.channels, s.height, s.width},
-                                                             gen))
-          .clamp(0, 1);
+  torch::Tensor images = (templates.index_select(0, labels) +
+                          0.1 * torch::rand({n, s.channels, s.height, s.width}, gen))
+                             .clamp(0, 1);
   if (range == Range::kMinusOneOne) images = images * 2 - 1;
   return Batch{images, labels};
 }
@@ -65,8 +65,8 @@ std::unique_ptr<Trainer> Make(const TrialConfig& c, TrainerOptions options = {})
 std::vector<Batch> StepBatches(const Trainer& t, int64_t step, int64_t batch_size = 32) {
   std::vector<Batch> out;
   for (int i = 0; i < t.BatchesPerStep(); ++i) {
-    out.push_back(Blobs(batch_size, t.bundle().image, 1000 + step * 16 + i,
-                        DataRange(t.bundle().objective)));
+    out.push_back(
+        Blobs(batch_size, t.bundle().image, 1000 + step * 16 + i, DataRange(t.bundle().objective)));
   }
   return out;
 }
@@ -127,6 +127,9 @@ TEST_F(TrainerTest, GanDiscriminatorLearnsEarlyAndLossesStayFinite) {
   Batch held_out = Blobs(128, t->bundle().image, 99, Range::kMinusOneOne);
   auto before = t->Evaluate(held_out);
   ASSERT_TRUE(before.ok()) << before.status();
+  // D first separates real images from the noise-initialised fakes; then the
+  // generator catches up, so take the best accuracy of the first steps.
+  double best_accuracy = 0;
   for (int step = 0; step < 30; ++step) {
     auto m = t->Step(StepBatches(*t, step));
     ASSERT_TRUE(m.ok()) << m.status();
@@ -135,14 +138,15 @@ TEST_F(TrainerTest, GanDiscriminatorLearnsEarlyAndLossesStayFinite) {
     }
     EXPECT_GE(m->at("d_real"), 0.0);
     EXPECT_LE(m->at("d_real"), 1.0);
+    auto eval = t->Evaluate(held_out);
+    ASSERT_TRUE(eval.ok()) << eval.status();
+    best_accuracy = std::max(best_accuracy, eval->at("test/d_accuracy"));
+    EXPECT_GE(eval->at("test/jsd"), 0.0);
+    EXPECT_LE(eval->at("test/jsd"), std::log(2.0) + 1e-9);
+    EXPECT_FALSE(eval->count("test/wasserstein"));
   }
-  auto after = t->Evaluate(held_out);
-  ASSERT_TRUE(after.ok()) << after.status();
-  EXPECT_GT(after->at("test/d_accuracy"), before->at("test/d_accuracy"));
-  EXPECT_GT(after->at("test/d_accuracy"), 0.75);
-  EXPECT_GE(after->at("test/jsd"), 0.0);
-  EXPECT_LE(after->at("test/jsd"), std::log(2.0) + 1e-9);
-  EXPECT_FALSE(after->count("test/wasserstein"));
+  EXPECT_GT(best_accuracy, before->at("test/d_accuracy") + 0.1);
+  EXPECT_GT(best_accuracy, 0.8);
 }
 
 TEST_F(TrainerTest, DcganWithBatchNormTrains) {
@@ -279,10 +283,9 @@ TEST_F(TrainerTest, RanksDrawDifferentNoise) {
   auto b = r1->Step(StepBatches(*r1, 0));
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(a->at("loss/total"), b->at("loss/total"));
-  EXPECT_EQ(MakeTrainer(*BuildModel(c, *FindDataset("mnist")), c, TrainerOptions{2, 2})
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      MakeTrainer(*BuildModel(c, *FindDataset("mnist")), c, TrainerOptions{2, 2}).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 class CountingSync : public GradientSync {
@@ -313,8 +316,7 @@ TEST_F(TrainerTest, GradientSyncCalledOncePerBackward) {
   CountingSync vae_sync;
   auto v = Make(Config("vae-mlp", 4, 16, 1), TrainerOptions{0, 1, &vae_sync});
   for (int step = 0; step < 3; ++step) ASSERT_TRUE(v->Step(StepBatches(*v, step)).ok());
-  EXPECT_EQ(vae_sync.sizes,
-            std::vector<size_t>(3, v->Parameters(ParameterGroup::kAll).size()));
+  EXPECT_EQ(vae_sync.sizes, std::vector<size_t>(3, v->Parameters(ParameterGroup::kAll).size()));
   EXPECT_TRUE(v->Parameters(ParameterGroup::kCritic).empty());
 }
 
@@ -362,8 +364,7 @@ TEST_F(TrainerTest, FixedNoiseAndGenerateContracts) {
   ASSERT_TRUE(images.ok()) << images.status();
   EXPECT_GE(images->min().item<double>(), 0.0);
   EXPECT_LE(images->max().item<double>(), 1.0);
-  EXPECT_EQ(t->Generate(torch::zeros({2, 5})).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(t->Generate(torch::zeros({2, 5})).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(DataRange(Objective::kGan), Range::kMinusOneOne);
   EXPECT_EQ(DataRange(Objective::kVae), Range::kZeroOne);
 }

@@ -1,0 +1,172 @@
+#include "coordinator/grid_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "coordinator/grid_expand.h"
+#include "coordinator/grid_spec.h"
+#include "coordinator/proto_convert.h"
+#include "coordinator/request_validation.h"
+#include "coordinator/status_util.h"
+
+namespace gridrun::coordinator {
+
+grpc::Status GridServiceImpl::SubmitGrid(grpc::ServerContext* context,
+                                         const v1::SubmitGridRequest* request,
+                                         v1::SubmitGridResponse* response) {
+  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
+  if (static_cast<int64_t>(request->spec_yaml().size()) > kMaxSpecBytes) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("spec_yaml: ", request->spec_yaml().size(),
+                     " bytes is larger than the limit of ", kMaxSpecBytes, " bytes")));
+  }
+  if (request->spec_yaml().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("spec_yaml: is empty"));
+  }
+  auto spec = ParseGridSpec(request->spec_yaml());
+  RETURN_GRPC_IF_ERROR(spec.status());
+  NewExperiment experiment = ToNewExperiment(*spec, request->spec_yaml());
+  auto result = store_->SubmitExperiment(experiment, request->rerun(), clock_->NowMs());
+  RETURN_GRPC_IF_ERROR(result.status());
+  response->set_experiment_id(result->experiment_id);
+  response->set_trial_count(result->trial_count);
+  response->set_already_existed(result->already_existed);
+  response->set_reused_trials(result->reused_trials);
+  spdlog::info("experiment {} '{}': {} ({} trials, {} reused from earlier results)",
+               result->experiment_id, experiment.name,
+               result->already_existed ? "resubmitted, unchanged" : "submitted",
+               result->trial_count, result->reused_trials);
+  return grpc::Status::OK;
+}
+
+grpc::Status GridServiceImpl::GetExperiment(grpc::ServerContext* context,
+                                            const v1::GetExperimentRequest* request,
+                                            v1::Experiment* response) {
+  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
+  RETURN_GRPC_IF_ERROR(ValidateExperimentRef("experiment_id", request->experiment_id()));
+  auto experiment = store_->GetExperiment(request->experiment_id());
+  RETURN_GRPC_IF_ERROR(experiment.status());
+  ToProto(*experiment, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status GridServiceImpl::ListExperiments(grpc::ServerContext* context,
+                                              const v1::ListExperimentsRequest* request,
+                                              v1::ListExperimentsResponse* response) {
+  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
+  int64_t page_size = request->page_size();
+  if (page_size < 0 || page_size > 1000) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("page_size: must be 0..1000 (got ", page_size, ")")));
+  }
+  if (page_size == 0) page_size = 100;
+  int64_t offset = 0;
+  if (!request->page_token().empty()) {
+    char* end = nullptr;
+    offset = std::strtoll(request->page_token().c_str(), &end, 10);
+    if (*end != '\0' || offset < 0) {
+      return ToGrpcStatus(absl::InvalidArgumentError("page_token: not a token from this server"));
+    }
+  }
+  // One extra row tells whether another page exists.
+  auto experiments = store_->ListExperiments(offset, page_size + 1);
+  RETURN_GRPC_IF_ERROR(experiments.status());
+  for (int64_t i = 0; i < static_cast<int64_t>(experiments->size()) && i < page_size; ++i) {
+    ToProto((*experiments)[i], response->add_experiments());
+  }
+  if (static_cast<int64_t>(experiments->size()) > page_size) {
+    response->set_next_page_token(std::to_string(offset + page_size));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status GridServiceImpl::ListTrials(grpc::ServerContext* context,
+                                         const v1::ListTrialsRequest* request,
+                                         v1::ListTrialsResponse* response) {
+  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
+  RETURN_GRPC_IF_ERROR(ValidateExperimentRef("experiment_id", request->experiment_id()));
+  std::vector<TrialState> states;
+  for (int state : request->states()) {
+    if (state < v1::TRIAL_WAITING || state > v1::TRIAL_CANCELLED) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("states: unknown trial state ", state)));
+    }
+    states.push_back(FromProto(static_cast<v1::TrialState>(state)));
+  }
+  auto trials = store_->ListTrials(request->experiment_id(), states);
+  RETURN_GRPC_IF_ERROR(trials.status());
+  for (const TrialRecord& trial : *trials) {
+    auto latest = store_->LatestMetrics(trial.reused_from ? trial.reused_from : trial.trial_id);
+    RETURN_GRPC_IF_ERROR(latest.status());
+    ToProto(trial, *latest, response->add_trials());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status GridServiceImpl::CancelExperiment(grpc::ServerContext* context,
+                                               const v1::CancelExperimentRequest* request,
+                                               v1::CancelExperimentResponse* response) {
+  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
+  RETURN_GRPC_IF_ERROR(ValidateExperimentRef("experiment_id", request->experiment_id()));
+  auto counts = store_->CancelExperiment(request->experiment_id(), clock_->NowMs());
+  RETURN_GRPC_IF_ERROR(counts.status());
+  response->set_cancelled_waiting(counts->first);
+  response->set_stopping_running(counts->second);
+  spdlog::info("experiment {}: cancelled ({} waiting trials cancelled, {} running told to stop)",
+               request->experiment_id(), counts->first, counts->second);
+  return grpc::Status::OK;
+}
+
+grpc::Status GridServiceImpl::WatchExperiment(grpc::ServerContext* context,
+                                              const v1::WatchExperimentRequest* request,
+                                              grpc::ServerWriter<v1::TrialEvent>* writer) {
+  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
+  RETURN_GRPC_IF_ERROR(ValidateExperimentRef("experiment_id", request->experiment_id()));
+  auto experiment = store_->GetExperiment(request->experiment_id());
+  RETURN_GRPC_IF_ERROR(experiment.status());
+
+  // Poll the store (the single source of truth, also across coordinator
+  // restarts) and send what changed since the last look.
+  struct Seen {
+    TrialState state;
+    int64_t step;
+    int64_t epoch;
+  };
+  std::map<int64_t, Seen> seen;
+  while (!context->IsCancelled()) {
+    auto trials = store_->ListTrials(experiment->experiment_id, {});
+    RETURN_GRPC_IF_ERROR(trials.status());
+    bool any_open = false;
+    for (const TrialRecord& trial : *trials) {
+      any_open = any_open || trial.state == TrialState::kWaiting ||
+                 trial.state == TrialState::kRunning;
+      auto it = seen.find(trial.trial_id);
+      v1::TrialEvent::Kind kind;
+      if (it == seen.end()) {
+        kind = v1::TrialEvent::SNAPSHOT;
+      } else if (it->second.state != trial.state) {
+        kind = v1::TrialEvent::STATE_CHANGE;
+      } else if (it->second.step != trial.step || it->second.epoch != trial.epoch) {
+        kind = v1::TrialEvent::PROGRESS;
+      } else {
+        continue;
+      }
+      seen[trial.trial_id] = Seen{trial.state, trial.step, trial.epoch};
+      auto latest = store_->LatestMetrics(trial.reused_from ? trial.reused_from : trial.trial_id);
+      RETURN_GRPC_IF_ERROR(latest.status());
+      v1::TrialEvent event;
+      event.set_kind(kind);
+      event.set_time_ms(clock_->NowMs());
+      ToProto(trial, *latest, event.mutable_trial());
+      if (!writer->Write(event)) return grpc::Status::OK;  // client went away
+    }
+    if (!any_open) return grpc::Status::OK;
+    std::this_thread::sleep_for(std::chrono::milliseconds(watch_poll_ms_));
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace gridrun::coordinator
