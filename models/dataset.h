@@ -2,7 +2,8 @@
 // contiguous uint8 tensor, plus the rank sharding and batching the
 // data-parallel trainers use.
 //
-// On-disk layout and file formats: models/idx_reader.h, models/cifar_reader.h.
+// On-disk layout, file formats and DefaultDataDir() ($GRIDRUN_DATA_DIR, else
+// ~/.cache/gridrun/data): models/idx_reader.h, models/cifar_reader.h.
 // Images stay uint8 [N,C,H,W] in memory (4x smaller than float); Normalize or
 // BatchIterator turns a batch into float in the range a model expects.
 //

@@ -3,8 +3,8 @@
 // Fréchet distance, mode coverage, class KL).
 //
 // Architecture (for 1x28x28 and 3x32x32 inputs):
-//   conv 3x3 C->32, pad 1, ReLU, maxpool 2
-//   conv 3x3 32->64, pad 1, ReLU, maxpool 2
+//   conv 3x3 C->32, pad 1, BatchNorm, ReLU, maxpool 2
+//   conv 3x3 32->64, pad 1, BatchNorm, ReLU, maxpool 2
 //   linear 64*(S/4)^2 -> 128, ReLU          <- features(x), 128-d
 //   dropout 0.25 (training only), linear 128 -> num_classes   <- forward(x)
 //
@@ -59,7 +59,9 @@ class EvalClassifierImpl : public torch::nn::Module {
   int64_t image_size_;
   int64_t num_classes_;
   torch::nn::Conv2d conv1_{nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr};
   torch::nn::Conv2d conv2_{nullptr};
+  torch::nn::BatchNorm2d bn2_{nullptr};
   torch::nn::Linear fc1_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear fc2_{nullptr};
@@ -76,8 +78,8 @@ torch::Tensor ClassifierInput(const torch::Tensor& images, Range range);
 
 struct ClassifierTrainOptions {
   int epochs = 0;               // 0: DefaultClassifierEpochs(dataset)
-  int64_t batch_size = 128;     // training batch
-  double learning_rate = 1e-3;  // Adam
+  int64_t batch_size = 64;      // training batch
+  double learning_rate = 1e-3;  // Adam; a tenth of it in the last epoch when epochs >= 2
   uint64_t seed = 1;
   int num_threads = 2;      // at::set_num_threads while training (>= 1)
   int64_t train_limit = 0;  // first N training images (0 = all)

@@ -175,7 +175,7 @@ std::vector<std::string> Leftovers(const std::string& dir) {
   return out;
 }
 
-TEST(Md5Test, KnownVectors) {
+TEST(DataFetchMd5Test, KnownVectors) {
   EXPECT_EQ(Md5Hex(""), "d41d8cd98f00b204e9800998ecf8427e");
   EXPECT_EQ(Md5Hex("abc"), "900150983cd24fb0d6963f7d28e17f72");
   ScopedTempDir dir;
@@ -406,7 +406,7 @@ const DatasetCheck& Find(const DataCheckReport& report, const std::string& name)
   throw std::runtime_error("no " + name);
 }
 
-TEST(DataCheckTest, ReportsPresenceValidityAndCounts) {
+TEST(DataFetchCheckTest, ReportsPresenceValidityAndCounts) {
   ScopedTempDir tmp;
   fake_data::WriteFakeMnist(tmp.path(), 40, 20, 1);
   fake_data::WriteFakeMnist(tmp.path(), 40, 20, 1, {false, "fashion-mnist"});
@@ -449,7 +449,7 @@ TEST(DataCheckTest, ReportsPresenceValidityAndCounts) {
       << text;
 }
 
-TEST(DataCheckTest, TruncatedGzipIsCaughtByItsTrailer) {
+TEST(DataFetchCheckTest, TruncatedGzipIsCaughtByItsTrailer) {
   ScopedTempDir tmp;
   fake_data::WriteFakeMnist(tmp.path(), 40, 20, 1);
   const std::string path = tmp.path() + "/mnist/train-images-idx3-ubyte.gz";
@@ -461,7 +461,7 @@ TEST(DataCheckTest, TruncatedGzipIsCaughtByItsTrailer) {
   EXPECT_FALSE(mnist.files[0].error.empty());
 }
 
-TEST(DataCheckTest, RealSharedDataIfPresent) {
+TEST(DataFetchCheckTest, RealSharedDataIfPresent) {
   const char* env = std::getenv("GRIDRUN_SHARED_DATA");
   if (env == nullptr || !fs::exists(std::string(env) + "/mnist")) {
     GTEST_SKIP() << "real data not found at " << (env != nullptr ? env : "(unset)");

@@ -42,9 +42,9 @@ FakeImages Prefix(const FakeImages& all, int64_t n) {
   return out;
 }
 
-class IdxFormatTest : public ::testing::TestWithParam<bool> {};
+class DatasetFormatTest : public ::testing::TestWithParam<bool> {};
 
-TEST_P(IdxFormatTest, LoadsExactPixelsAndLabels) {
+TEST_P(DatasetFormatTest, LoadsExactPixelsAndLabels) {
   const bool gzip = GetParam();
   ScopedTempDir dir;
   for (const std::string name : {"mnist", "fashion-mnist"}) {
@@ -60,7 +60,7 @@ TEST_P(IdxFormatTest, LoadsExactPixelsAndLabels) {
   }
 }
 
-TEST_P(IdxFormatTest, LimitTakesTheFirstImages) {
+TEST_P(DatasetFormatTest, LimitTakesTheFirstImages) {
   ScopedTempDir dir;
   fake_data::FakeSplits want = fake_data::WriteFakeMnist(dir.path(), 40, 10, 5, {GetParam()});
   absl::StatusOr<Dataset> ds = LoadDataset("mnist", dir.path(), Split::kTrain, /*limit=*/7);
@@ -71,7 +71,7 @@ TEST_P(IdxFormatTest, LimitTakesTheFirstImages) {
   ExpectMatches(*ds, want.train);
 }
 
-TEST_P(IdxFormatTest, CifarLoadsExactPixelsAndLabels) {
+TEST_P(DatasetFormatTest, CifarLoadsExactPixelsAndLabels) {
   const bool gzip = GetParam();
   ScopedTempDir dir;
   fake_data::FakeSplits want =
@@ -88,7 +88,7 @@ TEST_P(IdxFormatTest, CifarLoadsExactPixelsAndLabels) {
   ExpectMatches(*limited, Prefix(want.train, 20));
 }
 
-INSTANTIATE_TEST_SUITE_P(RawAndGzip, IdxFormatTest, ::testing::Values(false, true),
+INSTANTIATE_TEST_SUITE_P(RawAndGzip, DatasetFormatTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Gzip" : "Raw"; });
 
 TEST(DatasetTest, CifarUsesWhicheverTrainBatchesArePresentInOrder) {
@@ -297,7 +297,7 @@ TEST(DatasetTest, NormalizeRanges) {
 
 // ---- Permutations and sharding ----------------------------------------------
 
-TEST(ShardTest, EpochPermutationIsDeterministicPermutation) {
+TEST(DatasetShardTest, EpochPermutationIsDeterministicPermutation) {
   const std::vector<int64_t> a = EpochPermutation(1000, 42, 3);
   EXPECT_EQ(a, EpochPermutation(1000, 42, 3));
   EXPECT_NE(a, EpochPermutation(1000, 42, 4));
@@ -314,9 +314,9 @@ struct ShardCase {
   int world;
 };
 
-class ShardIndicesTest : public ::testing::TestWithParam<ShardCase> {};
+class DatasetShardIndicesTest : public ::testing::TestWithParam<ShardCase> {};
 
-TEST_P(ShardIndicesTest, RanksSplitEachGlobalBatchDisjointly) {
+TEST_P(DatasetShardIndicesTest, RanksSplitEachGlobalBatchDisjointly) {
   const ShardCase c = GetParam();
   const uint64_t seed = 11;
   const int64_t epoch = 2;
@@ -350,12 +350,12 @@ TEST_P(ShardIndicesTest, RanksSplitEachGlobalBatchDisjointly) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, ShardIndicesTest,
+INSTANTIATE_TEST_SUITE_P(Cases, DatasetShardIndicesTest,
                          ::testing::Values(ShardCase{100, 10, 1}, ShardCase{100, 10, 2},
                                            ShardCase{103, 10, 3}, ShardCase{64, 7, 4},
                                            ShardCase{5, 8, 2}, ShardCase{60000, 128, 2}));
 
-TEST(ShardTest, InvalidArguments) {
+TEST(DatasetShardTest, InvalidArguments) {
   EXPECT_FALSE(ShardIndices(10, 4, 2, 2, 0, 0).ok());   // rank >= world
   EXPECT_FALSE(ShardIndices(10, 4, -1, 2, 0, 0).ok());  // negative rank
   EXPECT_FALSE(ShardIndices(10, 1, 0, 2, 0, 0).ok());   // batch < world
@@ -364,7 +364,7 @@ TEST(ShardTest, InvalidArguments) {
   EXPECT_FALSE(ShardIndices(10, 4, 0, 1, 0, -1).ok());
 }
 
-TEST(BatchIteratorTest, YieldsNormalizedShardBatches) {
+TEST(DatasetBatchIteratorTest, YieldsNormalizedShardBatches) {
   ScopedTempDir dir;
   fake_data::WriteFakeMnist(dir.path(), 50, 5, 4, {false});
   absl::StatusOr<Dataset> ds = LoadDataset("mnist", dir.path(), Split::kTrain);
@@ -409,7 +409,7 @@ std::vector<int64_t> Histogram(const torch::Tensor& labels) {
   return std::vector<int64_t>(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + 10);
 }
 
-TEST(RealDataTest, MnistShapesAndTestLabelHistogram) {
+TEST(DatasetRealDataTest, MnistShapesAndTestLabelHistogram) {
   const std::string dir = SharedData() + "/mnist";
   if (SharedData().empty() || !std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz")) {
     GTEST_SKIP() << "real MNIST not found at " << dir;
@@ -427,7 +427,7 @@ TEST(RealDataTest, MnistShapesAndTestLabelHistogram) {
   EXPECT_EQ(train->labels[0].item<int64_t>(), 5);
 }
 
-TEST(RealDataTest, FashionMnistShapes) {
+TEST(DatasetRealDataTest, FashionMnistShapes) {
   const std::string dir = SharedData() + "/fashion-mnist";
   if (SharedData().empty() || !std::filesystem::exists(dir + "/t10k-images-idx3-ubyte.gz")) {
     GTEST_SKIP() << "real Fashion-MNIST not found at " << dir;
@@ -438,7 +438,7 @@ TEST(RealDataTest, FashionMnistShapes) {
   EXPECT_EQ(Histogram(test->labels), std::vector<int64_t>(10, 1000));
 }
 
-TEST(RealDataTest, CifarBatchOneShapeAndClassCounts) {
+TEST(DatasetRealDataTest, CifarBatchOneShapeAndClassCounts) {
   const std::string dir = SharedData() + "/cifar-10";
   if (SharedData().empty() || !std::filesystem::exists(dir + "/data_batch_1.bin.gz")) {
     GTEST_SKIP() << "real CIFAR-10 not found at " << dir;

@@ -62,9 +62,9 @@ std::shared_ptr<torch::nn::Module> Role(const ModelBundle& b, const std::string&
   return nullptr;
 }
 
-class PresetCount : public ::testing::TestWithParam<PresetCase> {};
+class ParamCount : public ::testing::TestWithParam<PresetCase> {};
 
-TEST_P(PresetCount, MatchesSeed) {
+TEST_P(ParamCount, MatchesSeed) {
   const PresetCase& c = GetParam();
   const DatasetInfo* dataset = FindDataset(c.dataset);
   ASSERT_NE(dataset, nullptr);
@@ -77,7 +77,7 @@ TEST_P(PresetCount, MatchesSeed) {
   EXPECT_EQ(count.trainable, c.trainable) << c.model << " " << c.role;
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, PresetCount, ::testing::ValuesIn(kPresets),
+INSTANTIATE_TEST_SUITE_P(Seeds, ParamCount, ::testing::ValuesIn(kPresets),
                          [](const ::testing::TestParamInfo<PresetCase>& info) {
                            std::string name = std::string(info.param.model) + "_" +
                                               info.param.role + "_" +
@@ -88,7 +88,7 @@ INSTANTIATE_TEST_SUITE_P(Seeds, PresetCount, ::testing::ValuesIn(kPresets),
                            return name;
                          });
 
-TEST(PresetCountCoverage, EveryCatalogPresetIsCounted) {
+TEST(ParamCount, EveryCatalogPresetIsCounted) {
   std::set<std::string> counted;
   for (const PresetCase& c : kPresets) counted.insert(c.model);
   for (const ModelInfo& m : ModelCatalog()) {
@@ -96,7 +96,7 @@ TEST(PresetCountCoverage, EveryCatalogPresetIsCounted) {
   }
 }
 
-TEST(FamilyCount, VaeMlpWidth500Depth1EqualsSeed001) {
+TEST(ParamCount, VaeMlpWidth500Depth1EqualsSeed001) {
   const DatasetInfo* fashion = FindDataset("fashion-mnist");
   auto family = BuildModelByName("vae-mlp", *fashion, /*latent_size=*/2, /*width=*/500,
                                  /*depth=*/1);
@@ -107,7 +107,7 @@ TEST(FamilyCount, VaeMlpWidth500Depth1EqualsSeed001) {
   EXPECT_EQ(classifier->Count().total(), 397'510);
 }
 
-TEST(FamilyCount, FollowsLatentAndWidth) {
+TEST(ParamCount, FamiliesFollowLatentAndWidth) {
   const DatasetInfo* mnist = FindDataset("mnist");
   // vae-mlp depth 2: 784-w-w-(2 heads) and back.
   auto vae = BuildModelByName("vae-mlp", *mnist, /*latent_size=*/8, /*width=*/100, /*depth=*/2);
@@ -130,7 +130,7 @@ TEST(FamilyCount, FollowsLatentAndWidth) {
             10 * 128);
 }
 
-TEST(CountConvention, KerasAddsBatchNormMovingStatistics) {
+TEST(ParamCount, KerasConventionAddsBatchNormMovingStatistics) {
   torch::nn::Sequential seq(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 8, 3)),
                             torch::nn::BatchNorm2d(8));
   EXPECT_EQ(CountParameters(*seq, CountConvention::kTorch).total(), 80 + 16);

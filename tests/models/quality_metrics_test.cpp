@@ -25,7 +25,7 @@ torch::Tensor RandomRotation(int64_t d) {
   return q;
 }
 
-TEST(FrechetDistanceTest, DiagonalCovariancesMatchClosedForm) {
+TEST(QualityFrechetDistanceTest, DiagonalCovariancesMatchClosedForm) {
   const torch::Tensor mu1 = F64({1, 2, 3});
   const torch::Tensor mu2 = F64({0, 0, 1});
   const std::vector<double> a = {4, 1, 0.25};
@@ -42,7 +42,7 @@ TEST(FrechetDistanceTest, DiagonalCovariancesMatchClosedForm) {
   EXPECT_NEAR(*fd, want, 1e-5);
 }
 
-TEST(FrechetDistanceTest, CommutingCovariancesInARotatedBasis) {
+TEST(QualityFrechetDistanceTest, CommutingCovariancesInARotatedBasis) {
   torch::manual_seed(3);
   const int64_t d = 16;
   const torch::Tensor q = RandomRotation(d);
@@ -57,7 +57,7 @@ TEST(FrechetDistanceTest, CommutingCovariancesInARotatedBasis) {
   EXPECT_NEAR(*fd, want, 1e-9);
 }
 
-TEST(FrechetDistanceTest, SymmetricAndZeroOnItself) {
+TEST(QualityFrechetDistanceTest, SymmetricAndZeroOnItself) {
   torch::manual_seed(4);
   const int64_t d = 32;
   const torch::Tensor x = torch::randn({d, d}, torch::kFloat64);
@@ -73,7 +73,7 @@ TEST(FrechetDistanceTest, SymmetricAndZeroOnItself) {
   EXPECT_NEAR(*FrechetDistance(mu1, s1, mu1, s1), 0.0, 1e-8 * s1.trace().item<double>());
 }
 
-TEST(FrechetDistanceTest, ShapeErrors) {
+TEST(QualityFrechetDistanceTest, ShapeErrors) {
   const torch::Tensor mu = torch::zeros({3}, torch::kFloat64);
   const torch::Tensor s = torch::eye(3, torch::kFloat64);
   EXPECT_EQ(FrechetDistance(mu, s, torch::zeros({4}), s).status().code(),
@@ -85,7 +85,7 @@ TEST(FrechetDistanceTest, ShapeErrors) {
   EXPECT_EQ(FitGaussian(torch::zeros({1, 5})).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(FitGaussianTest, MeanAndUnbiasedCovariance) {
+TEST(QualityFitGaussianTest, MeanAndUnbiasedCovariance) {
   const torch::Tensor x = torch::tensor({{1.0, 2.0}, {3.0, 6.0}, {5.0, 10.0}});
   absl::StatusOr<FeatureStats> stats = FitGaussian(x);
   ASSERT_TRUE(stats.ok());
@@ -102,7 +102,7 @@ struct HistogramCase {
   double kl;
 };
 
-TEST(HistogramMetricsTest, ModeCoverageAndClassKl) {
+TEST(QualityHistogramTest, ModeCoverageAndClassKl) {
   const double log10 = std::log(10.0);
   const std::vector<HistogramCase> cases = {
       {{0, 0, 0, 100, 0, 0, 0, 0, 0, 0}, 1, log10},
@@ -120,7 +120,7 @@ TEST(HistogramMetricsTest, ModeCoverageAndClassKl) {
 
 // A classifier trained briefly on fake class-patterned data, shared by the
 // tests below.
-class FakeDataMetricsTest : public ::testing::Test {
+class QualityFakeDataTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new ScopedTempDir();
@@ -128,7 +128,7 @@ class FakeDataMetricsTest : public ::testing::Test {
     ClassifierTrainOptions options;
     options.epochs = 3;
     options.batch_size = 32;
-    options.max_steps = 60;
+    options.max_steps = 30;
     options.num_threads = 2;
     options.use_cache = false;
     absl::StatusOr<EvalClassifier> classifier =
@@ -156,13 +156,13 @@ class FakeDataMetricsTest : public ::testing::Test {
   static Dataset* test_;
 };
 
-ScopedTempDir* FakeDataMetricsTest::dir_ = nullptr;
-fake_data::FakeSplits* FakeDataMetricsTest::splits_ = nullptr;
-EvalClassifier* FakeDataMetricsTest::classifier_ = nullptr;
-Dataset* FakeDataMetricsTest::train_ = nullptr;
-Dataset* FakeDataMetricsTest::test_ = nullptr;
+ScopedTempDir* QualityFakeDataTest::dir_ = nullptr;
+fake_data::FakeSplits* QualityFakeDataTest::splits_ = nullptr;
+EvalClassifier* QualityFakeDataTest::classifier_ = nullptr;
+Dataset* QualityFakeDataTest::train_ = nullptr;
+Dataset* QualityFakeDataTest::test_ = nullptr;
 
-TEST_F(FakeDataMetricsTest, FidOfASetAgainstItselfIsZero) {
+TEST_F(QualityFakeDataTest, FidOfASetAgainstItselfIsZero) {
   absl::StatusOr<FeatureStats> real =
       RealFeatureStats(*classifier_, test_->images, Range::kMinusOneOne);
   ASSERT_TRUE(real.ok()) << real.status();
@@ -175,7 +175,7 @@ TEST_F(FakeDataMetricsTest, FidOfASetAgainstItselfIsZero) {
   EXPECT_EQ(self->count, 500);
 }
 
-TEST_F(FakeDataMetricsTest, FidSeparatesRealFromNoise) {
+TEST_F(QualityFakeDataTest, FidSeparatesRealFromNoise) {
   absl::StatusOr<FeatureStats> real =
       RealFeatureStats(*classifier_, test_->images, Range::kMinusOneOne);
   ASSERT_TRUE(real.ok());
@@ -192,7 +192,7 @@ TEST_F(FakeDataMetricsTest, FidSeparatesRealFromNoise) {
   EXPECT_GT(noisy->fid, 1.0);
 }
 
-TEST_F(FakeDataMetricsTest, ModeCoverageOfOneClassAndOfBalancedSets) {
+TEST_F(QualityFakeDataTest, ModeCoverageOfOneClassAndOfBalancedSets) {
   const torch::Tensor threes =
       test_->images.index_select(0, test_->labels.eq(3).nonzero().flatten());
   ASSERT_GT(threes.size(0), 10);
@@ -210,7 +210,7 @@ TEST_F(FakeDataMetricsTest, ModeCoverageOfOneClassAndOfBalancedSets) {
   EXPECT_LT(balanced->class_kl, 0.05);
 }
 
-TEST_F(FakeDataMetricsTest, RangesAreConvertedToTheClassifierInput) {
+TEST_F(QualityFakeDataTest, RangesAreConvertedToTheClassifierInput) {
   absl::StatusOr<ClassifierOutputs> from_u8 =
       RunEvalClassifier(*classifier_, test_->images, Range::kMinusOneOne);
   absl::StatusOr<ClassifierOutputs> from_zero_one = RunEvalClassifier(
@@ -223,7 +223,7 @@ TEST_F(FakeDataMetricsTest, RangesAreConvertedToTheClassifierInput) {
   EXPECT_TRUE(torch::equal(from_u8->predictions, from_minus_one_one->predictions));
 }
 
-TEST_F(FakeDataMetricsTest, WrongShapesAreErrors) {
+TEST_F(QualityFakeDataTest, WrongShapesAreErrors) {
   EXPECT_EQ(RunEvalClassifier(*classifier_, torch::zeros({4, 3, 32, 32}), Range::kZeroOne)
                 .status()
                 .code(),
@@ -244,7 +244,7 @@ TEST_F(FakeDataMetricsTest, WrongShapesAreErrors) {
 
 // ---- Real MNIST (skipped when absent) ----------------------------------------
 
-TEST(RealMnistMetricsTest, BrieflyTrainedClassifierSeesEveryDigit) {
+TEST(QualityRealMnistTest, BrieflyTrainedClassifierSeesEveryDigit) {
   const char* env = std::getenv("GRIDRUN_SHARED_DATA");
   const std::string data_dir = env != nullptr ? env : "";
   const std::string mnist = data_dir + "/mnist";
@@ -254,10 +254,11 @@ TEST(RealMnistMetricsTest, BrieflyTrainedClassifierSeesEveryDigit) {
   const auto start = std::chrono::steady_clock::now();
   ClassifierTrainOptions options;
   options.epochs = 1;
-  options.batch_size = 64;
-  options.max_steps = 250;
-  options.train_limit = 16000;
-  options.test_limit = 2000;
+  options.batch_size = 50;
+  options.learning_rate = 2e-3;
+  options.max_steps = 150;
+  options.train_limit = 7500;
+  options.test_limit = 1000;
   options.num_threads = 2;
   options.use_cache = false;  // the shared data dir is read-only
   ClassifierRecord record;

@@ -1,0 +1,197 @@
+#include "worker/worker_loop.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/trial_config.h"
+#include "worker/coordinator_client.h"
+#include "worker/coordinator_sink.h"
+#include "worker/trial_runner.h"
+
+namespace gridrun::worker {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// What rank 0 tells every rank before each trial.
+struct Order {
+  bool exit = true;
+  LeasedTrial trial;
+};
+
+std::string Encode(const Order& order) {
+  nlohmann::json j = {{"exit", order.exit},
+                      {"trial_id", order.trial.trial_id},
+                      {"attempt", order.trial.attempt},
+                      {"config", order.trial.config_json}};
+  return j.dump();
+}
+
+Order Decode(const std::string& text) {
+  auto j = nlohmann::json::parse(text);
+  Order order;
+  order.exit = j.at("exit").get<bool>();
+  order.trial.trial_id = j.at("trial_id").get<int64_t>();
+  order.trial.attempt = j.at("attempt").get<int>();
+  order.trial.config_json = j.at("config").get<std::string>();
+  return order;
+}
+
+std::string HostName() {
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+// Rank 0: waits for a trial and fetches its checkpoint. `order.exit` when it
+// is time to stop.
+Order NextOrder(WorkerClient& client, const WorkerOptions& options, int64_t trials_done,
+                const std::atomic<bool>& preempt, std::string* checkpoint) {
+  Order order;
+  if (options.max_trials > 0 && trials_done >= options.max_trials) {
+    spdlog::info("ran {} trials (--max-trials); exiting", trials_done);
+    return order;
+  }
+  const auto idle_since = SteadyClock::now();
+  while (!preempt) {
+    auto reply = client.Lease();
+    int64_t wait_ms = 1000;
+    if (!reply.ok()) {
+      spdlog::warn("LeaseTrial failed: {}", reply.status().ToString());
+    } else if (reply->trial) {
+      order.exit = false;
+      order.trial = *reply->trial;
+      if (order.trial.has_checkpoint) {
+        auto bytes = client.FetchCheckpoint(order.trial);
+        if (bytes.ok()) {
+          *checkpoint = std::move(*bytes);
+        } else {
+          // No usable checkpoint (e.g. corrupt on the coordinator): start over.
+          spdlog::warn("trial {}: cannot fetch its checkpoint ({}); starting from scratch",
+                       order.trial.trial_id, bytes.status().ToString());
+          checkpoint->clear();
+        }
+      }
+      return order;
+    } else {
+      wait_ms = std::max<int64_t>(reply->retry_after_ms, 10);
+    }
+    const double idle = std::chrono::duration<double>(SteadyClock::now() - idle_since).count();
+    if (options.exit_when_idle_s >= 0 && idle >= options.exit_when_idle_s) {
+      spdlog::info("no trial for {:.1f} s (--exit-when-idle); exiting", idle);
+      return order;
+    }
+    // Sleep in small slices so SIGTERM is noticed quickly.
+    const auto until = SteadyClock::now() + std::chrono::milliseconds(wait_ms);
+    while (!preempt && SteadyClock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return order;
+}
+
+void ReportOutcome(WorkerClient& client, CoordinatorSink& sink, const LeasedTrial& trial,
+                   const TrialOutcome& outcome) {
+  if (sink.lease_lost()) {
+    spdlog::warn("trial {}: lease lost; reporting nothing more", trial.trial_id);
+    return;
+  }
+  absl::Status flushed = sink.Flush();
+  absl::Status status;
+  switch (outcome.kind) {
+    case TrialOutcome::Kind::kCompleted:
+      if (!flushed.ok()) {
+        // Every metric must be stored before the trial counts as complete.
+        status = client.Fail(trial, "could not store metrics: " + flushed.ToString(), true);
+        break;
+      }
+      status = client.Complete(trial, outcome.final_metrics);
+      spdlog::info("trial {}: complete after {} steps", trial.trial_id, outcome.steps);
+      break;
+    case TrialOutcome::Kind::kStopped:
+      status = client.Fail(trial, "cancelled", /*retryable=*/false);
+      spdlog::info("trial {}: stopped (cancelled) at step {}", trial.trial_id, outcome.steps);
+      break;
+    case TrialOutcome::Kind::kPreempted:
+      status = client.Fail(trial, "preempted (SIGTERM) at step " + std::to_string(outcome.steps),
+                           /*retryable=*/true);
+      spdlog::info("trial {}: preempted at step {}; checkpoint saved", trial.trial_id,
+                   outcome.steps);
+      break;
+    case TrialOutcome::Kind::kFailed:
+      status = client.Fail(trial, outcome.error, outcome.retryable);
+      spdlog::error("trial {}: failed ({}): {}", trial.trial_id,
+                    outcome.retryable ? "will retry" : "final", outcome.error);
+      break;
+  }
+  if (!status.ok()) {
+    spdlog::warn("trial {}: reporting the outcome failed: {}", trial.trial_id, status.ToString());
+  }
+}
+
+}  // namespace
+
+int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* tensor_comm,
+              const std::atomic<bool>& preempt) {
+  std::unique_ptr<WorkerClient> client;
+  if (comm.rank() == 0) {
+    client = std::make_unique<WorkerClient>(options.coordinator);
+    absl::Status registered = client->Register(HostName(), comm.size(), options.device,
+                                               options.device == "cuda" ? comm.size() : 0);
+    if (!registered.ok()) {
+      spdlog::error("cannot register with the coordinator at {}: {}",
+                    options.coordinator.address, registered.ToString());
+    } else {
+      spdlog::info("registered as worker {} ({} ranks, {})", client->worker_id(), comm.size(),
+                   options.device);
+    }
+    if (!registered.ok()) client.reset();
+  }
+  TrialRunOptions run_options;
+  run_options.data_dir = options.data_dir;
+  run_options.device = options.device;
+  run_options.preempt = &preempt;
+  run_options.tensor_comm = tensor_comm;
+  run_options.metrics_every_steps = options.metrics_every_steps;
+
+  int64_t trials_done = 0;
+  while (true) {
+    std::string order_text;
+    std::string checkpoint;
+    Order leased;  // rank 0's, with every lease detail
+    if (comm.rank() == 0) {
+      if (client) leased = NextOrder(*client, options, trials_done, preempt, &checkpoint);
+      order_text = Encode(leased);
+    }
+    if (auto s = comm.BroadcastBytes(order_text, 0); !s.ok()) {
+      spdlog::error("broadcasting the next trial failed: {}", s.ToString());
+      return 1;
+    }
+    const Order order = comm.rank() == 0 ? leased : Decode(order_text);
+    if (order.exit) break;
+    if (auto s = comm.BroadcastBytes(checkpoint, 0); !s.ok()) {
+      spdlog::error("broadcasting the checkpoint failed: {}", s.ToString());
+      return 1;
+    }
+    auto config = TrialConfigFromJson(order.trial.config_json);
+    std::unique_ptr<CoordinatorSink> sink;
+    if (comm.rank() == 0) sink = std::make_unique<CoordinatorSink>(client.get(), order.trial);
+    TrialOutcome outcome;
+    if (!config.ok()) {
+      outcome.kind = TrialOutcome::Kind::kFailed;
+      outcome.error = config.status().ToString();
+    } else {
+      outcome = RunTrial(*config, checkpoint, comm, sink.get(), run_options);
+    }
+    if (comm.rank() == 0) ReportOutcome(*client, *sink, order.trial, outcome);
+    ++trials_done;
+    if (outcome.kind == TrialOutcome::Kind::kPreempted || preempt) break;
+  }
+  return 0;
+}
+
+}  // namespace gridrun::worker

@@ -1,0 +1,40 @@
+// The worker job's main loop, on every rank.
+//
+//   1. Rank 0 registers with the coordinator (ranks = the job's size).
+//   2. Rank 0 leases a trial (backing off by the coordinator's retry hint
+//      while there is none), fetches its checkpoint if it has one, and
+//      broadcasts {config, checkpoint} to every rank; or broadcasts "exit"
+//      after --max-trials trials, --exit-when-idle seconds without work, or
+//      a SIGTERM.
+//   3. Every rank runs the trial (worker/trial_runner.h).
+//   4. Rank 0 reports the outcome: CompleteTrial; FailTrial (retryable or
+//      not; a cancelled trial is failed and becomes CANCELLED); nothing if the
+//      lease was lost; a retryable FailTrial "preempted" after SIGTERM, whose
+//      checkpoint lets the next worker resume. Then back to 2.
+// Thread-safety: called once, from main, on every rank.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "proto/client_channel.h"
+#include "worker/communicator.h"
+
+namespace gridrun::worker {
+
+struct WorkerOptions {
+  ClientOptions coordinator;
+  std::string data_dir;
+  std::string device = "cpu";
+  int threads = 1;
+  int64_t max_trials = 0;        // 0: no limit
+  double exit_when_idle_s = -1;  // < 0: never
+  int64_t metrics_every_steps = 1;
+};
+
+// Returns the process exit code (0 on a clean exit, including SIGTERM).
+// `preempt` is set by the SIGTERM handler.
+int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* tensor_comm,
+              const std::atomic<bool>& preempt);
+
+}  // namespace gridrun::worker
