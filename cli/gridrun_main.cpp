@@ -6,12 +6,28 @@
 // subcommand or option, missing argument).
 #include <CLI/CLI.hpp>
 
+#include "cli/best_command.h"
+#include "cli/cancel_command.h"
+#include "cli/export_command.h"
+#include "cli/query_command.h"
+#include "cli/report_command.h"
+#include "cli/status_command.h"
+#include "cli/submit_command.h"
 #include "cli/validate_command.h"
+#include "cli/watch_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"gridrun: hyperparameter grids of generative image models"};
   app.require_subcommand(1);
   gridrun::cli::AddValidateCommand(app);
+  gridrun::cli::AddSubmitCommand(app);
+  gridrun::cli::AddStatusCommand(app);
+  gridrun::cli::AddWatchCommand(app);
+  gridrun::cli::AddCancelCommand(app);
+  gridrun::cli::AddQueryCommand(app);
+  gridrun::cli::AddBestCommand(app);
+  gridrun::cli::AddExportCommand(app);
+  gridrun::cli::AddReportCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

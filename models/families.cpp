@@ -39,8 +39,10 @@ nn::Conv2dOptions Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, 
   return nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(bias);
 }
 
+// Transposed conv; `output_padding` {h, w} restores odd sizes (7 -> 14 -> 28 from 3).
 nn::ConvTranspose2dOptions ConvT(int64_t in, int64_t out, int64_t kernel, int64_t stride,
-                                 int64_t padding, bool bias, int64_t output_padding = 0) {
+                                 int64_t padding, bool bias,
+                                 torch::ExpandingArray<2> output_padding) {
   return nn::ConvTranspose2dOptions(in, out, kernel)
       .stride(stride)
       .padding(padding)
@@ -214,12 +216,10 @@ absl::StatusOr<Vae> BuildVaeConv(const ImageShape& image, const FamilySize& size
   decoder->push_back(Reshape(std::vector<int64_t>{top, bottom_h, bottom_w}));
   for (int64_t i = size.depth - 1; i >= 0; --i) {
     const int64_t out = i == 0 ? image.channels : channels(i - 1);
-    // ConvT(k4, s2, p1) maps n to 2n + output_padding; restore the odd sizes.
-    const int64_t pad_h = (*heights)[i] % 2, pad_w = (*widths)[i] % 2;
-    auto options = ConvT(channels(i), out, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1,
-                         /*bias=*/true);
-    options.output_padding(torch::ExpandingArray<2>({pad_h, pad_w}));
-    decoder->push_back(nn::ConvTranspose2d(options));
+    // ConvT(k4, s2, p1) maps n to 2n + output_padding.
+    decoder->push_back(nn::ConvTranspose2d(
+        ConvT(channels(i), out, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, /*bias=*/true,
+              /*output_padding=*/{(*heights)[i] % 2, (*widths)[i] % 2})));
     if (i > 0) decoder->push_back(nn::ReLU());
   }
   return Vae(encoder, nn::Linear(features, size.latent_size),
@@ -293,10 +293,9 @@ absl::StatusOr<Generator> BuildConvGenerator(const ImageShape& image, const Fami
   net->push_back(nn::ReLU());
   for (int64_t i = size.depth - 1; i >= 0; --i) {
     const int64_t out = i == 0 ? image.channels : channels(i - 1);
-    auto options = ConvT(channels(i), out, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1,
-                         /*bias=*/false);
-    options.output_padding(torch::ExpandingArray<2>({(*heights)[i] % 2, (*widths)[i] % 2}));
-    net->push_back(nn::ConvTranspose2d(options));
+    net->push_back(nn::ConvTranspose2d(
+        ConvT(channels(i), out, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, /*bias=*/false,
+              /*output_padding=*/{(*heights)[i] % 2, (*widths)[i] % 2})));
     if (i > 0) {
       net->push_back(nn::BatchNorm2d(out));
       net->push_back(nn::ReLU());

@@ -41,70 +41,73 @@ void TrialReporter::SetProgress(const TrialProgress& progress) {
   progress_ = progress;
 }
 
-absl::Status TrialReporter::SendQueued(std::unique_lock<std::mutex>& lock) {
+// One sender at a time (send_mutex_), taken before mutex_ and never while
+// holding it; mutex_ is held only to copy from or trim the queue, so the
+// training thread's AddMetric never waits on the network.
+absl::Status TrialReporter::SendQueued() {
   std::lock_guard<std::mutex> sending(send_mutex_);
-  while (!queue_.empty()) {
+  while (true) {
     if (lease_lost_) return absl::AbortedError("lease lost");
-    const size_t n = std::min(queue_.size(), size_t{5000});
-    std::vector<MetricPoint> batch(queue_.begin(), queue_.begin() + static_cast<long>(n));
-    lock.unlock();
-    absl::Status status = client_->ReportMetrics(trial_, batch);
-    lock.lock();
-    if (status.code() == absl::StatusCode::kAborted) {
-      lease_lost_ = true;
-      return status;
+    std::vector<MetricPoint> batch;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (queue_.empty()) return absl::OkStatus();
+      const size_t n = std::min(queue_.size(), size_t{5000});
+      batch.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
     }
-    if (!status.ok()) return status;  // keep the points; the next try resends them
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+    absl::Status status = client_->ReportMetrics(trial_, batch);
+    if (status.code() == absl::StatusCode::kAborted) lease_lost_ = true;
+    if (!status.ok()) return status;  // the points stay queued for the next try
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(batch.size()));
   }
-  return absl::OkStatus();
 }
 
-absl::Status TrialReporter::Flush() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  return SendQueued(lock);
-}
+absl::Status TrialReporter::Flush() { return SendQueued(); }
 
 void TrialReporter::Loop() {
   auto next_heartbeat = std::chrono::steady_clock::now();
   auto next_batch = std::chrono::steady_clock::now() + kBatchDelay;
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (!stop_ && !lease_lost_) {
-    wake_.wait_until(lock, std::min(next_heartbeat, next_batch),
-                     [&] { return stop_ || queue_.size() >= kBatchPoints; });
-    if (stop_) break;
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= next_batch || queue_.size() >= kBatchPoints) {
-      absl::Status status = SendQueued(lock);
+  while (!lease_lost_) {
+    TrialProgress progress;
+    bool batch_due = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait_until(lock, std::min(next_heartbeat, next_batch),
+                       [&] { return stop_ || queue_.size() >= kBatchPoints; });
+      if (stop_) return;
+      batch_due = std::chrono::steady_clock::now() >= next_batch || queue_.size() >= kBatchPoints;
+      progress = progress_;
+    }
+    if (batch_due) {
+      absl::Status status = SendQueued();
       if (!status.ok() && !lease_lost_) {
         spdlog::warn("trial {}: sending metrics failed: {}", trial_.trial_id, status.ToString());
       }
-      next_batch = now + kBatchDelay;
+      next_batch = std::chrono::steady_clock::now() + kBatchDelay;
     }
-    if (now >= next_heartbeat) {
-      const TrialProgress progress = progress_;
-      lock.unlock();
-      // Retry no longer than the lease can still be renewed.
-      auto reply = client_->Heartbeat(trial_, progress);
-      lock.lock();
-      if (reply.ok()) {
-        lease_expires_ms_ = reply->lease_expires_ms;
-        if (reply->cancel && !cancel_requested_) {
-          spdlog::info("trial {}: the coordinator asks to cancel", trial_.trial_id);
-          cancel_requested_ = true;
-        }
-      } else if (reply.status().code() == absl::StatusCode::kAborted) {
-        spdlog::warn("trial {}: lease lost ({})", trial_.trial_id, std::string(reply.status().message()));
-        lease_lost_ = true;
-      } else if (SystemClock::Get()->NowMs() > lease_expires_ms_) {
-        spdlog::error("trial {}: coordinator unreachable past the lease deadline; giving the "
-                      "trial up ({})",
-                      trial_.trial_id, reply.status().ToString());
-        lease_lost_ = true;
+    if (std::chrono::steady_clock::now() < next_heartbeat) continue;
+    auto reply = client_->Heartbeat(trial_, progress);
+    if (reply.ok()) {
+      lease_expires_ms_ = reply->lease_expires_ms;
+      if (reply->cancel && !cancel_requested_) {
+        spdlog::info("trial {}: the coordinator asks to cancel", trial_.trial_id);
+        cancel_requested_ = true;
       }
-      next_heartbeat = std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds(heartbeat_interval_ms_);
+    } else if (reply.status().code() == absl::StatusCode::kAborted) {
+      spdlog::warn("trial {}: lease lost ({})", trial_.trial_id,
+                   std::string(reply.status().message()));
+      lease_lost_ = true;
+    } else if (SystemClock::Get()->NowMs() > lease_expires_ms_) {
+      // Past the lease deadline without a renewal: the trial may already be
+      // someone else's, so stop rather than report over them.
+      spdlog::error("trial {}: coordinator unreachable past the lease deadline; giving the "
+                    "trial up ({})",
+                    trial_.trial_id, reply.status().ToString());
+      lease_lost_ = true;
     }
+    next_heartbeat =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(heartbeat_interval_ms_);
   }
 }
 

@@ -44,7 +44,7 @@ class TrialReporter {
 
  private:
   void Loop();
-  absl::Status SendQueued(std::unique_lock<std::mutex>& lock);
+  absl::Status SendQueued();
 
   WorkerClient* client_;
   LeasedTrial trial_;
@@ -57,7 +57,7 @@ class TrialReporter {
   std::condition_variable wake_;
   std::deque<MetricPoint> queue_;
   TrialProgress progress_;
-  int64_t lease_expires_ms_;
+  std::atomic<int64_t> lease_expires_ms_;
   bool stop_ = false;
   std::thread thread_;
 };

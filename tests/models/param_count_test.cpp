@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <ostream>
 #include <set>
 #include <string>
 
@@ -54,6 +55,9 @@ const PresetCase kPresets[] = {
     {"seed004-wgan-cifar10", "cifar10", 0, "critic", 663'747, 663'747},
     {"seed004-wgan-cifar10", "cifar10", 0, "generator", 1'069'379, 1'069'379},
 };
+
+// Readable ctest names ("GetParam() = seed001-dcgan generator").
+void PrintTo(const PresetCase& c, std::ostream* os) { *os << c.model << " " << c.role; }
 
 std::shared_ptr<torch::nn::Module> Role(const ModelBundle& b, const std::string& role) {
   for (const auto& [name, module] : b.Modules()) {

@@ -1,0 +1,146 @@
+#include "cli/export_command.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <system_error>
+
+#include "cli/report_command.h"
+#include "cli/status_command.h"
+
+namespace gridrun::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Writes `bytes` to `path`; false (and a message on `err`) on failure.
+bool WriteFile(const fs::path& path, std::string_view bytes, std::ostream& err) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (file) file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (file) file.close();
+  if (!file) {
+    err << "gridrun export: cannot write " << path.string() << ": " << std::strerror(errno)
+        << "\n";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string SanitizeFileName(std::string_view name) {
+  std::string safe;
+  safe.reserve(name.size());
+  bool only_dots = true;
+  for (char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    safe += ok ? c : '_';
+    only_dots = only_dots && c == '.';
+  }
+  if (only_dots) return "_";
+  return safe;
+}
+
+std::string CsvEscape(std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
+  std::string quoted = "\"";
+  for (char c : field) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.out_dir.empty()) {
+    err << "gridrun export: --out: empty directory name\n";
+    return 1;
+  }
+  auto results = LoadExperimentResults(options.db_path, options.experiment, /*with_images=*/true);
+  if (!results.ok()) {
+    err << "gridrun export: " << results.status().message() << "\n";
+    return 1;
+  }
+  const fs::path dir(options.out_dir);
+  const fs::path samples_dir = dir / "samples";
+  std::error_code error;
+  fs::create_directories(samples_dir, error);
+  if (error) {
+    err << "gridrun export: cannot create " << samples_dir.string() << ": " << error.message()
+        << "\n";
+    return 1;
+  }
+
+  // metrics.csv
+  std::string csv = "trial,number";
+  for (const std::string& axis : results->axes) csv += "," + CsvEscape(axis);
+  csv += ",name,step,epoch,value\n";
+  int64_t points = 0;
+  for (const TrialResults& trial : results->trials) {
+    std::string prefix = std::to_string(trial.trial_id) + "," + std::to_string(trial.number);
+    for (const std::string& axis : results->axes) {
+      auto it = trial.params.find(axis);
+      prefix += "," + (it == trial.params.end() ? std::string() : CsvEscape(it->second));
+    }
+    for (const auto& [name, series] : trial.series) {
+      const std::string escaped_name = CsvEscape(name);
+      for (const MetricSample& point : series) {
+        csv += prefix + "," + escaped_name + "," + std::to_string(point.step) + "," +
+               std::to_string(point.epoch) + "," +
+               (point.value ? ExactNumber(*point.value) : std::string()) + "\n";
+        ++points;
+      }
+    }
+  }
+  const fs::path csv_path = dir / "metrics.csv";
+  if (!WriteFile(csv_path, csv, err)) return 1;
+  out << "wrote " << csv_path.string() << " (" << points << " points of "
+      << results->trials.size() << " trials)\n";
+
+  // samples/
+  std::set<std::string> used;
+  int64_t images = 0;
+  for (const TrialResults& trial : results->trials) {
+    for (const SampleImage& sample : trial.samples) {
+      const std::string stem = "trial-" + std::to_string(trial.number) + "_" +
+                               SanitizeFileName(sample.name) + "_epoch-" +
+                               std::to_string(sample.epoch) + "_step-" +
+                               std::to_string(sample.step);
+      std::string file_name = stem + ".png";
+      for (int n = 2; !used.insert(file_name).second; ++n) {
+        file_name = stem + "-" + std::to_string(n) + ".png";
+      }
+      const fs::path path = samples_dir / file_name;
+      // Belt and braces: the name is one component, so this always holds.
+      if (path.lexically_normal().parent_path() != samples_dir.lexically_normal()) {
+        err << "gridrun export: refusing to write " << path.string() << " outside "
+            << samples_dir.string() << "\n";
+        return 1;
+      }
+      if (!WriteFile(path, sample.png, err)) return 1;
+      ++images;
+    }
+  }
+  out << "wrote " << images << " sample image" << (images == 1 ? "" : "s") << " to "
+      << samples_dir.string() << "\n";
+  return 0;
+}
+
+void AddExportCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
+  auto options = std::make_shared<ExportOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "export", "write an experiment's metric points (metrics.csv) and sample PNGs to a folder");
+  cmd->add_option("--db", options->db_path, "the database file (read-only)")->required();
+  cmd->add_option("experiment", options->experiment, "experiment id or name")->required();
+  cmd->add_option("--out", options->out_dir, "folder to write (created if missing)")->required();
+  cmd->callback([options, &out, &err] {
+    const int code = RunExport(*options, out, err);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace gridrun::cli

@@ -1,0 +1,51 @@
+// `gridrun export --db FILE EXPERIMENT --out DIR`: copies an experiment's
+// results out of the database (opened read-only) into plain files:
+//
+//   DIR/metrics.csv   long format, one row per metric point:
+//                     trial,number,<grid axes...>,name,step,epoch,value
+//                     (a reused trial lists its source trial's points under
+//                     its own trial id; a NaN value is an empty field)
+//   DIR/samples/trial-<number>_<name>_epoch-<E>_step-<S>.png   every sample
+//
+// DIR is created if needed; files already there are overwritten. Names from
+// the database are sanitised for file names (anything but [A-Za-z0-9._-]
+// becomes '_', a name made only of dots becomes '_'), so nothing is ever
+// written outside DIR; two names that sanitise alike get "-2", "-3", ...
+//
+//   $ gridrun export --db runs.db vae-kl-sweep --out vae
+//   wrote vae/metrics.csv (480 points of 4 trials)
+//   wrote 20 sample images to vae/samples
+//
+// Exit codes: 0 written; 1 missing database, unknown experiment ("no
+// experiment 'x'"), or a file that cannot be written.
+// Thread-safety: RunExport has no shared state.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+namespace gridrun::cli {
+
+struct ExportOptions {
+  std::string db_path;
+  std::string experiment;  // id or name
+  std::string out_dir;
+};
+
+int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err);
+
+// Adds the `export` subcommand; `out`/`err` must outlive `app`.
+void AddExportCommand(CLI::App& app, std::ostream& out = std::cout,
+                      std::ostream& err = std::cerr);
+
+// `name` made safe as part of one file name: every byte outside
+// [A-Za-z0-9._-] becomes '_'; "", "." and ".." (any all-dot name) become "_".
+// The result never contains '/'.
+std::string SanitizeFileName(std::string_view name);
+
+// RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
+std::string CsvEscape(std::string_view field);
+
+}  // namespace gridrun::cli

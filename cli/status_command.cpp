@@ -1,0 +1,340 @@
+#include "cli/status_command.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+
+#include "cli/read_only_query.h"
+#include "cli/table_format.h"
+#include "coordinator/grid_spec.h"
+
+namespace gridrun::cli {
+namespace {
+
+QueryValue TextValue(const std::string& text) {
+  return QueryValue{QueryValue::Type::kText, text};
+}
+QueryValue IntValue(int64_t value) {
+  return QueryValue{QueryValue::Type::kInteger, std::to_string(value)};
+}
+QueryValue RealValue(double value, bool for_people) {
+  if (!std::isfinite(value)) return QueryValue{};  // NULL: JSON has no NaN
+  return QueryValue{QueryValue::Type::kReal, for_people ? ShortNumber(value) : ExactNumber(value)};
+}
+const char* ExperimentStatusText(v1::ExperimentStatus status) {
+  switch (status) {
+    case v1::EXPERIMENT_ACTIVE: return "ACTIVE";
+    case v1::EXPERIMENT_DONE: return "DONE";
+    case v1::EXPERIMENT_CANCELLED: return "CANCELLED";
+    default: return "UNKNOWN";
+  }
+}
+
+constexpr const char* kStateNames[] = {"WAITING", "RUNNING", "COMPLETE", "FAILED", "CANCELLED"};
+
+int64_t CountOf(const v1::Experiment& experiment, const std::string& state) {
+  auto it = experiment.trial_counts().find(state);
+  return it == experiment.trial_counts().end() ? 0 : it->second;
+}
+
+// "exp-1a2b 'name' ACTIVE, 4 trials: 1 COMPLETE, 3 WAITING"
+std::string ExperimentSummary(const v1::Experiment& experiment) {
+  std::string line = experiment.experiment_id() + " '" + experiment.name() + "' " +
+                     ExperimentStatusText(experiment.status()) + ", " +
+                     std::to_string(experiment.total_trials()) + " trial" +
+                     (experiment.total_trials() == 1 ? "" : "s");
+  std::string counts;
+  for (const char* state : kStateNames) {
+    const int64_t n = CountOf(experiment, state);
+    if (n == 0) continue;
+    counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + state;
+  }
+  if (!counts.empty()) line += ": " + counts;
+  return line;
+}
+
+int ListExperiments(CoordinatorConnection& connection, OutputFormat format, std::ostream& out,
+                    std::ostream& err) {
+  QueryResult result;
+  result.columns = {"id", "name", "status"};
+  for (const char* state : kStateNames) {
+    std::string column = state;
+    for (char& c : column) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    result.columns.push_back(column);
+  }
+  result.columns.push_back("total");
+  result.columns.push_back("created");
+  std::string page_token;
+  // Bounded: 1,000 pages of 1,000 experiments.
+  for (int page = 0; page < 1000; ++page) {
+    v1::ListExperimentsRequest request;
+    request.set_page_size(1000);
+    request.set_page_token(page_token);
+    v1::ListExperimentsResponse response;
+    grpc::Status status =
+        connection.grid().ListExperiments(connection.NewCallContext().get(), request, &response);
+    if (!status.ok()) {
+      err << "gridrun status: " << connection.Explain(status) << "\n";
+      return 1;
+    }
+    for (const v1::Experiment& experiment : response.experiments()) {
+      std::vector<QueryValue> row = {TextValue(experiment.experiment_id()),
+                                     TextValue(experiment.name()),
+                                     TextValue(ExperimentStatusText(experiment.status()))};
+      for (const char* state : kStateNames) row.push_back(IntValue(CountOf(experiment, state)));
+      row.push_back(IntValue(experiment.total_trials()));
+      row.push_back(TextValue(LocalTimeText(experiment.created_ms())));
+      result.rows.push_back(std::move(row));
+    }
+    page_token = response.next_page_token();
+    if (page_token.empty()) break;
+  }
+  if (result.rows.empty() && format == OutputFormat::kTable) {
+    err << "gridrun status: no experiments yet (submit one with `gridrun submit GRID.yaml`)\n";
+    return 0;
+  }
+  out << FormatResult(result, format);
+  return 0;
+}
+
+int ShowExperiment(CoordinatorConnection& connection, const std::string& experiment_ref,
+                   OutputFormat format, std::ostream& out, std::ostream& err) {
+  v1::GetExperimentRequest get;
+  get.set_experiment_id(experiment_ref);
+  v1::Experiment experiment;
+  grpc::Status status =
+      connection.grid().GetExperiment(connection.NewCallContext().get(), get, &experiment);
+  if (!status.ok()) {
+    err << "gridrun status: " << connection.Explain(status, experiment_ref) << "\n";
+    return 1;
+  }
+  v1::ListTrialsRequest list;
+  list.set_experiment_id(experiment.experiment_id());
+  v1::ListTrialsResponse trials;
+  status = connection.grid().ListTrials(connection.NewCallContext().get(), list, &trials);
+  if (!status.ok()) {
+    err << "gridrun status: " << connection.Explain(status, experiment_ref) << "\n";
+    return 1;
+  }
+
+  std::set<std::string> param_names, metric_names;
+  for (const v1::Trial& trial : trials.trials()) {
+    for (const auto& [name, value] : trial.params()) param_names.insert(name);
+    for (const auto& [name, value] : trial.latest_metrics()) metric_names.insert(name);
+  }
+  const std::vector<std::string> params = OrderParamNames(experiment.spec_yaml(), param_names);
+  std::vector<std::string> metrics;
+  for (const std::string& name : KeyMetricNames()) {
+    if (metric_names.count(name)) metrics.push_back(name);
+  }
+
+  const bool people = format == OutputFormat::kTable;
+  QueryResult result;
+  if (!people) result.columns.push_back("trial_id");
+  for (const char* column : {"number", "state", "attempt", "worker", "epoch", "step"}) {
+    result.columns.push_back(column);
+  }
+  if (!people) result.columns.push_back("total_steps");
+  for (const std::string& name : params) result.columns.push_back(name);
+  for (const std::string& name : metrics) result.columns.push_back(name);
+  if (!people) {
+    result.columns.push_back("reused_from");
+    result.columns.push_back("error");
+  }
+
+  std::vector<std::string> failures;
+  for (const v1::Trial& trial : trials.trials()) {
+    std::vector<QueryValue> row;
+    if (!people) row.push_back(IntValue(trial.trial_id()));
+    row.push_back(IntValue(trial.number()));
+    std::string state = TrialStateText(trial.state());
+    if (people && trial.reused_from() != 0) state += " (reused)";
+    row.push_back(TextValue(state));
+    row.push_back(IntValue(trial.attempt()));
+    row.push_back(TextValue(trial.worker_id()));
+    row.push_back(IntValue(trial.progress().epoch()));
+    if (people) {
+      std::string step = std::to_string(trial.progress().step());
+      if (trial.progress().total_steps() > 0) {
+        step += "/" + std::to_string(trial.progress().total_steps());
+      }
+      row.push_back(QueryValue{QueryValue::Type::kInteger, step});
+    } else {
+      row.push_back(IntValue(trial.progress().step()));
+      row.push_back(IntValue(trial.progress().total_steps()));
+    }
+    for (const std::string& name : params) {
+      auto it = trial.params().find(name);
+      row.push_back(it == trial.params().end() ? QueryValue{} : ParamQueryValue(it->second));
+    }
+    for (const std::string& name : metrics) {
+      auto it = trial.latest_metrics().find(name);
+      row.push_back(it == trial.latest_metrics().end() ? QueryValue{}
+                                                       : RealValue(it->second, people));
+    }
+    if (!people) {
+      row.push_back(IntValue(trial.reused_from()));
+      row.push_back(TextValue(trial.error()));
+    } else if (!trial.error().empty()) {
+      failures.push_back("trial " + std::to_string(trial.number()) + " (" +
+                         TrialStateText(trial.state()) + "): " + trial.error());
+    }
+    result.rows.push_back(std::move(row));
+  }
+  if (people) out << ExperimentSummary(experiment) << "\n";
+  out << FormatResult(result, format);
+  for (const std::string& line : failures) out << line << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err) {
+  auto format = ParseOutputFormat(options.format);
+  if (!format.ok()) {
+    err << "gridrun status: " << format.status().message() << "\n";
+    return 1;
+  }
+  auto connection = CoordinatorConnection::Open(options.connection);
+  if (!connection.ok()) {
+    err << "gridrun status: " << connection.status().message() << "\n";
+    return 1;
+  }
+  if (options.experiment.empty()) return ListExperiments(**connection, *format, out, err);
+  return ShowExperiment(**connection, options.experiment, *format, out, err);
+}
+
+void AddStatusCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
+  auto options = std::make_shared<StatusOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "status", "list experiments, or show the trials of one (state, progress, key metrics)");
+  cmd->add_option("experiment", options->experiment, "experiment id or name (omit to list all)");
+  cmd->add_option("--format", options->format, "table, csv or json")->capture_default_str();
+  AddConnectionOptions(cmd, &options->connection);
+  cmd->callback([options, &out, &err] {
+    const int code = RunStatus(*options, out, err);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+const std::vector<std::string>& KeyMetricNames() {
+  static const std::vector<std::string> kNames = {"loss/total",    "loss/g", "loss/d",
+                                                  "test/neg_elbo", "fid",    "mode_coverage"};
+  return kNames;
+}
+
+std::vector<std::string> GridAxisNames(const std::string& spec_yaml) {
+  std::vector<std::string> axes;
+  if (spec_yaml.empty()) return axes;
+  auto spec = coordinator::ParseGridSpec(spec_yaml);
+  if (!spec.ok()) return axes;
+  for (const coordinator::GridAxis& axis : spec->axes) axes.push_back(axis.name);
+  return axes;
+}
+
+std::vector<std::string> OrderParamNames(const std::string& spec_yaml,
+                                         const std::set<std::string>& names) {
+  std::vector<std::string> ordered;
+  std::set<std::string> placed;
+  for (const std::string& axis : GridAxisNames(spec_yaml)) {
+    if (names.count(axis) && placed.insert(axis).second) ordered.push_back(axis);
+  }
+  for (const std::string& name : names) {
+    if (placed.insert(name).second) ordered.push_back(name);
+  }
+  return ordered;
+}
+
+std::string ParamsText(const std::map<std::string, std::string>& params,
+                       const std::vector<std::string>& order) {
+  std::string text;
+  std::set<std::string> done;
+  auto add = [&](const std::string& name, const std::string& value) {
+    text += (text.empty() ? "" : ", ") + name + "=" + value;
+    done.insert(name);
+  };
+  for (const std::string& name : order) {
+    auto it = params.find(name);
+    if (it != params.end() && !done.count(name)) add(name, it->second);
+  }
+  for (const auto& [name, value] : params) {
+    if (!done.count(name)) add(name, value);
+  }
+  return text;
+}
+
+QueryValue ParamQueryValue(const std::string& text) {
+  if (text.empty()) return TextValue(text);
+  int64_t integer = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer);
+  if (error == std::errc() && end == text.data() + text.size()) {
+    return QueryValue{QueryValue::Type::kInteger, text};
+  }
+  double real = 0;
+  auto [rend, rerror] = std::from_chars(text.data(), text.data() + text.size(), real);
+  if (rerror == std::errc() && rend == text.data() + text.size() && std::isfinite(real)) {
+    return QueryValue{QueryValue::Type::kReal, text};
+  }
+  return TextValue(text);
+}
+
+std::map<std::string, std::string> ParamsOf(const v1::Trial& trial) {
+  return std::map<std::string, std::string>(trial.params().begin(), trial.params().end());
+}
+
+const char* TrialStateText(v1::TrialState state) {
+  switch (state) {
+    case v1::TRIAL_WAITING: return "WAITING";
+    case v1::TRIAL_RUNNING: return "RUNNING";
+    case v1::TRIAL_COMPLETE: return "COMPLETE";
+    case v1::TRIAL_FAILED: return "FAILED";
+    case v1::TRIAL_CANCELLED: return "CANCELLED";
+    default: return "UNKNOWN";
+  }
+}
+
+std::string ShortNumber(double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.6g", value);
+  return buffer;
+}
+
+std::string ExactNumber(double value) {
+  char buffer[64];
+  auto [end, error] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  if (error != std::errc()) return ShortNumber(value);
+  return std::string(buffer, end);
+}
+
+std::string ShortDuration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const int64_t s = static_cast<int64_t>(std::llround(seconds));
+  char buffer[64];
+  if (s < 60) {
+    std::snprintf(buffer, sizeof(buffer), "%llds", static_cast<long long>(s));
+  } else if (s < 3600) {
+    std::snprintf(buffer, sizeof(buffer), "%lldm%02llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
+  } else if (s < 86400) {
+    std::snprintf(buffer, sizeof(buffer), "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s % 3600 / 60));
+  } else {
+    std::snprintf(buffer, sizeof(buffer), "%lldd%02lldh", static_cast<long long>(s / 86400),
+                  static_cast<long long>(s % 86400 / 3600));
+  }
+  return buffer;
+}
+
+std::string LocalTimeText(int64_t ms) {
+  if (ms <= 0) return "";
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm local{};
+  if (localtime_r(&seconds, &local) == nullptr) return std::to_string(ms);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%S", &local);
+  return buffer;
+}
+
+}  // namespace gridrun::cli

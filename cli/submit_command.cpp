@@ -1,0 +1,90 @@
+#include "cli/submit_command.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "absl/strings/str_split.h"
+#include "cli/watch_command.h"
+
+namespace gridrun::cli {
+
+int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err) {
+  std::ifstream file(options.spec_path, std::ios::binary);
+  if (!file) {
+    err << options.spec_path << ": cannot open file: " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) {
+    err << options.spec_path << ": cannot read file: " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  auto connection = CoordinatorConnection::Open(options.connection);
+  if (!connection.ok()) {
+    err << "gridrun submit: " << connection.status().message() << "\n";
+    return 1;
+  }
+  CoordinatorConnection& coordinator = **connection;
+
+  v1::SubmitGridRequest request;
+  request.set_spec_yaml(text.str());
+  request.set_rerun(options.rerun);
+  v1::SubmitGridResponse response;
+  grpc::Status status =
+      coordinator.grid().SubmitGrid(coordinator.NewCallContext().get(), request, &response);
+  if (!status.ok()) {
+    if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+        status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+      // The spec's problems, one per line, each naming field and line.
+      for (absl::string_view line : absl::StrSplit(status.error_message(), '\n')) {
+        err << options.spec_path << ": " << std::string(line) << "\n";
+      }
+    } else {
+      err << "gridrun submit: " << coordinator.Explain(status) << "\n";
+    }
+    return 1;
+  }
+  out << response.experiment_id() << "\n";
+  out.flush();
+  const int64_t n = response.trial_count();
+  const std::string trials = std::to_string(n) + (n == 1 ? " trial" : " trials");
+  if (response.already_existed()) {
+    err << "already submitted (" << trials << ")\n";
+  } else {
+    err << trials << ", " << response.reused_trials() << " reused from earlier results\n";
+  }
+  if (!options.wait) return 0;
+
+  WatchOptions watch;
+  watch.experiment = response.experiment_id();
+  watch.live = options.live;
+  watch.min_line_interval_ms = options.min_line_interval_ms;
+  watch.connection = options.connection;
+  return RunWatch(watch, out, err);
+}
+
+void AddSubmitCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
+  auto options = std::make_shared<SubmitOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "submit", "send a grid spec to the coordinator; prints the experiment id");
+  cmd->add_option("spec", options->spec_path, "grid spec YAML file")->required();
+  cmd->add_flag("--rerun", options->rerun,
+                "train every trial, even those whose identical config already completed");
+  cmd->add_flag("--wait", options->wait,
+                "follow the experiment to the end (as `gridrun watch`); exit 0 only if every "
+                "trial COMPLETE");
+  AddConnectionOptions(cmd, &options->connection);
+  cmd->callback([options, &out, &err] {
+    options->live = &out == &std::cout && ::isatty(STDOUT_FILENO) == 1;
+    const int code = RunSubmit(*options, out, err);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace gridrun::cli
