@@ -96,8 +96,7 @@ int RunBest(const BestOptions& options, std::ostream& out, std::ostream& err) {
     const int64_t epoch = best.getColumn(5).getInt64();
 
     std::map<std::string, std::string> params;
-    SQLite::Statement param_rows(**db,
-                                 "SELECT name, value FROM trial_params WHERE trial_id = ?1");
+    SQLite::Statement param_rows(**db, "SELECT name, value FROM trial_params WHERE trial_id = ?1");
     param_rows.bind(1, trial_id);
     while (param_rows.executeStep()) {
       params[param_rows.getColumn(0).getString()] = param_rows.getColumn(1).getString();
@@ -108,10 +107,9 @@ int RunBest(const BestOptions& options, std::ostream& out, std::ostream& err) {
 
     const bool people = *format == OutputFormat::kTable;
     result.columns = {"trial_id", "number", "state"};
-    std::vector<QueryValue> row = {
-        {QueryValue::Type::kInteger, std::to_string(trial_id)},
-        {QueryValue::Type::kInteger, std::to_string(number)},
-        {QueryValue::Type::kText, state}};
+    std::vector<QueryValue> row = {{QueryValue::Type::kInteger, std::to_string(trial_id)},
+                                   {QueryValue::Type::kInteger, std::to_string(number)},
+                                   {QueryValue::Type::kText, state}};
     for (const std::string& param : order) {
       result.columns.push_back(param);
       row.push_back(ParamQueryValue(params[param]));

@@ -33,7 +33,6 @@ struct BestOptions {
 int RunBest(const BestOptions& options, std::ostream& out, std::ostream& err);
 
 // Adds the `best` subcommand; `out`/`err` must outlive `app`.
-void AddBestCommand(CLI::App& app, std::ostream& out = std::cout,
-                    std::ostream& err = std::cerr);
+void AddBestCommand(CLI::App& app, std::ostream& out = std::cout, std::ostream& err = std::cerr);
 
 }  // namespace gridrun::cli

@@ -32,8 +32,8 @@ int RunCancel(const CancelOptions& options, std::ostream& out, std::ostream& err
   v1::CancelExperimentRequest request;
   request.set_experiment_id(experiment.experiment_id());
   v1::CancelExperimentResponse response;
-  status = coordinator.grid().CancelExperiment(coordinator.NewCallContext().get(), request,
-                                               &response);
+  status =
+      coordinator.grid().CancelExperiment(coordinator.NewCallContext().get(), request, &response);
   if (!status.ok()) {
     err << "gridrun cancel: " << coordinator.Explain(status, options.experiment) << "\n";
     return 1;
@@ -50,9 +50,10 @@ int RunCancel(const CancelOptions& options, std::ostream& out, std::ostream& err
 
 void AddCancelCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
   auto options = std::make_shared<CancelOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "cancel", "cancel an experiment: waiting trials at once, running ones at their next "
-                "heartbeat");
+  CLI::App* cmd =
+      app.add_subcommand("cancel",
+                         "cancel an experiment: waiting trials at once, running ones at their next "
+                         "heartbeat");
   cmd->add_option("experiment", options->experiment, "experiment id or name")->required();
   AddConnectionOptions(cmd, &options->connection);
   cmd->callback([options, &out, &err] {

@@ -26,7 +26,6 @@ struct CancelOptions {
 int RunCancel(const CancelOptions& options, std::ostream& out, std::ostream& err);
 
 // Adds the `cancel` subcommand; `out`/`err` must outlive `app`.
-void AddCancelCommand(CLI::App& app, std::ostream& out = std::cout,
-                      std::ostream& err = std::cerr);
+void AddCancelCommand(CLI::App& app, std::ostream& out = std::cout, std::ostream& err = std::cerr);
 
 }  // namespace gridrun::cli

@@ -12,14 +12,17 @@ void AddConnectionOptions(CLI::App* command, ConnectionOptions* options) {
   command->add_option("--coordinator", options->address, "coordinator HOST:PORT")
       ->envname("GRIDRUN_COORDINATOR")
       ->capture_default_str();
-  command->add_option("--token-file", options->token_file,
-                      "file whose first line is the coordinator's bearer token")
+  command
+      ->add_option("--token-file", options->token_file,
+                   "file whose first line is the coordinator's bearer token")
       ->envname("GRIDRUN_TOKEN_FILE");
-  command->add_option("--tls-ca", options->tls_ca_path,
-                      "PEM CA certificates: talk TLS and verify the coordinator with them")
+  command
+      ->add_option("--tls-ca", options->tls_ca_path,
+                   "PEM CA certificates: talk TLS and verify the coordinator with them")
       ->envname("GRIDRUN_TLS_CA");
-  command->add_option("--timeout", options->timeout,
-                      "give up on a coordinator call after this long (e.g. 10s, 500ms)")
+  command
+      ->add_option("--timeout", options->timeout,
+                   "give up on a coordinator call after this long (e.g. 10s, 500ms)")
       ->capture_default_str();
 }
 

@@ -22,8 +22,7 @@ bool WriteFile(const fs::path& path, std::string_view bytes, std::ostream& err) 
   if (file) file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (file) file.close();
   if (!file) {
-    err << "gridrun export: cannot write " << path.string() << ": " << std::strerror(errno)
-        << "\n";
+    err << "gridrun export: cannot write " << path.string() << ": " << std::strerror(errno) << "\n";
     return false;
   }
   return true;
@@ -98,18 +97,17 @@ int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err
   }
   const fs::path csv_path = dir / "metrics.csv";
   if (!WriteFile(csv_path, csv, err)) return 1;
-  out << "wrote " << csv_path.string() << " (" << points << " points of "
-      << results->trials.size() << " trials)\n";
+  out << "wrote " << csv_path.string() << " (" << points << " points of " << results->trials.size()
+      << " trials)\n";
 
   // samples/
   std::set<std::string> used;
   int64_t images = 0;
   for (const TrialResults& trial : results->trials) {
     for (const SampleImage& sample : trial.samples) {
-      const std::string stem = "trial-" + std::to_string(trial.number) + "_" +
-                               SanitizeFileName(sample.name) + "_epoch-" +
-                               std::to_string(sample.epoch) + "_step-" +
-                               std::to_string(sample.step);
+      const std::string stem =
+          "trial-" + std::to_string(trial.number) + "_" + SanitizeFileName(sample.name) +
+          "_epoch-" + std::to_string(sample.epoch) + "_step-" + std::to_string(sample.step);
       std::string file_name = stem + ".png";
       for (int n = 2; !used.insert(file_name).second; ++n) {
         file_name = stem + "-" + std::to_string(n) + ".png";

@@ -37,8 +37,7 @@ struct ExportOptions {
 int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err);
 
 // Adds the `export` subcommand; `out`/`err` must outlive `app`.
-void AddExportCommand(CLI::App& app, std::ostream& out = std::cout,
-                      std::ostream& err = std::cerr);
+void AddExportCommand(CLI::App& app, std::ostream& out = std::cout, std::ostream& err = std::cerr);
 
 // `name` made safe as part of one file name: every byte outside
 // [A-Za-z0-9._-] becomes '_'; "", "." and ".." (any all-dot name) become "_".

@@ -175,8 +175,7 @@ absl::StatusOr<ExperimentResults> LoadExperimentResults(const std::string& db_pa
       image.rows = samples.getColumn(4).getInt();
       image.cols = samples.getColumn(5).getInt();
       if (with_images) image.png = samples.getColumn(6).getString();
-      results.trials[index.at(samples.getColumn(0).getInt64())].samples.push_back(
-          std::move(image));
+      results.trials[index.at(samples.getColumn(0).getInt64())].samples.push_back(std::move(image));
     }
   } catch (const std::exception& e) {
     return absl::InternalError("reading experiment '" + experiment + "' from " + db_path + ": " +
@@ -230,8 +229,9 @@ int RunReport(const ReportCommandOptions& options, std::ostream& out, std::ostre
 void AddReportCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
   auto options = std::make_shared<ReportCommandOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "report", "write a self-contained HTML report of an experiment (tables, learning curves, "
-                "sample grids, heat map)");
+      "report",
+      "write a self-contained HTML report of an experiment (tables, learning curves, "
+      "sample grids, heat map)");
   cmd->add_option("--db", options->db_path, "the database file (read-only)")->required();
   cmd->add_option("experiment", options->experiment, "experiment id or name")->required();
   cmd->add_option("--out", options->out_path, "the HTML file to write")->required();

@@ -36,8 +36,7 @@ struct ReportCommandOptions {
 int RunReport(const ReportCommandOptions& options, std::ostream& out, std::ostream& err);
 
 // Adds the `report` subcommand; `out`/`err` must outlive `app`.
-void AddReportCommand(CLI::App& app, std::ostream& out = std::cout,
-                      std::ostream& err = std::cerr);
+void AddReportCommand(CLI::App& app, std::ostream& out = std::cout, std::ostream& err = std::cerr);
 
 // Reads one experiment (by id or name) from the database at `db_path`,
 // opened read-only, in one consistent snapshot: its trials in grid order

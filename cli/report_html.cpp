@@ -30,7 +30,7 @@ table.summary th { width: 10em; }
 pre.spec { background: #fff; border: 1px solid #ddd; padding: 8px; overflow-x: auto; }
 figure { margin: 0; }
 div.charts { display: flex; flex-wrap: wrap; gap: 16px; }
-svg { background: #fff; border: 1px solid #ddd; font-size: 11px; }
+svg { background: #fff; border: 1px solid #ddd; font-size: 11px; max-width: 100%; height: auto; }
 svg text.chart-title { font-size: 13px; font-weight: bold; }
 svg text.axis-label { font-size: 12px; }
 img.sample { image-rendering: pixelated; width: 168px; height: auto; display: block; }
@@ -111,9 +111,9 @@ void RenderResultsTable(const ExperimentResults& results, const std::vector<std:
   html << "</tr>\n";
   for (size_t i = 0; i < results.trials.size(); ++i) {
     const TrialResults& trial = results.trials[i];
-    html << "<tr><td class=\"num\"><span class=\"swatch\" style=\"background:"
-         << SeriesColor(i) << "\"></span>" << trial.number << "</td><td class=\"state-"
-         << XmlEscape(trial.state) << "\"";
+    html << "<tr><td class=\"num\"><span class=\"swatch\" style=\"background:" << SeriesColor(i)
+         << "\"></span>" << trial.number << "</td><td class=\"state-" << XmlEscape(trial.state)
+         << "\"";
     if (!trial.error.empty()) html << " title=\"" << XmlEscape(trial.error) << "\"";
     html << ">" << XmlEscape(trial.state);
     if (trial.reused_from != 0) html << " (reused trial " << trial.reused_from << ")";
@@ -207,12 +207,12 @@ void RenderSamples(const ExperimentResults& results, std::ostringstream& html) {
           html << "<td></td>";
           continue;
         }
-        const std::string alt = "trial " + std::to_string(trial.number) + " (" + label +
-                                "), " + name + ", epoch " + std::to_string(epoch) + ", step " +
+        const std::string alt = "trial " + std::to_string(trial.number) + " (" + label + "), " +
+                                name + ", epoch " + std::to_string(epoch) + ", step " +
                                 std::to_string(it->second->step);
         html << "<td><img class=\"sample\" alt=\"" << XmlEscape(alt) << "\" title=\""
-             << XmlEscape(alt) << "\" src=\"data:image/png;base64,"
-             << Base64Encode(it->second->png) << "\"></td>";
+             << XmlEscape(alt) << "\" src=\"data:image/png;base64," << Base64Encode(it->second->png)
+             << "\"></td>";
       }
       html << "</tr>\n";
     }
@@ -232,8 +232,8 @@ void RenderHeatMapSection(const ExperimentResults& results, const HeatMapChoice&
   data.x_label = choice.x_axis;
   data.y_label = choice.y_axis;
   data.x_values = results.axis_values.at(choice.x_axis);
-  data.y_values = choice.y_axis.empty() ? std::vector<std::string>{""}
-                                        : results.axis_values.at(choice.y_axis);
+  data.y_values =
+      choice.y_axis.empty() ? std::vector<std::string>{""} : results.axis_values.at(choice.y_axis);
   std::vector<std::vector<double>> sums(data.y_values.size(),
                                         std::vector<double>(data.x_values.size(), 0));
   std::vector<std::vector<int>> counts(data.y_values.size(),
@@ -258,8 +258,7 @@ void RenderHeatMapSection(const ExperimentResults& results, const HeatMapChoice&
     sums[y][xi] += value->second;
     most = std::max(most, ++counts[y][xi]);
   }
-  data.cells.assign(data.y_values.size(),
-                    std::vector<std::optional<double>>(data.x_values.size()));
+  data.cells.assign(data.y_values.size(), std::vector<std::optional<double>>(data.x_values.size()));
   for (size_t y = 0; y < data.y_values.size(); ++y) {
     for (size_t x = 0; x < data.x_values.size(); ++x) {
       if (counts[y][x] > 0) data.cells[y][x] = sums[y][x] / counts[y][x];
@@ -307,9 +306,9 @@ absl::StatusOr<HeatMapChoice> ChooseHeatMap(const ExperimentResults& results,
   const std::vector<std::string> metrics = results.MetricNames();
   if (!options.heatmap_metric.empty()) {
     if (!last_names.count(options.heatmap_metric)) {
-      return absl::InvalidArgumentError(
-          "--heatmap-metric: experiment '" + results.name + "' has no metric '" +
-          options.heatmap_metric + "'; its metrics: " + JoinNames(metrics));
+      return absl::InvalidArgumentError("--heatmap-metric: experiment '" + results.name +
+                                        "' has no metric '" + options.heatmap_metric +
+                                        "'; its metrics: " + JoinNames(metrics));
     }
     choice.metric = options.heatmap_metric;
   } else {
@@ -391,7 +390,8 @@ std::string Base64Encode(std::string_view bytes) {
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
     const uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) |
-                       (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
+                       (static_cast<uint8_t>(bytes[i + 1]) << 8) |
+                       static_cast<uint8_t>(bytes[i + 2]);
     out += kAlphabet[n >> 18];
     out += kAlphabet[(n >> 12) & 63];
     out += kAlphabet[(n >> 6) & 63];

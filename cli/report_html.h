@@ -57,7 +57,7 @@ struct TrialResults {
   // CompleteTrial are included. NaN stands for a NULL value.
   std::map<std::string, double> last_metrics;
   std::map<std::string, std::vector<MetricSample>> series;  // by name, ascending step
-  std::vector<SampleImage> samples;  // by name, then ascending step
+  std::vector<SampleImage> samples;                         // by name, then ascending step
 };
 
 struct ExperimentResults {

@@ -13,9 +13,7 @@
 namespace gridrun::cli {
 namespace {
 
-QueryValue TextValue(const std::string& text) {
-  return QueryValue{QueryValue::Type::kText, text};
-}
+QueryValue TextValue(const std::string& text) { return QueryValue{QueryValue::Type::kText, text}; }
 QueryValue IntValue(int64_t value) {
   return QueryValue{QueryValue::Type::kInteger, std::to_string(value)};
 }
@@ -25,10 +23,14 @@ QueryValue RealValue(double value, bool for_people) {
 }
 const char* ExperimentStatusText(v1::ExperimentStatus status) {
   switch (status) {
-    case v1::EXPERIMENT_ACTIVE: return "ACTIVE";
-    case v1::EXPERIMENT_DONE: return "DONE";
-    case v1::EXPERIMENT_CANCELLED: return "CANCELLED";
-    default: return "UNKNOWN";
+    case v1::EXPERIMENT_ACTIVE:
+      return "ACTIVE";
+    case v1::EXPERIMENT_DONE:
+      return "DONE";
+    case v1::EXPERIMENT_CANCELLED:
+      return "CANCELLED";
+    default:
+      return "UNKNOWN";
   }
 }
 
@@ -286,12 +288,18 @@ std::map<std::string, std::string> ParamsOf(const v1::Trial& trial) {
 
 const char* TrialStateText(v1::TrialState state) {
   switch (state) {
-    case v1::TRIAL_WAITING: return "WAITING";
-    case v1::TRIAL_RUNNING: return "RUNNING";
-    case v1::TRIAL_COMPLETE: return "COMPLETE";
-    case v1::TRIAL_FAILED: return "FAILED";
-    case v1::TRIAL_CANCELLED: return "CANCELLED";
-    default: return "UNKNOWN";
+    case v1::TRIAL_WAITING:
+      return "WAITING";
+    case v1::TRIAL_RUNNING:
+      return "RUNNING";
+    case v1::TRIAL_COMPLETE:
+      return "COMPLETE";
+    case v1::TRIAL_FAILED:
+      return "FAILED";
+    case v1::TRIAL_CANCELLED:
+      return "CANCELLED";
+    default:
+      return "UNKNOWN";
   }
 }
 

@@ -45,8 +45,7 @@ struct StatusOptions {
 int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err);
 
 // Adds the `status` subcommand; `out`/`err` must outlive `app`.
-void AddStatusCommand(CLI::App& app, std::ostream& out = std::cout,
-                      std::ostream& err = std::cerr);
+void AddStatusCommand(CLI::App& app, std::ostream& out = std::cout, std::ostream& err = std::cerr);
 
 // ---- display helpers shared by status, watch and report ----
 

@@ -71,8 +71,8 @@ int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err
 
 void AddSubmitCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
   auto options = std::make_shared<SubmitOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "submit", "send a grid spec to the coordinator; prints the experiment id");
+  CLI::App* cmd =
+      app.add_subcommand("submit", "send a grid spec to the coordinator; prints the experiment id");
   cmd->add_option("spec", options->spec_path, "grid spec YAML file")->required();
   cmd->add_flag("--rerun", options->rerun,
                 "train every trial, even those whose identical config already completed");

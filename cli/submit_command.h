@@ -40,7 +40,6 @@ struct SubmitOptions {
 int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err);
 
 // Adds the `submit` subcommand; `out`/`err` must outlive `app`.
-void AddSubmitCommand(CLI::App& app, std::ostream& out = std::cout,
-                      std::ostream& err = std::cerr);
+void AddSubmitCommand(CLI::App& app, std::ostream& out = std::cout, std::ostream& err = std::cerr);
 
 }  // namespace gridrun::cli

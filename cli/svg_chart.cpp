@@ -68,16 +68,17 @@ Axis MakeAxis(double lo, double hi, bool log, double min_step = 0) {
 
 // Linear interpolation through a dark-to-light (viridis) palette; t in 0..1.
 std::string ScaleColor(double t) {
-  static const double kStops[][3] = {{68, 1, 84},    {59, 82, 139},  {33, 145, 140},
-                                     {94, 201, 98},  {253, 231, 37}};
+  static const double kStops[][3] = {
+      {68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
   t = std::clamp(t, 0.0, 1.0) * 4;
   const int i = std::min(3, static_cast<int>(t));
   const double f = t - i;
   char buffer[16];
-  std::snprintf(buffer, sizeof(buffer), "#%02x%02x%02x",
-                static_cast<int>(std::lround(kStops[i][0] + f * (kStops[i + 1][0] - kStops[i][0]))),
-                static_cast<int>(std::lround(kStops[i][1] + f * (kStops[i + 1][1] - kStops[i][1]))),
-                static_cast<int>(std::lround(kStops[i][2] + f * (kStops[i + 1][2] - kStops[i][2]))));
+  std::snprintf(
+      buffer, sizeof(buffer), "#%02x%02x%02x",
+      static_cast<int>(std::lround(kStops[i][0] + f * (kStops[i + 1][0] - kStops[i][0]))),
+      static_cast<int>(std::lround(kStops[i][1] + f * (kStops[i + 1][1] - kStops[i][1]))),
+      static_cast<int>(std::lround(kStops[i][2] + f * (kStops[i + 1][2] - kStops[i][2]))));
   return buffer;
 }
 
@@ -95,12 +96,23 @@ std::string XmlEscape(std::string_view text) {
   escaped.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': escaped += "&amp;"; break;
-      case '<': escaped += "&lt;"; break;
-      case '>': escaped += "&gt;"; break;
-      case '"': escaped += "&quot;"; break;
-      case '\'': escaped += "&#39;"; break;
-      default: escaped += c;
+      case '&':
+        escaped += "&amp;";
+        break;
+      case '<':
+        escaped += "&lt;";
+        break;
+      case '>':
+        escaped += "&gt;";
+        break;
+      case '"':
+        escaped += "&quot;";
+        break;
+      case '\'':
+        escaped += "&#39;";
+        break;
+      default:
+        escaped += c;
     }
   }
   return escaped;
@@ -210,9 +222,8 @@ std::string RenderLineChart(const std::vector<ChartSeries>& series,
   svg << "<title>" << XmlEscape(options.title) << "</title>\n";
   svg << "<text class=\"chart-title\" x=\"" << plot_left << "\" y=\"18\">"
       << XmlEscape(options.title) << (log_y ? " (log scale)" : "") << "</text>\n";
-  svg << "<rect x=\"" << plot_left << "\" y=\"" << plot_top << "\" width=\""
-      << options.plot_width << "\" height=\"" << options.plot_height
-      << "\" fill=\"#fff\" stroke=\"#999\"/>\n";
+  svg << "<rect x=\"" << plot_left << "\" y=\"" << plot_top << "\" width=\"" << options.plot_width
+      << "\" height=\"" << options.plot_height << "\" fill=\"#fff\" stroke=\"#999\"/>\n";
 
   if (drawn.empty()) {
     svg << "<text x=\"" << (plot_left + plot_right) / 2 << "\" y=\"" << (plot_top + plot_bottom) / 2
@@ -237,11 +248,10 @@ std::string RenderLineChart(const std::vector<ChartSeries>& series,
   }
   for (double tick : y_axis.ticks) {
     const std::string y = Coord(py(tick));
-    svg << "<line class=\"grid\" x1=\"" << plot_left << "\" y1=\"" << y << "\" x2=\""
-        << plot_right << "\" y2=\"" << y << "\" stroke=\"#eee\"/>"
+    svg << "<line class=\"grid\" x1=\"" << plot_left << "\" y1=\"" << y << "\" x2=\"" << plot_right
+        << "\" y2=\"" << y << "\" stroke=\"#eee\"/>"
         << "<text class=\"tick\" x=\"" << plot_left - 6 << "\" y=\"" << y
-        << "\" text-anchor=\"end\" dominant-baseline=\"middle\">" << TickLabel(tick)
-        << "</text>\n";
+        << "\" text-anchor=\"end\" dominant-baseline=\"middle\">" << TickLabel(tick) << "</text>\n";
   }
   svg << "<text class=\"axis-label\" x=\"" << (plot_left + plot_right) / 2 << "\" y=\""
       << plot_bottom + 36 << "\" text-anchor=\"middle\">" << XmlEscape(options.x_label)
@@ -262,8 +272,7 @@ std::string RenderLineChart(const std::vector<ChartSeries>& series,
     svg << "<polyline class=\"series\" fill=\"none\" stroke=\"" << color
         << "\" stroke-width=\"1.5\" points=\"";
     for (size_t i = 0; i < d.points.size(); ++i) {
-      svg << (i ? " " : "") << Coord(px(d.points[i].first)) << ","
-          << Coord(py(d.points[i].second));
+      svg << (i ? " " : "") << Coord(px(d.points[i].first)) << "," << Coord(py(d.points[i].second));
     }
     svg << "\">" << tooltip << "</polyline>\n";
   }
@@ -351,10 +360,10 @@ std::string RenderHeatMap(const HeatMapData& data) {
       const char* ink = has && t < 0.6 ? "#fff" : "#000";
       svg << "<g class=\"cell\"><title>" << XmlEscape(data.x_label) << "="
           << XmlEscape(data.x_values[x]) << ", " << XmlEscape(data.y_label) << "="
-          << XmlEscape(data.y_values[y]) << ": " << text << "</title><rect x=\"" << cx
-          << "\" y=\"" << cy << "\" width=\"" << cell_w << "\" height=\"" << cell_h
-          << "\" fill=\"" << fill << "\" stroke=\"#fff\"/><text x=\"" << cx + cell_w / 2
-          << "\" y=\"" << cy + cell_h / 2 << "\" text-anchor=\"middle\" "
+          << XmlEscape(data.y_values[y]) << ": " << text << "</title><rect x=\"" << cx << "\" y=\""
+          << cy << "\" width=\"" << cell_w << "\" height=\"" << cell_h << "\" fill=\"" << fill
+          << "\" stroke=\"#fff\"/><text x=\"" << cx + cell_w / 2 << "\" y=\"" << cy + cell_h / 2
+          << "\" text-anchor=\"middle\" "
           << "dominant-baseline=\"middle\" fill=\"" << ink << "\">" << text << "</text></g>\n";
     }
   }

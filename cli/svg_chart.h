@@ -52,7 +52,7 @@ struct LineChartOptions {
   std::string title;
   std::string x_label;
   std::string y_label;
-  int plot_width = 520;   // the plotting area; axes, labels and legend add to it
+  int plot_width = 520;  // the plotting area; axes, labels and legend add to it
   int plot_height = 260;
   bool integer_x = true;  // x values are whole numbers (steps, epochs): whole ticks
   // Series with more points are thinned to about this many (the last kept).

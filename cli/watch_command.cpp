@@ -17,8 +17,7 @@ namespace {
 constexpr int64_t kRedrawIntervalMs = 100;
 
 bool IsFinal(v1::TrialState state) {
-  return state == v1::TRIAL_COMPLETE || state == v1::TRIAL_FAILED ||
-         state == v1::TRIAL_CANCELLED;
+  return state == v1::TRIAL_COMPLETE || state == v1::TRIAL_FAILED || state == v1::TRIAL_CANCELLED;
 }
 
 int64_t SteadyNowMs() {

@@ -32,8 +32,8 @@
 namespace gridrun::cli {
 
 struct WatchOptions {
-  std::string experiment;  // id or name
-  bool live = false;       // redraw in place (AddWatchCommand: stdout is a tty)
+  std::string experiment;               // id or name
+  bool live = false;                    // redraw in place (AddWatchCommand: stdout is a tty)
   int64_t min_line_interval_ms = 1000;  // plain mode: progress lines per trial
   ConnectionOptions connection;
 };
@@ -43,8 +43,7 @@ struct WatchOptions {
 int RunWatch(const WatchOptions& options, std::ostream& out, std::ostream& err);
 
 // Adds the `watch` subcommand; `out`/`err` must outlive `app`.
-void AddWatchCommand(CLI::App& app, std::ostream& out = std::cout,
-                     std::ostream& err = std::cerr);
+void AddWatchCommand(CLI::App& app, std::ostream& out = std::cout, std::ostream& err = std::cerr);
 
 // Turns TrialEvents into text on `out` (see the modes above). Time is passed
 // in, so tests drive the rate limit.
@@ -76,9 +75,9 @@ class WatchDisplay {
   bool live_;
   int64_t min_line_interval_ms_;
   std::vector<std::string> param_order_;
-  std::map<int64_t, v1::Trial> trials_;          // by number: latest state
-  std::map<int64_t, int64_t> last_line_ms_;      // plain: when a trial last printed
-  int block_lines_ = 0;                          // live: lines of the redrawn block
+  std::map<int64_t, v1::Trial> trials_;      // by number: latest state
+  std::map<int64_t, int64_t> last_line_ms_;  // plain: when a trial last printed
+  int block_lines_ = 0;                      // live: lines of the redrawn block
   int64_t last_redraw_ms_ = -1;
 };
 

@@ -143,6 +143,16 @@ VaeOutput VaeImpl::forward(const torch::Tensor& images, c10::optional<at::Genera
   auto [mu, logvar] = encode(images);
   torch::Tensor eps =
       torch::randn(mu.sizes(), generator, mu.options().device(torch::kCPU)).to(mu.device());
+  return Reparameterize(mu, logvar, eps);
+}
+
+VaeOutput VaeImpl::forward_with_noise(const torch::Tensor& images, const torch::Tensor& eps) {
+  auto [mu, logvar] = encode(images);
+  return Reparameterize(mu, logvar, eps.to(mu.device()));
+}
+
+VaeOutput VaeImpl::Reparameterize(const torch::Tensor& mu, const torch::Tensor& logvar,
+                                  const torch::Tensor& eps) {
   torch::Tensor z = mu + eps * torch::exp(0.5 * logvar);
   return VaeOutput{decode_logits(z), mu, logvar};
 }

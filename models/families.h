@@ -135,6 +135,9 @@ class VaeImpl : public torch::nn::Module {
   // given, else from torch's default generator.
   VaeOutput forward(const torch::Tensor& images,
                     c10::optional<at::Generator> generator = c10::nullopt);
+  // Same with the caller's eps [B, latent] (the trainer draws it for the
+  // whole global batch, so N ranks train like one; see models/trainer.h).
+  VaeOutput forward_with_noise(const torch::Tensor& images, const torch::Tensor& eps);
   // The encoder input for `images` (flattened for MLP encoders).
   torch::Tensor EncoderInput(const torch::Tensor& images) const;
 
@@ -146,6 +149,9 @@ class VaeImpl : public torch::nn::Module {
   torch::nn::Linear& z_logvar() { return z_logvar_; }
 
  private:
+  VaeOutput Reparameterize(const torch::Tensor& mu, const torch::Tensor& logvar,
+                           const torch::Tensor& eps);
+
   ImageShape image_;
   bool flatten_input_;
   torch::nn::Sequential encoder_{nullptr};

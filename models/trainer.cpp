@@ -120,7 +120,7 @@ Trainer::Trainer(ModelBundle bundle, TrialConfig config, TrainerOptions options,
       batches_per_step_(batches_per_step),
       sync_(options.gradient_sync != nullptr ? options.gradient_sync : &local_sync_),
       noise_gen_(at::detail::createCPUGenerator(
-          MixSeed(static_cast<uint64_t>(config_.trial_seed), options.rank, 0, kStepNoiseStream))) {
+          MixSeed(static_cast<uint64_t>(config_.trial_seed), 0, 0, kStepNoiseStream))) {
   SetTraining(true);
 }
 
@@ -132,7 +132,9 @@ void Trainer::ReseedForStep() {
   const uint64_t seed = static_cast<uint64_t>(config_.trial_seed);
   const uint64_t rank = static_cast<uint64_t>(options_.rank);
   const uint64_t step = static_cast<uint64_t>(step_);
-  SeedGenerator(noise_gen_, MixSeed(seed, rank, step, kStepNoiseStream));
+  // The step's noise stream is the same on every rank: each rank draws the
+  // noise of the whole global batch and keeps its own rows (StepNoise).
+  SeedGenerator(noise_gen_, MixSeed(seed, 0, step, kStepNoiseStream));
   // Dropout draws from torch's default generator of the device.
   const uint64_t global = MixSeed(seed, rank, step, kStepGlobalStream);
   SeedGenerator(at::detail::getDefaultCPUGenerator(), global);
@@ -145,9 +147,26 @@ at::Generator Trainer::StreamGenerator(uint64_t stream) const {
   return at::detail::createCPUGenerator(MixSeed(static_cast<uint64_t>(config_.trial_seed), stream));
 }
 
-torch::Tensor Trainer::Noise(int64_t n) {
-  return torch::randn({n, bundle_.latent_size}, noise_gen_, torch::kFloat32).to(device());
+torch::Tensor Trainer::StepNoise(int64_t n, std::vector<int64_t> per_sample, bool uniform) {
+  // This rank's rows of the global batch: ranks before it hold the first
+  // LocalBatchSize(...) rows each (the split ShardIndices makes).
+  const int64_t global = config_.batch_size;
+  const bool sharded = LocalBatchSize(global, options_.rank, options_.world_size) == n;
+  int64_t offset = 0;
+  if (sharded) {
+    for (int r = 0; r < options_.rank; ++r) {
+      offset += LocalBatchSize(global, r, options_.world_size);
+    }
+  }
+  std::vector<int64_t> shape = {sharded ? global : n};
+  shape.insert(shape.end(), per_sample.begin(), per_sample.end());
+  torch::Tensor all = uniform ? torch::rand(shape, noise_gen_, torch::kFloat32)
+                              : torch::randn(shape, noise_gen_, torch::kFloat32);
+  if (sharded) all = all.narrow(0, offset, n);
+  return all.to(device());
 }
+
+torch::Tensor Trainer::Noise(int64_t n) { return StepNoise(n, {bundle_.latent_size}); }
 
 torch::Tensor Trainer::RandomLabels(int64_t n, at::Generator& gen) {
   return torch::randint(bundle_.num_classes, {n}, gen, torch::kLong).to(device());

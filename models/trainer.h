@@ -23,13 +23,14 @@
 //     gradients make the update equal to one global-batch step.
 //  5. Per epoch: Evaluate(held-out) and Generate(FixedNoise(n)) on rank 0.
 //
-// Randomness: noise (z, the VAE's eps, WGAN-GP's interpolation weights, fake
-// labels) comes from a torch::Generator owned by the trainer, reseeded at the
-// start of every step from (trial_seed, rank, step); torch's default
-// generators (dropout) are reseeded the same way. So a run is deterministic
-// under trial_seed on CPU, ranks draw different noise, and a checkpoint
-// (models/checkpoint_state.h) that restores the step counter resumes every
-// rank exactly.
+// Randomness: noise (z, the VAE's eps, WGAN-GP's interpolation weights) comes
+// from a torch::Generator owned by the trainer, reseeded at the start of every
+// step from (trial_seed, step); every rank draws the noise of the whole global
+// batch and keeps its own rows (StepNoise), so N-rank training equals 1-rank
+// training on the same global batch. torch's default generators (dropout) are
+// reseeded from (trial_seed, rank, step). So a run is deterministic under
+// trial_seed on CPU, and a checkpoint (models/checkpoint_state.h) that
+// restores the step counter resumes every rank exactly.
 //
 // Errors: Step / Evaluate / Generate never throw; torch errors come back as
 // INTERNAL, malformed batches as INVALID_ARGUMENT, and a NaN / inf loss as
@@ -180,7 +181,13 @@ class Trainer {
 
   // The step's noise stream (reseeded by Step).
   at::Generator& noise_generator() { return noise_gen_; }
-  // N(0, 1) [n, latent] from the step's stream, on the trainer's device.
+  // Noise for `n` samples of this rank's batch: when n is this rank's share
+  // of the global batch, the noise of the WHOLE global batch is drawn (the
+  // same on every rank) and this rank's rows are returned, so N ranks compute
+  // exactly what one rank computes on the global batch. Otherwise n rows are
+  // drawn. N(0, 1), or U[0, 1) if `uniform`; shape [n, per_sample...].
+  torch::Tensor StepNoise(int64_t n, std::vector<int64_t> per_sample, bool uniform = false);
+  // N(0, 1) [n, latent] from the step's stream (StepNoise), on the device.
   torch::Tensor Noise(int64_t n);
   // Uniform labels [n] in [0, num_classes) from `gen`, on the device.
   torch::Tensor RandomLabels(int64_t n, at::Generator& gen);

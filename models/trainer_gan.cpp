@@ -82,8 +82,7 @@ class GanTrainer final : public Trainer {
                                : WassersteinCriticLoss(real_out, fake_out);
       torch::Tensor gp;
       if (objective_ == Objective::kWganGp) {
-        torch::Tensor alpha =
-            torch::rand({real.size(0), 1, 1, 1}, noise_generator(), torch::kFloat32).to(device());
+        torch::Tensor alpha = StepNoise(real.size(0), {1, 1, 1}, /*uniform=*/true);
         gp = GradientPenalty(d, real, fake, labels, alpha);
         loss = loss + config_.gp_weight * gp;
       }

@@ -28,7 +28,7 @@ class VaeTrainer final : public Trainer {
   absl::StatusOr<Metrics> DoStep(std::span<const Batch> batches) override {
     torch::Tensor x = batches[0].images.to(device());
     optimizer_->zero_grad();
-    VaeOutput out = bundle_.vae->forward(x, noise_generator());
+    VaeOutput out = bundle_.vae->forward_with_noise(x, Noise(x.size(0)));
     VaeLossTerms loss = VaeLoss(out, x, recon_, config_.kl_weight);
     // One device-to-host copy for the NaN guard and the reported terms.
     torch::Tensor stats = torch::stack({loss.total.detach(), loss.recon.detach(), loss.kl.detach()})

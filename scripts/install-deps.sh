@@ -20,6 +20,7 @@ PACKAGES=(
   libpng-dev zlib1g-dev libssl-dev openssl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3
+  chromium  # renders `gridrun report` headless in the report test (skipped without)
 )
 
 $SUDO apt-get update

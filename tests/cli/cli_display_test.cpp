@@ -72,8 +72,7 @@ TEST(CliWatchDisplayTest, PlainModeRateLimitsProgressPerTrialButNeverStateChange
   display.OnEvent(Event(v1::TrialEvent::PROGRESS, 0, v1::TRIAL_RUNNING, 1, 30, 100, 5), 999);
   display.OnEvent(Event(v1::TrialEvent::STATE_CHANGE, 1, v1::TRIAL_RUNNING, 0, 0, 100, 0), 999);
   display.OnEvent(Event(v1::TrialEvent::PROGRESS, 0, v1::TRIAL_RUNNING, 1, 40, 100, 5), 1000);
-  display.OnEvent(Event(v1::TrialEvent::STATE_CHANGE, 0, v1::TRIAL_COMPLETE, 1, 100, 100, 5),
-                  1001);
+  display.OnEvent(Event(v1::TrialEvent::STATE_CHANGE, 0, v1::TRIAL_COMPLETE, 1, 100, 100, 5), 1001);
   display.OnEvent(Event(v1::TrialEvent::PROGRESS, 1, v1::TRIAL_RUNNING, 1, 5, 100, 5), 1200);
   display.OnEvent(Event(v1::TrialEvent::PROGRESS, 1, v1::TRIAL_RUNNING, 1, 6, 100, 5), 2000);
   const std::vector<std::string> lines = Lines(out.str());
@@ -103,13 +102,13 @@ TEST(CliWatchDisplayTest, LiveModeRedrawsABlockOfRunningTrialsInPlace) {
   EXPECT_TRUE(after.starts_with("\x1b[2F\x1b[J")) << "moves up over the 2-line block";
   EXPECT_THAT(after, HasSubstr("step 30/100"));
   // A finished trial is printed once above the block.
-  display.OnEvent(Event(v1::TrialEvent::STATE_CHANGE, 0, v1::TRIAL_COMPLETE, 1, 100, 100, 5),
-                  210);
+  display.OnEvent(Event(v1::TrialEvent::STATE_CHANGE, 0, v1::TRIAL_COMPLETE, 1, 100, 100, 5), 210);
   display.OnEvent(Event(v1::TrialEvent::STATE_CHANGE, 1, v1::TRIAL_CANCELLED), 220);
   display.Finish("demo");
   EXPECT_THAT(out.str(), HasSubstr("trial 0 (kl_weight=0.5, latent_size=2): COMPLETE\n"));
-  EXPECT_TRUE(out.str().ends_with("\x1b[1F\x1b[Jexperiment demo: 1 COMPLETE, 0 FAILED, "
-                                  "1 CANCELLED\n"))
+  EXPECT_TRUE(
+      out.str().ends_with("\x1b[1F\x1b[Jexperiment demo: 1 COMPLETE, 0 FAILED, "
+                          "1 CANCELLED\n"))
       << out.str();
   EXPECT_FALSE(display.AllComplete());
   EXPECT_EQ(display.CountInState(v1::TRIAL_CANCELLED), 1);
@@ -168,11 +167,16 @@ TEST(CliExportNamesTest, SanitizeFileNameKeepsEverythingInOneComponent) {
   struct Case {
     std::string in, out;
   } cases[] = {
-      {"samples", "samples"},        {"loss/d", "loss_d"},
-      {"../../x", ".._.._x"},        {"..", "_"},
-      {".", "_"},                    {"", "_"},
-      {"/etc/passwd", "_etc_passwd"}, {"a b\\c\nd", "a_b_c_d"},
-      {"ok-name_1.2", "ok-name_1.2"}, {"caf\xc3\xa9", "caf__"},
+      {"samples", "samples"},
+      {"loss/d", "loss_d"},
+      {"../../x", ".._.._x"},
+      {"..", "_"},
+      {".", "_"},
+      {"", "_"},
+      {"/etc/passwd", "_etc_passwd"},
+      {"a b\\c\nd", "a_b_c_d"},
+      {"ok-name_1.2", "ok-name_1.2"},
+      {"caf\xc3\xa9", "caf__"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(SanitizeFileName(c.in), c.out) << c.in;

@@ -2,6 +2,8 @@
 // geometry), heat maps, base64, and the HTML report assembled from an
 // in-memory ExperimentResults (sections, escaping, self-containedness,
 // heat-map choice).
+#include "cli/report_html.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "cli/report_html.h"
 #include "cli/svg_chart.h"
 
 namespace gridrun::cli {
@@ -43,14 +44,9 @@ TEST(CliSvgChartTest, LogScaleOnlyForPositiveValuesSpanningMoreThanTwoDecades) {
     std::vector<double> values;
     bool log;
   } cases[] = {
-      {{}, false},
-      {{1, 100}, false},  // exactly two decades
-      {{1, 100.5}, true},
-      {{0.5, 1000}, true},
-      {{0, 1000}, false},
-      {{-1, 1000}, false},
-      {{nan, 1, 1000}, true},
-      {{5, 5, 5}, false},
+      {{}, false},         {{1, 100}, false},  // exactly two decades
+      {{1, 100.5}, true},  {{0.5, 1000}, true},    {{0, 1000}, false},
+      {{-1, 1000}, false}, {{nan, 1, 1000}, true}, {{5, 5, 5}, false},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(ShouldUseLogScale(c.values), c.log) << ::testing::PrintToString(c.values);
@@ -145,7 +141,7 @@ TEST(CliSvgChartTest, LineChartThinsLongSeriesKeepingTheLastPoint) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(svg, m, std::regex("points=\"([^\"]*)\"")));
   const std::string points = m[1];
-  EXPECT_LE(Count(points, ",") , 101u);
+  EXPECT_LE(Count(points, ","), 101u);
   EXPECT_GE(Count(points, ","), 100u);
 }
 

@@ -363,8 +363,8 @@ TEST_F(CliConnectionTest, UnreachableCoordinatorIsNamedClearly) {
   status.connection.address = address;
   status.connection.timeout = "2s";
   EXPECT_EQ(Run([&] { return cli::RunStatus(status, out_, err_); }), 1);
-  EXPECT_THAT(err_.str(), StartsWith("gridrun status: cannot reach the coordinator at " +
-                                     address + ": "));
+  EXPECT_THAT(err_.str(),
+              StartsWith("gridrun status: cannot reach the coordinator at " + address + ": "));
   cli::SubmitOptions submit;
   submit.spec_path = spec;
   submit.connection = status.connection;

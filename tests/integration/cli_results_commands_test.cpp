@@ -17,6 +17,7 @@
 
 #include "cli/best_command.h"
 #include "cli/export_command.h"
+#include "cli/query_command.h"
 #include "cli/report_command.h"
 #include "cli/report_html.h"
 #include "tests/integration/cli_test_util.h"
@@ -74,14 +75,16 @@ class CliResultsTest : public CliFixture {
     for (int i = 0; i < 3; ++i) {
       for (int epoch = 1; epoch <= 3; ++epoch) {
         const int64_t step = 100 * epoch;
-        ASSERT_TRUE(MetricAt(worker, leases_[i], "loss/total", epoch, step, (i + 1) * 10.0 / epoch)
-                        .ok());
+        ASSERT_TRUE(
+            MetricAt(worker, leases_[i], "loss/total", epoch, step, (i + 1) * 10.0 / epoch).ok());
         ASSERT_TRUE(
             MetricAt(worker, leases_[i], "fid", epoch, step, fid_last[i] + (3 - epoch) * 5).ok());
         ASSERT_TRUE(MetricAt(worker, leases_[i], "test/neg_elbo", epoch, step,
                              1000.0 / std::pow(10.0, epoch - 1) * (i + 1))
                         .ok());
-        if (epoch != 2) ASSERT_TRUE(Sample(worker, leases_[i], "samples", epoch, step).ok());
+        if (epoch != 2) {
+          ASSERT_TRUE(Sample(worker, leases_[i], "samples", epoch, step).ok());
+        }
       }
     }
     ASSERT_TRUE(Complete(worker, leases_[0]).ok());
@@ -141,8 +144,7 @@ class CliResultsTest : public CliFixture {
   }
 
   int Report(const std::string& experiment, const std::string& out_path,
-             const std::string& metric = "", const std::string& x = "",
-             const std::string& y = "") {
+             const std::string& metric = "", const std::string& x = "", const std::string& y = "") {
     cli::ReportCommandOptions options;
     options.db_path = DbPath();
     options.experiment = experiment;
@@ -162,14 +164,14 @@ class CliResultsTest : public CliFixture {
 using CliBestTest = CliResultsTest;
 using CliExportTest = CliResultsTest;
 using CliReportTest = CliResultsTest;
+using CliQueryTest = CliResultsTest;
 
 // ---- best ----
 
 TEST_F(CliBestTest, SmallestLastValueWinsByDefault) {
   ASSERT_EQ(Best("results", "fid", false, "csv"), 0) << err_.str();
-  EXPECT_EQ(out_.str(),
-            "trial_id,number,state,latent_size,kl_weight,metric,value,step,epoch\n" +
-                std::to_string(TrialId(1)) + ",1,COMPLETE,2,0.5,fid,10,300,3\n");
+  EXPECT_EQ(out_.str(), "trial_id,number,state,latent_size,kl_weight,metric,value,step,epoch\n" +
+                            std::to_string(TrialId(1)) + ",1,COMPLETE,2,0.5,fid,10,300,3\n");
   ASSERT_EQ(Best("results", "fid"), 0);
   const std::vector<std::string> lines = Lines(out_.str());
   ASSERT_EQ(lines.size(), 3u);
@@ -207,8 +209,9 @@ TEST_F(CliBestTest, ReusedTrialsCompeteWithTheirSourcesValues) {
 TEST_F(CliBestTest, UnknownMetricListsTheMetricsThatExist) {
   EXPECT_EQ(Best("results", "nope"), 1);
   EXPECT_EQ(out_.str(), "");
-  EXPECT_EQ(err_.str(), "gridrun best: experiment 'results' has no metric 'nope'; its metrics: "
-                        "fid, loss/total, test/neg_elbo\n");
+  EXPECT_EQ(err_.str(),
+            "gridrun best: experiment 'results' has no metric 'nope'; its metrics: "
+            "fid, loss/total, test/neg_elbo\n");
 }
 
 TEST_F(CliBestTest, UnknownExperimentAndMissingDatabase) {
@@ -236,8 +239,10 @@ TEST_F(CliBestTest, HostileNamesAreDataNotSql) {
 TEST_F(CliExportTest, WritesLongFormatCsvAndEverySample) {
   const std::string out_dir = dir_.path() + "/export/nested";
   ASSERT_EQ(Export("results", out_dir), 0) << err_.str();
-  EXPECT_EQ(out_.str(), "wrote " + out_dir + "/metrics.csv (27 points of 4 trials)\n"
-                        "wrote 6 sample images to " + out_dir + "/samples\n");
+  EXPECT_EQ(out_.str(), "wrote " + out_dir +
+                            "/metrics.csv (27 points of 4 trials)\n"
+                            "wrote 6 sample images to " +
+                            out_dir + "/samples\n");
   const std::vector<std::string> lines = Lines(ReadWholeFile(out_dir + "/metrics.csv"));
   ASSERT_EQ(lines.size(), 28u);
   EXPECT_EQ(lines[0], "trial,number,latent_size,kl_weight,name,step,epoch,value");
@@ -245,16 +250,17 @@ TEST_F(CliExportTest, WritesLongFormatCsvAndEverySample) {
   EXPECT_EQ(lines[1], id0 + ",0,2,1,fid,100,1,40");
   EXPECT_THAT(lines, ::testing::Contains(id0 + ",0,2,1,fid,300,3,30"));
   EXPECT_THAT(lines, ::testing::Contains(id1 + ",1,2,0.5,loss/total,300,3,6.666666666666667"));
-  EXPECT_THAT(lines, ::testing::Contains(std::to_string(TrialId(2)) +
-                                         ",2,4,1,test/neg_elbo,100,1,3000"));
+  EXPECT_THAT(lines,
+              ::testing::Contains(std::to_string(TrialId(2)) + ",2,4,1,test/neg_elbo,100,1,3000"));
   size_t files = 0;
   for (const auto& entry : fs::directory_iterator(out_dir + "/samples")) {
     ++files;
     EXPECT_EQ(ReadWholeFile(entry.path().string()), TinyPng()) << entry.path();
   }
   EXPECT_EQ(files, 6u);
-  for (const char* name : {"trial-0_samples_epoch-1_step-100.png", "trial-0_samples_epoch-3_step-300.png",
-                           "trial-2_samples_epoch-3_step-300.png"}) {
+  for (const char* name :
+       {"trial-0_samples_epoch-1_step-100.png", "trial-0_samples_epoch-3_step-300.png",
+        "trial-2_samples_epoch-3_step-300.png"}) {
     EXPECT_TRUE(fs::exists(out_dir + "/samples/" + name)) << name;
   }
 }
@@ -285,8 +291,9 @@ TEST_F(CliExportTest, HostileNamesCannotEscapeTheDirectory) {
   const std::string csv = ReadWholeFile(out_dir + "/metrics.csv");
   EXPECT_THAT(csv, HasSubstr("\n" + id0 + ",0,2,1,../../x,5,1,1\n"));
   EXPECT_THAT(csv, HasSubstr("\n" + id0 + ",0,2,1,\"a,\"\"b\"\"\nc\",6,1,2\n"));
-  for (const char* name : {"trial-0_.._.._x_epoch-1_step-7.png", "trial-0___epoch-1_step-8.png",
-                           "trial-0__tmp_evil_epoch-1_step-9.png", "trial-0_a_b_epoch-1_step-10.png"}) {
+  for (const char* name :
+       {"trial-0_.._.._x_epoch-1_step-7.png", "trial-0___epoch-1_step-8.png",
+        "trial-0__tmp_evil_epoch-1_step-9.png", "trial-0_a_b_epoch-1_step-10.png"}) {
     EXPECT_TRUE(fs::is_regular_file(out_dir + "/samples/" + name)) << name;
   }
   // Nothing anywhere in the test directory but DIR's own files, the
@@ -322,7 +329,8 @@ TEST_F(CliReportTest, RendersOneSelfContainedFile) {
   EXPECT_EQ(Count(html, "<svg class=\"chart\""), 3u);
   EXPECT_EQ(Count(html, "<svg class=\"heatmap\""), 1u);
   EXPECT_EQ(Count(html, "<img class=\"sample\""), 6u);
-  EXPECT_THAT(html, HasSubstr("src=\"data:image/png;base64," + cli::Base64Encode(TinyPng()) + "\""));
+  EXPECT_THAT(html,
+              HasSubstr("src=\"data:image/png;base64," + cli::Base64Encode(TinyPng()) + "\""));
   EXPECT_THAT(html, HasSubstr("<title>test/neg_elbo</title>"));
   EXPECT_THAT(html, HasSubstr("data-scale=\"log\""));  // test/neg_elbo spans 10..3000
   EXPECT_THAT(html, HasSubstr("fid by latent_size and kl_weight"));
@@ -339,16 +347,18 @@ TEST_F(CliReportTest, HeatMapOptionsAndErrors) {
   ASSERT_EQ(Report("results", path, "loss/total", "kl_weight", "latent_size"), 0) << err_.str();
   EXPECT_THAT(ReadWholeFile(path), HasSubstr("loss/total by kl_weight and latent_size"));
   EXPECT_EQ(Report("results", path, "nope"), 1);
-  EXPECT_EQ(err_.str(), "gridrun report: --heatmap-metric: experiment 'results' has no metric "
-                        "'nope'; its metrics: loss/total, test/neg_elbo, fid\n");
+  EXPECT_EQ(err_.str(),
+            "gridrun report: --heatmap-metric: experiment 'results' has no metric "
+            "'nope'; its metrics: loss/total, test/neg_elbo, fid\n");
   EXPECT_EQ(Report("results", path, "", "depth"), 1);
-  EXPECT_EQ(err_.str(), "gridrun report: --x: experiment 'results' has no grid axis 'depth'; "
-                        "its axes: latent_size, kl_weight\n");
+  EXPECT_EQ(err_.str(),
+            "gridrun report: --x: experiment 'results' has no grid axis 'depth'; "
+            "its axes: latent_size, kl_weight\n");
   EXPECT_EQ(Report("nope", path), 1);
   EXPECT_EQ(err_.str(), "gridrun report: no experiment 'nope'\n");
   EXPECT_EQ(Report("results", dir_.path() + "/missing-dir/r.html"), 1);
-  EXPECT_THAT(err_.str(), HasSubstr("gridrun report: cannot write " + dir_.path() +
-                                    "/missing-dir/r.html"));
+  EXPECT_THAT(err_.str(),
+              HasSubstr("gridrun report: cannot write " + dir_.path() + "/missing-dir/r.html"));
 }
 
 TEST_F(CliReportTest, HostileNamesAreEscaped) {
@@ -372,6 +382,63 @@ TEST_F(CliReportTest, ReusedExperimentShowsItsSourcesResults) {
   const std::string html = ReadWholeFile(path);
   EXPECT_EQ(Count(html, "<img class=\"sample\""), 4u);
   EXPECT_THAT(html, HasSubstr("(reused trial " + std::to_string(TrialId(0)) + ")"));
+}
+
+// ---- query (on the same live database) and the real binary ----
+
+TEST_F(CliQueryTest, ReadsTheLiveDatabaseAndRefusesWrites) {
+  cli::QueryOptions options;
+  options.db_path = DbPath();
+  options.format = "csv";
+  options.sql =
+      "SELECT number, state, json_extract(metrics_json, '$.fid') AS fid FROM results "
+      "WHERE experiment = 'results' ORDER BY number";
+  ASSERT_EQ(cli::RunQuery(options, out_, err_), 0) << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("number,state,fid\n0,COMPLETE,30"));
+  EXPECT_THAT(out_.str(), HasSubstr("\n3,FAILED,\n"));
+
+  const int64_t trials = CountRows("trials");
+  options.sql = "DELETE FROM trials";
+  out_.str("");
+  err_.str("");
+  EXPECT_EQ(cli::RunQuery(options, out_, err_), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("refused"));
+  options.sql = "SELEC nonsense";
+  err_.str("");
+  EXPECT_EQ(cli::RunQuery(options, out_, err_), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("SQL error"));
+  EXPECT_EQ(CountRows("trials"), trials);
+}
+
+TEST_F(CliQueryTest, RealBinaryExitCodesOfTheDatabaseCommands) {
+  const std::string gridrun = BuildDir() + "/gridrun";
+  const std::string db = DbPath();
+  {
+    ChildProcess p({gridrun, "best", "--db", db, "results", "--metric", "fid", "--format", "csv"});
+    EXPECT_EQ(p.Wait(std::chrono::seconds(20)), 0) << p.output();
+    EXPECT_THAT(p.output(), HasSubstr(",1,COMPLETE,2,0.5,fid,10,300,3"));
+  }
+  {
+    ChildProcess p({gridrun, "best", "--db", db, "results", "--metric", "nope"});
+    EXPECT_EQ(p.Wait(std::chrono::seconds(20)), 1);
+    EXPECT_THAT(p.output(), HasSubstr("its metrics: fid, loss/total, test/neg_elbo"));
+  }
+  {
+    ChildProcess p({gridrun, "export", "--db", db, "results"});  // no --out
+    EXPECT_EQ(p.Wait(std::chrono::seconds(20)), 2);
+  }
+  {
+    const std::string out = dir_.path() + "/binary-report.html";
+    ChildProcess p({gridrun, "report", "--db", db, "results", "--out", out});
+    EXPECT_EQ(p.Wait(std::chrono::seconds(20)), 0) << p.output();
+    EXPECT_TRUE(fs::is_regular_file(out));
+  }
+  {
+    const int64_t trials = CountRows("trials");
+    ChildProcess p({gridrun, "query", "--db", db, "DELETE FROM trials"});
+    EXPECT_EQ(p.Wait(std::chrono::seconds(20)), 1);
+    EXPECT_EQ(CountRows("trials"), trials);
+  }
 }
 
 TEST_F(CliReportTest, RendersInHeadlessChromium) {
@@ -402,7 +469,6 @@ TEST_F(CliReportTest, RendersInHeadlessChromium) {
   ASSERT_TRUE(fs::exists(screenshot));
   EXPECT_GT(fs::file_size(screenshot), 20'000u) << "a blank page would be tiny";
   EXPECT_EQ(ReadWholeFile(screenshot).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
-  fs::copy(screenshot, "/tmp/cli2-view/shot.png", fs::copy_options::overwrite_existing);  // TEMP
 }
 
 }  // namespace

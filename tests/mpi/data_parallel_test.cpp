@@ -85,5 +85,25 @@ TEST(DataParallelTest, TwoRanksTrainAClassifierLikeOneRank) {
   ExpectSameTraining(config);
 }
 
+TEST(DataParallelTest, TwoRanksTrainAVaeLikeOneRank) {
+  // The reparameterisation noise is drawn for the whole global batch on every
+  // rank (Trainer::StepNoise), so this holds for a VAE too.
+  TrialConfig config = BaseConfig("vae-mlp");
+  config.width = 64;
+  config.depth = 1;
+  config.latent_size = 4;
+  ExpectSameTraining(config);
+}
+
+TEST(DataParallelTest, TwoRanksTrainAGanStepPairLikeOneRank) {
+  // MLP GAN (no BatchNorm): each step is a discriminator step and a
+  // generator step, both with fused all-reduces.
+  TrialConfig config = BaseConfig("gan-mlp");
+  config.width = 64;
+  config.latent_size = 8;
+  config.optimizer.beta1 = 0.5;
+  ExpectSameTraining(config);
+}
+
 }  // namespace
 }  // namespace gridrun::testing
