@@ -9,6 +9,7 @@
 #include "cli/best_command.h"
 #include "cli/cancel_command.h"
 #include "cli/export_command.h"
+#include "cli/local_command.h"
 #include "cli/query_command.h"
 #include "cli/report_command.h"
 #include "cli/status_command.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   gridrun::cli::AddBestCommand(app);
   gridrun::cli::AddExportCommand(app);
   gridrun::cli::AddReportCommand(app);
+  gridrun::cli::AddLocalCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -220,21 +220,17 @@ EvalClassifierImpl::EvalClassifierImpl(int64_t channels, int64_t image_size, int
   const int64_t side = image_size / 4;
   conv1_ = register_module(
       "conv1",
-      torch::nn::Conv2d(
-          torch::nn::Conv2dOptions(channels, 32, /*kernel_size=*/3).padding(1).bias(false)));
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(32));
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, 32, /*kernel_size=*/3).padding(1)));
   conv2_ = register_module(
-      "conv2", torch::nn::Conv2d(
-                   torch::nn::Conv2dOptions(32, 64, /*kernel_size=*/3).padding(1).bias(false)));
-  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(64));
+      "conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, /*kernel_size=*/3).padding(1)));
   fc1_ = register_module("fc1", torch::nn::Linear(64 * side * side, kFeatureDim));
   dropout_ = register_module("dropout", torch::nn::Dropout(/*p=*/0.25));
   fc2_ = register_module("fc2", torch::nn::Linear(kFeatureDim, num_classes));
 }
 
 torch::Tensor EvalClassifierImpl::features(const torch::Tensor& x) {
-  torch::Tensor h = torch::max_pool2d(torch::relu(bn1_->forward(conv1_->forward(x))), 2);
-  h = torch::max_pool2d(torch::relu(bn2_->forward(conv2_->forward(h))), 2);
+  torch::Tensor h = torch::max_pool2d(torch::relu(conv1_->forward(x)), /*kernel_size=*/2);
+  h = torch::max_pool2d(torch::relu(conv2_->forward(h)), /*kernel_size=*/2);
   return torch::relu(fc1_->forward(h.flatten(1)));
 }
 
