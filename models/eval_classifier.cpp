@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/sha256.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
@@ -273,6 +275,28 @@ std::string ClassifierRecordPath(const std::string& cache_dir, const std::string
       .string();
 }
 
+std::vector<std::string> ClassifierCacheDirs(const std::string& data_dir,
+                                             const ClassifierTrainOptions& options) {
+  if (!options.cache_dir.empty()) return {options.cache_dir};
+  std::vector<std::string> dirs = {(std::filesystem::path(data_dir) / ".gridrun-cache").string()};
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base;
+  if (xdg != nullptr && xdg[0] != '\0') {
+    base = xdg;
+  } else if (home != nullptr && home[0] != '\0') {
+    base = std::string(home) + "/.cache";
+  }
+  if (!base.empty()) {
+    std::error_code ec;
+    std::filesystem::path absolute = std::filesystem::absolute(data_dir, ec);
+    if (ec) absolute = data_dir;
+    const std::string key = Sha256Hex(absolute.lexically_normal().string()).substr(0, 16);
+    dirs.push_back((std::filesystem::path(base) / "gridrun" / "eval-classifiers" / key).string());
+  }
+  return dirs;
+}
+
 absl::StatusOr<EvalClassifier> LoadOrTrainEvalClassifier(const std::string& dataset,
                                                          const std::string& data_dir,
                                                          const ClassifierTrainOptions& options,
@@ -295,25 +319,30 @@ absl::StatusOr<EvalClassifier> LoadOrTrainEvalClassifier(const std::string& data
   ClassifierRecord& rec = record != nullptr ? *record : local_record;
   rec = ClassifierRecord{};
   rec.dataset = dataset;
-  const std::string cache_dir = options.cache_dir.empty()
-                                    ? (std::filesystem::path(data_dir) / ".gridrun-cache").string()
-                                    : options.cache_dir;
+  const std::vector<std::string> cache_dirs = ClassifierCacheDirs(data_dir, options);
   try {
     if (options.use_cache) {
-      rec.path = ClassifierCachePath(cache_dir, dataset);
-      EvalClassifier cached{nullptr};
-      if (LoadCache(*info, cache_dir, &cached, &rec)) {
-        cached->eval();
-        return cached;
+      for (const std::string& cache_dir : cache_dirs) {
+        EvalClassifier cached{nullptr};
+        if (LoadCache(*info, cache_dir, &cached, &rec)) {
+          rec.path = ClassifierCachePath(cache_dir, dataset);
+          cached->eval();
+          return cached;
+        }
       }
     }
     absl::StatusOr<EvalClassifier> trained = Train(*info, data_dir, options, &rec);
     if (!trained.ok()) return trained.status();
     if (options.use_cache) {
-      absl::Status saved = SaveCache(*trained, rec, cache_dir);
-      rec.cache_written = saved.ok();
-      if (!saved.ok()) {
-        spdlog::warn("eval classifier for {} not cached: {}", dataset, saved.ToString());
+      for (const std::string& cache_dir : cache_dirs) {
+        absl::Status saved = SaveCache(*trained, rec, cache_dir);
+        if (saved.ok()) {
+          rec.cache_written = true;
+          rec.path = ClassifierCachePath(cache_dir, dataset);
+          break;
+        }
+        spdlog::warn("eval classifier for {} not cached in {}: {}", dataset, cache_dir,
+                     saved.ToString());
       }
     }
     return trained;

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/model_catalog.h"
@@ -85,7 +86,7 @@ struct ClassifierTrainOptions {
   int64_t train_limit = 0;  // first N training images (0 = all)
   int64_t test_limit = 0;   // first N test images for the accuracy (0 = all)
   int64_t max_steps = 0;    // stop after this many optimizer steps (0 = no cap)
-  std::string cache_dir;    // "" = <data_dir>/.gridrun-cache
+  std::string cache_dir;    // "" = ClassifierCacheDirs(data_dir, ...)
   bool use_cache = true;    // false: neither read nor write the cache
 };
 
@@ -97,7 +98,7 @@ int DefaultClassifierEpochs(const std::string& dataset);
 // What LoadOrTrainEvalClassifier did.
 struct ClassifierRecord {
   std::string dataset;
-  std::string path;           // the cache file ("" if use_cache is false)
+  std::string path;           // cache file loaded or written ("" if none)
   bool from_cache = false;    // loaded rather than trained
   double test_accuracy = -1;  // fraction in [0, 1]; -1 if unknown
   int64_t test_images = 0;
@@ -111,13 +112,23 @@ struct ClassifierRecord {
 std::string ClassifierCachePath(const std::string& cache_dir, const std::string& dataset);
 std::string ClassifierRecordPath(const std::string& cache_dir, const std::string& dataset);
 
+// Where the cache is looked for, in order: options.cache_dir alone when set;
+// otherwise <data_dir>/.gridrun-cache, then (for read-only data dirs, such as
+// a shared copy of the data sets)
+// ${XDG_CACHE_HOME:-$HOME/.cache}/gridrun/eval-classifiers/<first 16 hex
+// digits of sha256(absolute data_dir)>, so different data dirs never share a
+// cache.
+std::vector<std::string> ClassifierCacheDirs(const std::string& data_dir,
+                                             const ClassifierTrainOptions& options);
+
 // Returns the evaluation classifier for `dataset`, in eval() mode on CPU:
-// loaded from the cache when it exists and loads, otherwise trained on the
-// data set's training split (see ClassifierTrainOptions), evaluated on its test
-// split, and saved (temporary file, then rename, so concurrent callers never
-// see a partial file). A cache that fails to load is retrained and replaced.
-// Failing to write the cache (e.g. a read-only data dir) is not an error: it
-// is logged and reported as record->cache_written = false.
+// loaded from the first cache dir holding a cache that loads, otherwise
+// trained on the data set's training split (see ClassifierTrainOptions),
+// evaluated on its test split, and saved (temporary file, then rename, so
+// concurrent callers never see a partial file) in the first cache dir that
+// accepts it. A cache that fails to load is retrained and replaced. Failing to
+// write every cache dir is not an error: it is logged and reported as
+// record->cache_written = false.
 // Errors: INVALID_ARGUMENT for an unknown data set or bad options; the
 // LoadDataset errors when training data is missing or corrupt; INTERNAL if
 // torch fails while training.

@@ -2,7 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <tuple>
 
@@ -56,8 +61,18 @@ absl::StatusOr<QualityScorer*> CachedScorer(const std::string& dataset, const st
   auto key = std::make_tuple(dataset, dir, test.size());
   auto it = cache.find(key);
   if (it != cache.end()) return &it->second;
+  // Several workers on one machine share the data dir: the first trains the
+  // classifier while the others wait for the cache file (an advisory lock).
+  const std::string cache_dir = dir + "/.gridrun-cache";
+  std::filesystem::create_directories(cache_dir);
+  const std::string lock_path = cache_dir + "/classifier-" + dataset + ".lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (lock_fd >= 0) ::flock(lock_fd, LOCK_EX);
+  models::ClassifierTrainOptions train_options;
+  train_options.num_threads = at::get_num_threads();
   models::ClassifierRecord record;
-  auto classifier = models::LoadOrTrainEvalClassifier(dataset, dir, {}, &record);
+  auto classifier = models::LoadOrTrainEvalClassifier(dataset, dir, train_options, &record);
+  if (lock_fd >= 0) ::close(lock_fd);  // releases the lock
   if (!classifier.ok()) return classifier.status();
   if (!record.from_cache) {
     spdlog::info("trained the {} evaluation classifier in {:.1f} s (test accuracy {:.4f})",

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 #include "tests/models/fake_data.h"
@@ -163,6 +165,44 @@ TEST(EvalClassifierTest, UnwritableCacheIsNotAnError) {
       LoadOrTrainEvalClassifier("mnist", dir.path(), options, &record);
   ASSERT_TRUE(trained.ok()) << trained.status();
   EXPECT_FALSE(record.cache_written);
+}
+
+TEST(EvalClassifierTest, ReadOnlyDataDirFallsBackToTheUserCache) {
+  ScopedTempDir dir;
+  const std::string data_dir = dir.path() + "/data";
+  fake_data::WriteFakeMnist(data_dir, 100, 20, 10);
+  // A file where <data_dir>/.gridrun-cache would go makes the data dir's cache
+  // unusable, as a read-only data dir would (root ignores permissions).
+  fake_data::WriteFileBytes(data_dir + "/.gridrun-cache", "in the way");
+  const char* old = std::getenv("XDG_CACHE_HOME");
+  const std::string saved = old != nullptr ? old : "";
+  setenv("XDG_CACHE_HOME", (dir.path() + "/xdg").c_str(), 1);
+  ClassifierTrainOptions options = FastOptions("");
+  options.max_steps = 3;
+  const std::vector<std::string> dirs = ClassifierCacheDirs(data_dir, options);
+  ClassifierRecord first;
+  absl::StatusOr<EvalClassifier> trained =
+      LoadOrTrainEvalClassifier("mnist", data_dir, options, &first);
+  ClassifierRecord second;
+  absl::StatusOr<EvalClassifier> loaded =
+      LoadOrTrainEvalClassifier("mnist", data_dir, options, &second);
+  if (old != nullptr) {
+    setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  } else {
+    unsetenv("XDG_CACHE_HOME");
+  }
+  ASSERT_EQ(dirs.size(), 2u);
+  EXPECT_EQ(dirs[0], data_dir + "/.gridrun-cache");
+  EXPECT_EQ(dirs[1].rfind(dir.path() + "/xdg/gridrun/eval-classifiers/", 0), 0u) << dirs[1];
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  EXPECT_TRUE(first.cache_written);
+  EXPECT_EQ(first.path, ClassifierCachePath(dirs[1], "mnist"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(second.from_cache);
+  EXPECT_EQ(second.path, first.path);
+  EXPECT_TRUE(SameParameters(*trained, *loaded));
+  // An explicit cache dir is the only one.
+  EXPECT_EQ(ClassifierCacheDirs(data_dir, FastOptions("/x")), std::vector<std::string>{"/x"});
 }
 
 TEST(EvalClassifierTest, CifarShapedTrainingWorks) {
