@@ -14,6 +14,7 @@
 #include "cli/report_command.h"
 #include "cli/status_command.h"
 #include "cli/submit_command.h"
+#include "cli/tools_command.h"
 #include "cli/validate_command.h"
 #include "cli/watch_command.h"
 
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   gridrun::cli::AddExportCommand(app);
   gridrun::cli::AddReportCommand(app);
   gridrun::cli::AddLocalCommand(app);
+  gridrun::cli::AddToolCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,10 +9,12 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <iostream>
 
 #include "common/blas_env.h"
 #include "common/logging.h"
 #include "models/dataset.h"
+#include "worker/model_tools.h"
 #include "worker/mpi_communicator.h"
 #include "worker/worker_loop.h"
 #ifdef GRIDRUN_HAVE_CUDA
@@ -31,6 +33,10 @@ void OnTerminate(int) { g_preempt = true; }
 
 int main(int argc, char** argv) {
   gridrun::EnsureFastBlasEnvironment(argv);
+  // `gridrun models|data ...` lands here: tools that need torch, not MPI.
+  if (gridrun::worker::IsToolCommand(argc, argv)) {
+    return gridrun::worker::RunToolCommand(argc, argv, std::cout, std::cerr);
+  }
   gridrun::worker::WorkerOptions options;
   std::string token_file, log_level = "info";
   CLI::App app{"gridrun worker: trains the coordinator's trials, data-parallel over the MPI job's "
