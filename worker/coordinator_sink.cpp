@@ -37,6 +37,9 @@ absl::Status CoordinatorSink::Checkpoint(int64_t step, int64_t epoch, const std:
 
 bool CoordinatorSink::ShouldStop() { return lease_lost() || reporter_.cancel_requested(); }
 
-absl::Status CoordinatorSink::Flush() { return Note(reporter_.Flush()); }
+absl::Status CoordinatorSink::Flush() {
+  if (auto s = Note(reporter_.Flush()); !s.ok()) return s;
+  return Note(reporter_.HeartbeatNow());
+}
 
 }  // namespace gridrun::worker

@@ -27,7 +27,7 @@ class CoordinatorSink final : public TrialSink {
 
   bool cancel_requested() const { return reporter_.cancel_requested(); }
   bool lease_lost() const { return lease_lost_ || reporter_.lease_lost(); }
-  // Sends the queued metrics (before Complete/Fail).
+  // Sends the queued metrics and the latest progress (before Complete/Fail).
   absl::Status Flush();
 
  private:

@@ -65,6 +65,20 @@ absl::Status TrialReporter::SendQueued() {
 
 absl::Status TrialReporter::Flush() { return SendQueued(); }
 
+absl::Status TrialReporter::HeartbeatNow() {
+  TrialProgress progress;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    progress = progress_;
+  }
+  auto reply = client_->Heartbeat(trial_, progress);
+  if (!reply.ok()) {
+    if (reply.status().code() == absl::StatusCode::kAborted) lease_lost_ = true;
+    return reply.status();
+  }
+  return absl::OkStatus();
+}
+
 void TrialReporter::Loop() {
   auto next_heartbeat = std::chrono::steady_clock::now();
   auto next_batch = std::chrono::steady_clock::now() + kBatchDelay;

@@ -37,6 +37,9 @@ class TrialReporter {
 
   // Sends every queued point now. ABORTED if the lease is lost.
   absl::Status Flush();
+  // Sends a heartbeat with the latest progress now (e.g. the final step
+  // count before CompleteTrial, so status shows the finished progress).
+  absl::Status HeartbeatNow();
 
   bool cancel_requested() const { return cancel_requested_; }
   bool lease_lost() const { return lease_lost_; }
