@@ -105,5 +105,24 @@ TEST(DataParallelTest, TwoRanksTrainAGanStepPairLikeOneRank) {
   ExpectSameTraining(config);
 }
 
+TEST(DataParallelTest, VaeEncoderCanStartFromATrainedClassifier) {
+  // init_encoder_from: the worker trains the classifier (one pass, same seed)
+  // and copies its hidden layer into the VAE encoder before training. The
+  // result must differ from the same VAE trained from its own initialisation.
+  fake_data::ScopedTempDir dir;
+  fake_data::WriteFakeMnist(dir.path(), /*n_train=*/256, /*n_test=*/64, /*seed=*/4);
+  TrialConfig plain = BaseConfig("vae-mlp");
+  plain.width = 500;  // classifier-mlp's default hidden width: 784-500 fits
+  plain.depth = 1;
+  plain.latent_size = 4;
+  TrialConfig transfer = plain;
+  transfer.init_encoder_from = "classifier-mlp";
+  auto without = TrainAndLoad(plain, dir.path(), 1, dir.path() + "/plain.ckpt");
+  auto with = TrainAndLoad(transfer, dir.path(), 1, dir.path() + "/transfer.ckpt");
+  ASSERT_EQ(without.size(), with.size());
+  ASSERT_FALSE(with.empty());
+  EXPECT_GT((without[0] - with[0]).abs().max().item<double>(), 1e-3);
+}
+
 }  // namespace
 }  // namespace gridrun::testing
