@@ -1,5 +1,8 @@
 #include "cli/export_command.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -17,11 +20,25 @@ namespace {
 namespace fs = std::filesystem;
 
 // Writes `bytes` to `path`; false (and a message on `err`) on failure.
+// Never through a symbolic link: one planted in the target directory would
+// otherwise send the write anywhere on the file system (O_NOFOLLOW).
 bool WriteFile(const fs::path& path, std::string_view bytes, std::ostream& err) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (file) file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (file) file.close();
-  if (!file) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ELOOP) {
+    err << "gridrun export: refusing to write " << path.string()
+        << ": it is a symbolic link\n";
+    return false;
+  }
+  bool ok = fd >= 0;
+  for (size_t done = 0; ok && done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  if (fd >= 0 && ::close(fd) != 0) ok = false;
+  if (!ok) {
     err << "gridrun export: cannot write " << path.string() << ": " << std::strerror(errno) << "\n";
     return false;
   }
@@ -71,6 +88,12 @@ int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err
   if (error) {
     err << "gridrun export: cannot create " << samples_dir.string() << ": " << error.message()
         << "\n";
+    return 1;
+  }
+  // samples/ is ours to create: a symlink there would lead the images out.
+  if (fs::is_symlink(samples_dir, error)) {
+    err << "gridrun export: refusing to write into " << samples_dir.string()
+        << ": it is a symbolic link\n";
     return 1;
   }
 

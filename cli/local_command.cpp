@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "cli/report_command.h"
+#include "cli/spec_overrides.h"
 #include "cli/status_command.h"
 #include "coordinator/grid_expand.h"
 #include "coordinator/grid_spec.h"
@@ -121,9 +123,11 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
     err << "gridrun local: cannot read " << options.spec_path << "\n";
     return 1;
   }
-  std::stringstream spec_text;
-  spec_text << spec_file.rdbuf();
-  auto spec = coordinator::ParseGridSpec(spec_text.str());
+  std::stringstream spec_file_text;
+  spec_file_text << spec_file.rdbuf();
+  const auto spec_text = ApplySetOptions(options.spec_path, spec_file_text.str(), options.sets, err);
+  if (!spec_text) return 1;
+  auto spec = coordinator::ParseGridSpec(*spec_text);
   if (!spec.ok()) {
     err << options.spec_path << ": " << spec.status().message() << "\n";
     return 1;
@@ -166,7 +170,7 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
     grpc::ClientContext context;
     PrepareContext(&context, client, std::chrono::seconds(30));
     v1::SubmitGridRequest request;
-    request.set_spec_yaml(spec_text.str());
+    request.set_spec_yaml(*spec_text);
     request.set_rerun(options.rerun);
     grpc::Status status = grid->SubmitGrid(&context, request, &submitted);
     if (!status.ok()) {
@@ -217,6 +221,10 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
   std::string last_line;
   Counts counts;
   bool interrupted = false;
+  bool finished = false;  // every trial terminal, as the last successful poll said
+  // The poll interval follows the cost of a poll: ListTrials of a big grid is
+  // not free, but a small grid should not wait a whole second at its end.
+  auto poll_interval = std::chrono::milliseconds(100);
   while (true) {
     for (auto& job : jobs) {
       int status = 0;
@@ -230,14 +238,22 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
       }
     }
     v1::ListTrialsResponse trials;
+    const auto poll_started = std::chrono::steady_clock::now();
+    grpc::Status listed;
     {
       grpc::ClientContext context;
       PrepareContext(&context, client, std::chrono::seconds(10));
       v1::ListTrialsRequest request;
       request.set_experiment_id(submitted.experiment_id());
-      grid->ListTrials(&context, request, &trials);
+      listed = grid->ListTrials(&context, request, &trials);
     }
-    counts = Summarize(trials);
+    // A failed poll (e.g. a deadline on a loaded machine) says nothing: an
+    // empty list must not read as "finished", which stops the workers.
+    if (listed.ok()) counts = Summarize(trials);
+    poll_interval = std::clamp(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            10 * (std::chrono::steady_clock::now() - poll_started)),
+        std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const std::string line = ProgressLine(counts, elapsed);
@@ -247,7 +263,7 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
       err << line << "\n";
     }
     last_line = line;
-    const bool finished = counts.waiting == 0 && counts.running == 0;
+    finished = listed.ok() && counts.waiting == 0 && counts.running == 0;
     const bool all_workers_gone =
         std::all_of(jobs.begin(), jobs.end(), [](const WorkerJob& j) { return j.done; });
     if (g_interrupted) {
@@ -255,27 +271,32 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
       break;
     }
     if (finished || all_workers_gone) break;
-    for (int i = 0; i < 10 && !g_interrupted; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto wake = std::chrono::steady_clock::now() + poll_interval;
+    while (!g_interrupted && std::chrono::steady_clock::now() < wake) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
   if (tty) err << "\n";
 
-  // Stop the workers: a preempted worker checkpoints and gives its trial back.
+  // Stop the workers. Interrupted: a preempted worker checkpoints and gives
+  // its trial back. Finished: every trial is terminal, so no worker holds a
+  // lease and all are idle (waiting for a lease that will not come); SIGTERM
+  // ends that wait at once (exit 0) instead of after --exit-when-idle.
   for (const auto& job : jobs) {
-    if (interrupted) Preempt(job, via_mpirun);
+    if (interrupted || finished) Preempt(job, via_mpirun);
+  }
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (true) {
+    bool all_done = true;
+    for (auto& job : jobs) {
+      int status = 0;
+      if (!job.done && ::waitpid(job.pid, &status, WNOHANG) == job.pid) job.done = true;
+      all_done = all_done && job.done;
+    }
+    if (all_done || std::chrono::steady_clock::now() >= give_up) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& job : jobs) {
-    if (job.done) continue;
-    // Idle workers exit on their own (--exit-when-idle); give them time.
-    for (int i = 0; i < 300; ++i) {
-      int status = 0;
-      if (::waitpid(job.pid, &status, WNOHANG) == job.pid) {
-        job.done = true;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
     if (!job.done) {
       ::kill(-job.pid, SIGKILL);
       ::waitpid(job.pid, nullptr, 0);
@@ -321,6 +342,7 @@ void AddLocalCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
   CLI::App* cmd = app.add_subcommand(
       "local", "run a grid on this machine: embedded coordinator, local workers, report");
   cmd->add_option("grid", options->spec_path, "the grid spec (YAML)")->required();
+  AddSetOption(cmd, &options->sets);
   cmd->add_option("--db", options->db_path, "results database")->capture_default_str();
   cmd->add_option("--workers", options->workers,
                   "worker jobs to run at once (default: cores / (ranks * threads))")

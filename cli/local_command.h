@@ -23,11 +23,13 @@
 
 #include <iostream>
 #include <string>
+#include <vector>
 
 namespace gridrun::cli {
 
 struct LocalOptions {
   std::string spec_path;
+  std::vector<std::string> sets;  // --set KEY=VALUE overrides of the spec
   std::string db_path = "runs.db";
   int workers = 0;           // 0: cores / (ranks * threads), at least 1
   int ranks_per_worker = 0;  // 0: the grid's ranks

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "absl/strings/str_split.h"
+#include "cli/spec_overrides.h"
 #include "cli/watch_command.h"
 
 namespace gridrun::cli {
@@ -25,6 +26,17 @@ int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err
     err << options.spec_path << ": cannot read file: " << std::strerror(errno) << "\n";
     return 1;
   }
+  const auto spec_text = ApplySetOptions(options.spec_path, text.str(), options.sets, err);
+  if (!spec_text) return 1;
+  // --slurm: every job flag is checked before anything is submitted.
+  absl::StatusOr<SlurmJob> slurm_job;
+  if (options.slurm.enabled) {
+    slurm_job = ResolveSlurmJob(options.slurm, options.connection);
+    if (!slurm_job.ok()) {
+      err << "gridrun submit: " << slurm_job.status().message() << "\n";
+      return 1;
+    }
+  }
   auto connection = CoordinatorConnection::Open(options.connection);
   if (!connection.ok()) {
     err << "gridrun submit: " << connection.status().message() << "\n";
@@ -33,7 +45,7 @@ int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err
   CoordinatorConnection& coordinator = **connection;
 
   v1::SubmitGridRequest request;
-  request.set_spec_yaml(text.str());
+  request.set_spec_yaml(*spec_text);
   request.set_rerun(options.rerun);
   v1::SubmitGridResponse response;
   grpc::Status status =
@@ -59,6 +71,10 @@ int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err
   } else {
     err << trials << ", " << response.reused_trials() << " reused from earlier results\n";
   }
+  if (options.slurm.enabled) {
+    slurm_job->experiment_id = response.experiment_id();
+    if (int code = SubmitSlurmJob(*slurm_job, options.slurm, out, err); code != 0) return code;
+  }
   if (!options.wait) return 0;
 
   WatchOptions watch;
@@ -79,7 +95,9 @@ void AddSubmitCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
   cmd->add_flag("--wait", options->wait,
                 "follow the experiment to the end (as `gridrun watch`); exit 0 only if every "
                 "trial COMPLETE");
+  AddSetOption(cmd, &options->sets);
   AddConnectionOptions(cmd, &options->connection);
+  AddSlurmSubmitOptions(cmd, &options->slurm);
   cmd->callback([options, &out, &err] {
     options->live = &out == &std::cout && ::isatty(STDOUT_FILENO) == 1;
     const int code = RunSubmit(*options, out, err);

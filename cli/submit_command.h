@@ -1,4 +1,4 @@
-// `gridrun submit GRID.yaml [--rerun] [--wait]`: sends a grid spec to the
+// `gridrun submit GRID.yaml [--rerun] [--wait] [--slurm ...]`: sends a grid spec to the
 // coordinator, which validates, expands and stores it.
 //
 //   $ gridrun submit vae.yaml
@@ -8,7 +8,8 @@
 // Resubmitting an identical spec is idempotent: the same id, and
 // "already submitted (12 trials)" on stderr. --rerun trains every trial even
 // when an identical one completed before. --wait then follows the experiment
-// like `gridrun watch` until every trial has finished.
+// like `gridrun watch` until every trial has finished. --slurm also submits
+// the workers as a Slurm job array (cli/slurm_submit.h).
 //
 // Exit codes: 0 submitted (with --wait: and every trial COMPLETE); 1 the
 // file cannot be read, the coordinator rejected the spec (its message, which
@@ -23,18 +24,22 @@
 #include <cstdint>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "cli/coordinator_connection.h"
+#include "cli/slurm_submit.h"
 
 namespace gridrun::cli {
 
 struct SubmitOptions {
   std::string spec_path;
+  std::vector<std::string> sets;  // --set KEY=VALUE overrides of the spec
   bool rerun = false;
   bool wait = false;
   bool live = false;  // --wait display: redraw in place (a terminal)
   int64_t min_line_interval_ms = 1000;
   ConnectionOptions connection;
+  SlurmSubmitOptions slurm;  // --slurm: also sbatch the workers (cli/slurm_submit.h)
 };
 
 int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_split.h"
+#include "cli/spec_overrides.h"
 #include "coordinator/grid_expand.h"
 #include "coordinator/grid_spec.h"
 
@@ -24,9 +25,11 @@ int RunValidate(const ValidateOptions& options, std::ostream& out, std::ostream&
     err << options.path << ": cannot read file: " << std::strerror(errno) << "\n";
     return 1;
   }
+  const auto spec_text = ApplySetOptions(options.path, text.str(), options.sets, err);
+  if (!spec_text) return 1;
   coordinator::GridLimits limits;
   limits.max_trials = options.max_trials;
-  auto spec = coordinator::ParseGridSpec(text.str(), limits);
+  auto spec = coordinator::ParseGridSpec(*spec_text, limits);
   if (!spec.ok()) {
     for (absl::string_view line : absl::StrSplit(spec.status().message(), '\n')) {
       err << options.path << ": " << line << "\n";
@@ -45,6 +48,7 @@ void AddValidateCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
   command->add_option("--max-trials", options->max_trials, "Largest grid accepted")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  AddSetOption(command, &options->sets);
   command->callback([options, &out, &err] {
     const int code = RunValidate(*options, out, err);
     if (code != 0) throw CLI::RuntimeError(code);

@@ -10,7 +10,8 @@
 // with the file name, and the exit code is 1. The checks are exactly the
 // coordinator's (coordinator/grid_spec.h), so a spec that validates here is
 // accepted by `gridrun submit` unless the coordinator runs with a smaller
-// trial limit.
+// trial limit. `--set KEY=VALUE` (repeatable) overrides settings first, as
+// for submit and local (cli/spec_overrides.h).
 //
 // Thread-safety: RunValidate has no shared state; the streams it is given
 // must not be written by other threads meanwhile.
@@ -21,12 +22,14 @@
 #include <iostream>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace gridrun::cli {
 
 struct ValidateOptions {
   std::string path;            // the grid spec file
   int64_t max_trials = 10000;  // GridLimits::max_trials
+  std::vector<std::string> sets;  // --set KEY=VALUE overrides, applied first
 };
 
 // Reads and validates the spec at options.path. Returns the process exit

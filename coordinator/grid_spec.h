@@ -110,6 +110,38 @@ struct GridLimits {
 //   line L, column C: invalid YAML: <parser message>
 absl::StatusOr<GridSpec> ParseGridSpec(std::string_view yaml_text, const GridLimits& limits = {});
 
+// Applies `KEY=VALUE` overrides (the CLI's repeatable `--set`) to the spec's
+// YAML tree and returns the new spec text. That text, not the file, is what
+// is then validated, submitted, stored and hashed, so a smoke run
+// (`--set epochs=1 --set train_size=512`) is its own experiment.
+//
+// KEY is a top-level key other than grid (experiment, dataset, epochs, lr,
+// ...) or optimizer.NAME / samples.NAME. VALUE is read as YAML: `1e-4`,
+// `cifar10`, `[1, 5]`. Semantics:
+//   - The value replaces every place the spec sets that setting: the top
+//     level, optimizer/samples (lr and optimizer.lr are one setting) and a
+//     grid axis of that name. So a single value fixes a swept setting (the
+//     axis is removed: `--set latent_size=2` runs half of a 2-value grid).
+//   - A list for a setting that can be swept makes it a grid axis with
+//     those values (`--set kl_weight=[1, 0.25]`); optimizer.betas and
+//     samples.epochs take their list as is.
+//   - An empty or null value (`init_encoder_from=`, `lr=~`) unsets the
+//     setting everywhere: the model's default applies.
+//   - Overrides apply in order; a later one for the same setting wins.
+// With no overrides the text is returned unchanged; otherwise the YAML is
+// re-emitted (comments dropped) after a "# with --set ..." comment line.
+//
+// Returns INVALID_ARGUMENT, listing every bad override, one per line, in
+// the parser's wording with the key in place of the line number:
+//   --set epochs: not an integer (got ten; allowed: 1..100000)
+//   --set epoch: unknown key, did you mean 'epochs'? (allowed: ...)
+// for an assignment without '=', an unknown key, a value that is not YAML
+// or not valid for its setting on its own (type, range, name), and a spec
+// that is not YAML or not a map. Rules that involve other settings are
+// left to ParseGridSpec on the result.
+absl::StatusOr<std::string> ApplySpecOverrides(std::string_view yaml_text,
+                                               const std::vector<std::string>& assignments);
+
 // The optimizer a model trains with when the spec does not say: gan and
 // wgan-gp adam 2e-4, betas 0.5/0.999 (DCGAN); wgan rmsprop 5e-5 (the WGAN
 // paper); vae and classifier adam 1e-3, betas 0.9/0.999. Optimizer settings

@@ -324,6 +324,13 @@ auto SqliteTrialStore::InTransaction(bool write, const std::string& operation, B
         // The connection is unusable; the next call reports the same error.
       }
     }
+    // A full disk is not a bug: RESOURCE_EXHAUSTED tells clients (workers
+    // retry it) that the same call can succeed once space returns.
+    if (const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
+        sqlite != nullptr && (sqlite->getErrorCode() & 0xff) == SQLITE_FULL) {
+      return absl::ResourceExhaustedError(absl::StrCat(operation, ": ", e.what(), " (",
+                                                       path_, ")"));
+    }
     return absl::InternalError(absl::StrCat(operation, ": ", e.what()));
   }
 }

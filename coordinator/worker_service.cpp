@@ -337,10 +337,13 @@ grpc::Status WorkerServiceImpl::FailTrial(grpc::ServerContext* context,
                                           v1::FailTrialResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
   RETURN_GRPC_IF_ERROR(ValidateLease(request->worker_id(), request->trial_id(), request->attempt()));
-  const std::string error = request->error().empty() ? "worker reported failure" : request->error();
+  // Cut to 4096 bytes for the database and the log alike (a worker's error
+  // text may be megabytes).
+  const std::string error = request->error().empty() ? "worker reported failure"
+                                                     : request->error().substr(0, 4096);
   auto state = store_->FailTrial(
-      MakeLease(request->worker_id(), request->trial_id(), request->attempt()),
-      error.substr(0, 4096), request->retryable(), options_.max_attempts, clock_->NowMs());
+      MakeLease(request->worker_id(), request->trial_id(), request->attempt()), error,
+      request->retryable(), options_.max_attempts, clock_->NowMs());
   RETURN_GRPC_IF_ERROR(state.status());
   response->set_new_state(ToProto(*state));
   spdlog::warn("trial {}: attempt {} failed on worker {} ({}) -> {}", request->trial_id(),

@@ -1,9 +1,19 @@
 #include "models/cifar_reader.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
 #include "absl/strings/str_cat.h"
 #include "models/idx_reader.h"
 
 namespace gridrun::models {
+namespace {
+
+// The largest expansion deflate allows (RFC 1951: 258 bytes from 2 bits).
+constexpr int64_t kMaxDeflateRatio = 1032;
+
+}  // namespace
 
 std::vector<std::string> CifarTrainBatchNames() {
   std::vector<std::string> names;
@@ -21,6 +31,14 @@ absl::StatusOr<CifarBatch> ReadCifarBatch(const std::string& path) {
   // Plain and gzip files alike: size the buffer from the hint, grow if needed.
   absl::StatusOr<int64_t> hint = UncompressedSizeHint(path);
   int64_t capacity = hint.ok() && *hint > 0 ? *hint + 1 : (int64_t{1} << 20);
+  // A gzip trailer's size is only a claim: a corrupt 30-byte file can say
+  // 4 GiB (found by fuzz/ data_readers). Deflate expands at most 1032:1, so
+  // never reserve more than that bound of the bytes on disk.
+  std::error_code ec;
+  const uintmax_t on_disk = std::filesystem::file_size(path, ec);
+  if (!ec) {
+    capacity = std::min<int64_t>(capacity, static_cast<int64_t>(on_disk) * kMaxDeflateRatio + 1);
+  }
   int64_t size = 0;
   while (true) {
     batch.records.resize(static_cast<size_t>(capacity));

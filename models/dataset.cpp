@@ -80,6 +80,9 @@ absl::StatusOr<Dataset> LoadIdxDataset(const DatasetInfo& info, const std::strin
                                                    labels_header->count, " labels"));
   }
 
+  // Before allocating: a corrupt count must not allocate gigabytes.
+  if (absl::Status s = CheckIdxFitsFile(*images_path, *images_header); !s.ok()) return s;
+  if (absl::Status s = CheckIdxFitsFile(*labels_path, *labels_header); !s.ok()) return s;
   const int64_t take = limit > 0 ? std::min(limit, images_header->count) : images_header->count;
   Dataset dataset;
   dataset.info = info;

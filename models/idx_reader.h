@@ -87,6 +87,8 @@ enum class IdxKind {
 
 inline constexpr uint32_t kIdxImagesMagic = 0x00000803;
 inline constexpr uint32_t kIdxLabelsMagic = 0x00000801;
+// The largest image side ReadIdxHeader accepts (MNIST's is 28).
+inline constexpr int64_t kIdxMaxSide = 4096;
 
 struct IdxHeader {
   IdxKind kind = IdxKind::kImages;
@@ -103,8 +105,16 @@ struct IdxHeader {
 
 // Reads the header at the start of `file`. INVALID_ARGUMENT if the magic is
 // not the one of `expected` ("<path>: bad magic 0x00000000, expected
-// 0x00000803 (idx3 images)") or the file ends inside the header.
+// 0x00000803 (idx3 images)"), the file ends inside the header, or an image
+// side is outside 1..kIdxMaxSide.
 absl::StatusOr<IdxHeader> ReadIdxHeader(DataFile& file, IdxKind expected);
+
+// Before allocating for a header's items: INVALID_ARGUMENT "<path>:
+// truncated: header says ... but file has N bytes" (as ReadIdxPayload) when
+// the file is too small for header.TotalBytes() even in the best case (a
+// plain file's size; a gzip file's size times deflate's largest ratio, 1032),
+// so a corrupt count cannot make the loader allocate gigabytes first.
+absl::Status CheckIdxFitsFile(const std::string& path, const IdxHeader& header);
 
 // After ReadIdxHeader: reads the first `take` items (0 <= take <= count) into
 // `dst` (take * ItemBytes() bytes), then reads the rest of the file to check

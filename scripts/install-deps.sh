@@ -20,7 +20,11 @@ PACKAGES=(
   libpng-dev zlib1g-dev libssl-dev openssl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3
+  python3-torch  # the PyTorch baselines in bench/baselines (same LibTorch 1.13)
+  clang-14 libclang-rt-14-dev llvm-14  # libFuzzer, sanitizer runtimes, llvm-symbolizer
   chromium  # renders `gridrun report` headless in the report test (skipped without)
+  # cluster tests (tests/cluster): a private Slurm + munge, network-namespace hosts
+  slurm-wlm munge iproute2
 )
 
 $SUDO apt-get update

@@ -13,5 +13,8 @@ fi
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-}
 cmake --build "$BUILD_DIR" -j "$(nproc)"
+# The torch-free sanitizer (build-asan) and libFuzzer (build-fuzz) builds that
+# scripts/test.sh runs; SKIP_SANITIZERS=1 / SKIP_FUZZ=1 leave them out.
+./scripts/sanitize-fuzz.sh build
 echo
 echo "Built. Binaries: $BUILD_DIR/gridrun $BUILD_DIR/gridrun-coordinator $BUILD_DIR/gridrun-worker"

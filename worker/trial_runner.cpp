@@ -271,7 +271,11 @@ absl::Status Runner::EndOfEpoch(int64_t epoch) {
                             ? std::pair<int, int>((count + 9) / 10, std::min(count, 10))
                             : models::SquareGridShape(count);
     const std::string png = models::EncodePngGrid(*images, rows, cols, range_);
-    if (auto s = sink_->Sample("samples", step, epoch, png, rows, cols); !s.ok()) return s;
+    // Not fatal: a lost lease reaches every rank through the stop flag of
+    // the next step's agreement; a sample the coordinator refused is logged.
+    if (auto s = sink_->Sample("samples", step, epoch, png, rows, cols); !s.ok()) {
+      spdlog::warn("sample at epoch {} not stored: {}", epoch, s.ToString());
+    }
   }
   return absl::OkStatus();
 }
@@ -381,7 +385,18 @@ TrialOutcome Runner::Run(const std::string& checkpoint) {
         return outcome;
       }
     }
-    if (auto s = EndOfEpoch(epoch); !s.ok()) return Fail(s.ToString(), false);
+    // Only rank 0 evaluates and reports: every rank must learn that it
+    // failed, or the others would wait in the next collective forever.
+    const absl::Status ended = EndOfEpoch(epoch);
+    models::Metrics no_losses;
+    auto ended_everywhere = Agree(!ended.ok(), no_losses);
+    if (!ended_everywhere.ok()) {
+      return Fail("collective failed: " + ended_everywhere.status().ToString(), true);
+    }
+    if ((*ended_everywhere)[kError] > 0) {
+      return Fail(ended.ok() ? "end of epoch failed on rank 0 (see its log)" : ended.ToString(),
+                  false);
+    }
     // The checkpoint marks the start of the next epoch.
     if (auto s = SaveCheckpoint(epoch + 1, 0); !s.ok()) {
       // Lease lost or coordinator gone: the sink's stop flag decides next step.

@@ -206,6 +206,29 @@ TEST_F(CliBestTest, ReusedTrialsCompeteWithTheirSourcesValues) {
   EXPECT_NE(json[0]["trial_id"], TrialId(1));  // the new experiment's own trial
 }
 
+// Only the point with the highest step counts (a NaN there rules the trial
+// out, whatever it reported before); equal values go to the lower number.
+TEST_F(CliBestTest, LastStepOnlyAndTiesGoToTheLowerNumber) {
+  const std::string fid_at_300 = "WHERE name = 'fid' AND step = 300 AND trial_id = ";
+  Exec("UPDATE metrics SET value = 10 " + fid_at_300 + std::to_string(TrialId(0)));
+  ASSERT_EQ(Best("results", "fid", false, "csv"), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("\n" + std::to_string(TrialId(0)) + ",0,COMPLETE,"));
+  ASSERT_EQ(Best("results-again", "fid", false, "json"), 0) << err_.str();
+  EXPECT_EQ(nlohmann::json::parse(out_.str())[0]["number"], 0);
+
+  // Trial 0's last fid becomes NaN; its fid of 35 at step 200 must not win --max.
+  Exec("UPDATE metrics SET value = NULL " + fid_at_300 + std::to_string(TrialId(0)));
+  ASSERT_EQ(Best("results", "fid", /*max=*/true, "csv"), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr(",2,RUNNING,4,1,fid,20,300,3\n"));
+  ASSERT_EQ(Best("results", "fid", false, "csv"), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr(",1,COMPLETE,2,0.5,fid,10,300,3\n"));
+
+  Exec("UPDATE metrics SET value = NULL WHERE name = 'fid' AND step = 300");
+  EXPECT_EQ(Best("results", "fid"), 1);
+  EXPECT_EQ(err_.str(), "gridrun best: every trial of experiment 'results' reported metric "
+                        "'fid' as NaN\n");
+}
+
 TEST_F(CliBestTest, UnknownMetricListsTheMetricsThatExist) {
   EXPECT_EQ(Best("results", "nope"), 1);
   EXPECT_EQ(out_.str(), "");

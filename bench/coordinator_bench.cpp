@@ -1,0 +1,252 @@
+// Coordinator throughput: K simulated workers (gRPC clients in this process,
+// one channel each, loopback) against an in-process CoordinatorServer with a
+// real SQLite file (WAL, synchronous as shipped). Each worker registers, then
+// loops lease -> (metrics batch + heartbeat) x M -> complete on trivial trials
+// until the queue is empty.
+//
+//   gridrun-bench-coordinator --workers 64 --trials 2000 --batches 3 --points 50
+//
+// Prints a markdown row: trial lifecycles/s, metric points/s, p50/p99 latency
+// of each RPC, and the wall time (submit excluded).
+#include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "common/logging.h"
+#include "coordinator/server.h"
+#include "proto/client_channel.h"
+#include "proto/gridrun.grpc.pb.h"
+
+namespace {
+
+using gridrun::bench::NowSeconds;
+namespace v1 = gridrun::v1;
+
+// Per-RPC latencies (seconds), merged from every worker at the end.
+struct Latencies {
+  std::map<std::string, std::vector<double>> by_rpc;
+  void Merge(const Latencies& other) {
+    for (const auto& [k, v] : other.by_rpc) by_rpc[k].insert(by_rpc[k].end(), v.begin(), v.end());
+  }
+};
+
+// A spec with at least `trials` trials: latent_size x width grid of vae-mlp.
+std::string TrivialSpec(int trials, const std::string& name) {
+  int a = 1;
+  while (a * a < trials) ++a;
+  const int b = (trials + a - 1) / a;
+  std::string spec = "experiment: " + name + "\ndataset: mnist\nmodel: vae-mlp\nepochs: 1\ngrid:\n";
+  spec += "  latent_size: [";
+  for (int i = 0; i < a; ++i) spec += (i ? ", " : "") + std::to_string(i + 1);
+  spec += "]\n  width: [";
+  for (int i = 0; i < b; ++i) spec += (i ? ", " : "") + std::to_string(100 + i);
+  return spec + "]\n";
+}
+
+// A channel with its own TCP connection (a local subchannel pool), as a
+// separate worker process would have; gRPC otherwise shares one connection.
+std::shared_ptr<grpc::Channel> OwnChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+// User + system CPU seconds of this process (server and clients together):
+// lifecycles per CPU-second is a load-independent view on a shared machine.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + u.ru_stime.tv_sec +
+         u.ru_stime.tv_usec * 1e-6;
+}
+
+class SimWorker {
+ public:
+  SimWorker(const gridrun::ClientOptions& options, int batches, int points)
+      : options_(options),
+        batches_(batches),
+        points_(points),
+        stub_(v1::WorkerService::NewStub(OwnChannel(options.address))) {}
+
+  // Returns false on an unexpected error (printed).
+  bool Run(int64_t* lifecycles, int64_t* points_stored) {
+    v1::RegisterWorkerResponse reg;
+    {
+      v1::RegisterWorkerRequest r;
+      r.set_host("bench");
+      r.set_ranks(1);
+      r.set_device("cpu");
+      if (!Call("register", [&](grpc::ClientContext* c) { return stub_->RegisterWorker(c, r, &reg); }))
+        return false;
+    }
+    for (;;) {
+      v1::LeaseTrialResponse lease;
+      v1::LeaseTrialRequest lr;
+      lr.set_worker_id(reg.worker_id());
+      if (!Call("lease", [&](grpc::ClientContext* c) { return stub_->LeaseTrial(c, lr, &lease); }))
+        return false;
+      if (!lease.has_lease()) return true;  // queue empty: done
+      const auto& l = lease.lease();
+      for (int step = 1; step <= batches_; ++step) {
+        v1::ReportMetricsRequest m;
+        m.set_worker_id(reg.worker_id());
+        m.set_trial_id(l.trial_id());
+        m.set_attempt(l.attempt());
+        for (int i = 0; i < points_; ++i) {
+          auto* p = m.add_points();
+          p->set_name("m" + std::to_string(i));
+          p->set_step(step);
+          p->set_epoch(1);
+          p->set_value(step * 0.5 + i);
+        }
+        v1::ReportMetricsResponse mr;
+        if (!Call("metrics", [&](grpc::ClientContext* c) { return stub_->ReportMetrics(c, m, &mr); }))
+          return false;
+        *points_stored += points_;
+        v1::HeartbeatRequest h;
+        h.set_worker_id(reg.worker_id());
+        h.set_trial_id(l.trial_id());
+        h.set_attempt(l.attempt());
+        h.mutable_progress()->set_step(step);
+        h.mutable_progress()->set_total_steps(batches_);
+        v1::HeartbeatResponse hr;
+        if (!Call("heartbeat", [&](grpc::ClientContext* c) { return stub_->Heartbeat(c, h, &hr); }))
+          return false;
+      }
+      v1::CompleteTrialRequest cr;
+      cr.set_worker_id(reg.worker_id());
+      cr.set_trial_id(l.trial_id());
+      cr.set_attempt(l.attempt());
+      v1::CompleteTrialResponse cresp;
+      if (!Call("complete",
+                [&](grpc::ClientContext* c) { return stub_->CompleteTrial(c, cr, &cresp); }))
+        return false;
+      ++*lifecycles;
+    }
+  }
+
+  Latencies latencies;
+
+ private:
+  template <typename F>
+  bool Call(const char* rpc, F f) {
+    grpc::ClientContext context;
+    gridrun::PrepareContext(&context, options_, std::chrono::seconds(30));
+    const double t0 = NowSeconds();
+    grpc::Status s = f(&context);
+    latencies.by_rpc[rpc].push_back(NowSeconds() - t0);
+    if (!s.ok()) std::cerr << rpc << ": " << s.error_message() << "\n";
+    return s.ok();
+  }
+
+  gridrun::ClientOptions options_;
+  int batches_, points_;
+  std::unique_ptr<v1::WorkerService::Stub> stub_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"gridrun coordinator throughput benchmark"};
+  int workers = 64, trials = 2000, batches = 3, points = 50;
+  std::string dir;
+  app.add_option("--workers", workers, "simulated workers")->check(CLI::Range(1, 1024));
+  app.add_option("--trials", trials, "trials (rounded up to a grid)")->check(CLI::Range(1, 1000000));
+  app.add_option("--batches", batches, "metric batches (+ heartbeats) per trial")
+      ->check(CLI::Range(0, 10000));
+  app.add_option("--points", points, "metric points per batch")->check(CLI::Range(1, 10000));
+  app.add_option("--dir", dir, "where to put the database (default: a new temp dir)");
+  CLI11_PARSE(app, argc, argv);
+  gridrun::InitLogging("gridrun-bench-coordinator", "warn");
+
+  namespace fs = std::filesystem;
+  const bool own_dir = dir.empty();
+  if (own_dir) {
+    dir = (fs::temp_directory_path() / ("gridrun-bench-coord-" + std::to_string(getpid()))).string();
+  }
+  fs::create_directories(dir);
+  gridrun::coordinator::CoordinatorOptions options;
+  options.listen = "127.0.0.1:0";
+  options.db_path = dir + "/bench.db";
+  options.retry_after_ms = 10;
+  auto server = gridrun::coordinator::CoordinatorServer::Start(options);
+  if (!server.ok()) {
+    std::cerr << "coordinator: " << server.status() << "\n";
+    return 1;
+  }
+  gridrun::ClientOptions client;
+  client.address = (*server)->address();
+
+  int64_t trial_count = 0;
+  {
+    auto stub = v1::GridService::NewStub(gridrun::CreateCoordinatorChannel(client));
+    grpc::ClientContext context;
+    gridrun::PrepareContext(&context, client, std::chrono::seconds(120));
+    v1::SubmitGridRequest request;
+    request.set_spec_yaml(TrivialSpec(trials, "bench-" + std::to_string(getpid())));
+    v1::SubmitGridResponse response;
+    const double t0 = NowSeconds();
+    grpc::Status s = stub->SubmitGrid(&context, request, &response);
+    if (!s.ok()) {
+      std::cerr << "SubmitGrid: " << s.error_message() << "\n";
+      return 1;
+    }
+    trial_count = response.trial_count();
+    std::fprintf(stderr, "submitted %lld trials in %.2f s\n", static_cast<long long>(trial_count),
+                 NowSeconds() - t0);
+  }
+
+  std::vector<std::unique_ptr<SimWorker>> sims;
+  for (int i = 0; i < workers; ++i) {
+    sims.push_back(std::make_unique<SimWorker>(client, batches, points));
+  }
+  std::vector<int64_t> lifecycles(workers, 0), stored(workers, 0);
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  const double cpu0 = CpuSeconds();
+  const double t0 = NowSeconds();
+  for (int i = 0; i < workers; ++i) {
+    threads.emplace_back([&, i] {
+      if (!sims[i]->Run(&lifecycles[i], &stored[i])) failed = true;
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double wall = NowSeconds() - t0;
+  const double cpu = CpuSeconds() - cpu0;
+  (*server)->Shutdown();
+
+  Latencies all;
+  int64_t total_lifecycles = 0, total_points = 0;
+  for (int i = 0; i < workers; ++i) {
+    all.Merge(sims[i]->latencies);
+    total_lifecycles += lifecycles[i];
+    total_points += stored[i];
+  }
+  auto ms = [&](const char* rpc, double q) {
+    return 1e3 * gridrun::bench::Quantile(all.by_rpc[rpc], q);
+  };
+  std::printf(
+      "| %d | %lld | %d x %d | %.2f | %.0f | %.0f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | "
+      "%.2f / %.2f | %.2f | %.0f |\n",
+      workers, static_cast<long long>(total_lifecycles), batches, points, wall,
+      total_lifecycles / wall, total_points / wall, ms("lease", 0.5), ms("lease", 0.99),
+      ms("metrics", 0.5), ms("metrics", 0.99), ms("heartbeat", 0.5), ms("heartbeat", 0.99),
+      ms("complete", 0.5), ms("complete", 0.99), cpu, total_lifecycles / cpu);
+  if (own_dir) fs::remove_all(dir);
+  if (failed || total_lifecycles != trial_count) {
+    std::cerr << "FAILED: " << total_lifecycles << " of " << trial_count << " trials completed\n";
+    return 1;
+  }
+  return 0;
+}

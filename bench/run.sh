@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Builds (if needed) and runs the benchmark suite; writes the tables to a
+# markdown file and to stdout. See docs/BENCHMARKS.md for what each part
+# measures and the latest results.
+#
+#   bench/run.sh [--build-dir build] [--only train,dp,coord,overhead,e2e,query]
+#                [--quick] [--no-build] [--out FILE] [--data-dir ../shared/data]
+# (--out default: <build-dir>/bench-results.md)
+#
+# --quick: fewer rounds, steps and trials (minutes instead of ~an hour); for
+# checking that everything runs, not for numbers to publish.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=build
+ONLY=train,dp,coord,overhead,e2e,query
+QUICK=0
+BUILD_FIRST=1
+OUT=
+DATA_DIR=${GRIDRUN_DATA_DIR:-../shared/data}
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build-dir) BUILD=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --quick) QUICK=1; shift ;;
+    --no-build) BUILD_FIRST=0; shift ;;
+    --out) OUT=$2; shift 2 ;;
+    --data-dir) DATA_DIR=$2; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+for part in ${ONLY//,/ }; do
+  case "$part" in
+    train|dp|coord|overhead|e2e|query) ;;
+    *) echo "--only: unknown part '$part' (train, dp, coord, overhead, e2e, query)" >&2; exit 2 ;;
+  esac
+done
+OUT=${OUT:-$BUILD/bench-results.md}
+has() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+# Same BLAS set-up for C++ and Python: the fast OpenBLAS kernels on AVX-512
+# CPUs (common/blas_env.h), never overriding a value the user set.
+if [[ -z "${OPENBLAS_CORETYPE:-}" ]] && grep -qw avx512f /proc/cpuinfo; then
+  export OPENBLAS_CORETYPE=SkylakeX
+fi
+
+if [[ $BUILD_FIRST == 1 ]]; then
+  if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
+    cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGRIDRUN_BUILD_BENCH=ON
+  fi
+  cmake --build "$BUILD" -j"$(nproc)" --target gridrun gridrun-worker gridrun-bench-train \
+    gridrun-bench-dp gridrun-bench-coordinator gridrun-bench-sleep-worker \
+    gridrun-bench-make-query-db >&2
+fi
+
+PY=/usr/bin/python3
+: > "$OUT"
+say() { echo "$@" | tee -a "$OUT"; }
+section() {  # title, command...
+  local title=$1; shift
+  say ""; say "## $title"; say ""
+  say "Command: \`$*\`"
+  say "Load before: $(cut -d' ' -f1-3 /proc/loadavg)"; say ""
+  "$@" | tee -a "$OUT"
+  say ""; say "Load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+say "# gridrun benchmark results ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+say ""
+say "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (+ local changes)')"
+say "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; AVX-512: $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no)"
+say "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "- OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo '?')"
+say "- LibTorch: $(dpkg-query -W -f='${Version}' libtorch-dev 2>/dev/null || echo '?'); Python torch: $($PY -c 'import torch; print(torch.__version__)' 2>/dev/null || echo 'not installed')"
+say "- MPI: $(mpirun --version 2>/dev/null | head -1); SQLite: $($PY -c 'import sqlite3; print(sqlite3.sqlite_version)')"
+say "- mode: $([[ $QUICK == 1 ]] && echo quick || echo full)"
+
+if [[ $QUICK == 1 ]]; then
+  TRAIN_ARGS=(--rounds 1 --batches 64 --threads 1,2)
+  DP_ARGS=(--rounds 1 --models seed004-vae-mlp,seed001-dcgan)
+  COORD=(--workers 64 --trials 500)
+  OVERHEAD=(--trials 40 --workers 2)
+  E2E=(--rounds 1 --epochs 1 --train-size 5000 --test-size 1000)
+  QUERY=(--trials 10000 --reps 1)
+else
+  TRAIN_ARGS=(--rounds 3)
+  DP_ARGS=(--rounds 3)
+  COORD=(--workers 64 --trials 4000)
+  OVERHEAD=(--trials 400 --workers 2)
+  E2E=(--rounds 2)
+  QUERY=(--trials 100000 --reps 3)
+fi
+
+if has train; then
+  section "1. Training step throughput: gridrun C++ vs PyTorch eager Python" \
+    $PY bench/train_compare.py --build-dir "$BUILD" "${TRAIN_ARGS[@]}"
+fi
+if has dp; then
+  section "2. Data-parallel efficiency (mpirun -np 2 x 1 thread vs 1 rank x 1 thread)" \
+    $PY bench/dp_compare.py --build-dir "$BUILD" "${DP_ARGS[@]}"
+fi
+if has coord; then
+  say ""; say "## 3. Coordinator throughput (simulated workers, loopback gRPC, SQLite WAL)"; say ""
+  say "Command: \`$BUILD/bench/gridrun-bench-coordinator ${COORD[*]} --batches B --points P\`"
+  say "Load before: $(cut -d' ' -f1-3 /proc/loadavg)"; say ""
+  say "| workers | lifecycles | batches x points | wall s | lifecycles/s | metric points/s | lease p50/p99 ms | metrics p50/p99 ms | heartbeat p50/p99 ms | complete p50/p99 ms | CPU s (server + clients) | lifecycles per CPU-s |"
+  say "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for shape in "3 50" "1 1000"; do
+    set -- $shape
+    "$BUILD/bench/gridrun-bench-coordinator" "${COORD[@]}" --batches "$1" --points "$2" | tee -a "$OUT"
+  done
+fi
+if has overhead; then
+  section "4. Grid overhead (gridrun local, trials that sleep 0.25 s)" \
+    $PY bench/grid_overhead.py --build-dir "$BUILD" "${OVERHEAD[@]}" --seconds 0.25
+fi
+if has e2e; then
+  section "5. End-to-end grid: gridrun local vs a sequential Python loop" \
+    $PY bench/e2e_grid.py --build-dir "$BUILD" --data-dir "$DATA_DIR" "${E2E[@]}"
+fi
+if has query; then
+  section "6. Query speed on a synthetic database" \
+    $PY bench/query_bench.py --build-dir "$BUILD" "${QUERY[@]}"
+fi
+say ""
+say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "results written to $OUT" >&2
