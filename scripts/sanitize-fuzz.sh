@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sanitizer and fuzzing phases of CI (docs/reliability-fuzzing.md).
+# The sanitizer and fuzzing phases of CI (docs/RELIABILITY.md).
 #   ./scripts/sanitize-fuzz.sh build   # configure + build build-asan and build-fuzz
 #   ./scripts/sanitize-fuzz.sh test    # ASan/UBSan ctest suites, then every fuzzer
 # scripts/setup.sh and scripts/test.sh call it. Environment:

@@ -154,6 +154,7 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
   TrialRunOptions run_options;
   run_options.data_dir = options.data_dir;
   run_options.device = options.device;
+  run_options.device_index = options.device_index;
   run_options.preempt = &preempt;
   run_options.tensor_comm = tensor_comm;
   run_options.metrics_every_steps = options.metrics_every_steps;

@@ -26,6 +26,7 @@ struct WorkerOptions {
   ClientOptions coordinator;
   std::string data_dir;
   std::string device = "cpu";
+  int device_index = 0;  // this rank's CUDA device (NcclCommunicator picks it)
   int threads = 1;
   int64_t max_trials = 0;        // 0: no limit
   double exit_when_idle_s = -1;  // < 0: never

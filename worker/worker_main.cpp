@@ -97,7 +97,9 @@ int main(int argc, char** argv) {
     std::unique_ptr<gridrun::worker::Communicator> tensor_comm;
     if (options.device == "cuda") {
 #ifdef GRIDRUN_HAVE_CUDA
-      auto nccl = gridrun::worker::NcclCommunicator::Create(comm.comm(), std::chrono::minutes(5));
+      // Torch must use the GPU NCCL bound this rank to (local rank % GPUs).
+      auto nccl = gridrun::worker::NcclCommunicator::Create(comm.comm(), std::chrono::minutes(5),
+                                                            &options.device_index);
       if (!nccl.ok()) {
         spdlog::error("NCCL set-up failed: {}", nccl.status().ToString());
         MPI_Abort(MPI_COMM_WORLD, 1);
