@@ -1,11 +1,14 @@
 // Coordinator throughput: K simulated workers (gRPC clients in this process,
 // one channel each, loopback) against an in-process CoordinatorServer with a
 // real SQLite file (WAL, synchronous as shipped). Each worker registers, then
-// loops lease -> (metrics batch + heartbeat) x M -> complete on trivial trials
-// until the queue is empty.
+// loops lease -> heartbeat x H -> metrics batch x B -> complete on trivial
+// trials until the queue is empty.
 //
-//   gridrun-bench-coordinator --workers 64 --trials 2000 --batches 3 --points 50
+//   gridrun-bench-coordinator --workers 64 --trials 2000 --heartbeats 1 --batches 3 --points 50
 //
+// A real worker heartbeats every lease_timeout / 3 (10 s by default) and sends
+// metrics about once a second, so a short trial has one heartbeat and a few
+// batches (H = 1); H = B is the old, heartbeat-heavy shape.
 // Prints a markdown row: trial lifecycles/s, metric points/s, p50/p99 latency
 // of each RPC, and the wall time (submit excluded).
 #include <grpcpp/grpcpp.h>
@@ -73,8 +76,9 @@ double CpuSeconds() {
 
 class SimWorker {
  public:
-  SimWorker(const gridrun::ClientOptions& options, int batches, int points)
+  SimWorker(const gridrun::ClientOptions& options, int heartbeats, int batches, int points)
       : options_(options),
+        heartbeats_(heartbeats),
         batches_(batches),
         points_(points),
         stub_(v1::WorkerService::NewStub(OwnChannel(options.address))) {}
@@ -98,6 +102,17 @@ class SimWorker {
         return false;
       if (!lease.has_lease()) return true;  // queue empty: done
       const auto& l = lease.lease();
+      for (int beat = 1; beat <= heartbeats_; ++beat) {
+        v1::HeartbeatRequest h;
+        h.set_worker_id(reg.worker_id());
+        h.set_trial_id(l.trial_id());
+        h.set_attempt(l.attempt());
+        h.mutable_progress()->set_step(beat);
+        h.mutable_progress()->set_total_steps(batches_);
+        v1::HeartbeatResponse hr;
+        if (!Call("heartbeat", [&](grpc::ClientContext* c) { return stub_->Heartbeat(c, h, &hr); }))
+          return false;
+      }
       for (int step = 1; step <= batches_; ++step) {
         v1::ReportMetricsRequest m;
         m.set_worker_id(reg.worker_id());
@@ -114,15 +129,6 @@ class SimWorker {
         if (!Call("metrics", [&](grpc::ClientContext* c) { return stub_->ReportMetrics(c, m, &mr); }))
           return false;
         *points_stored += points_;
-        v1::HeartbeatRequest h;
-        h.set_worker_id(reg.worker_id());
-        h.set_trial_id(l.trial_id());
-        h.set_attempt(l.attempt());
-        h.mutable_progress()->set_step(step);
-        h.mutable_progress()->set_total_steps(batches_);
-        v1::HeartbeatResponse hr;
-        if (!Call("heartbeat", [&](grpc::ClientContext* c) { return stub_->Heartbeat(c, h, &hr); }))
-          return false;
       }
       v1::CompleteTrialRequest cr;
       cr.set_worker_id(reg.worker_id());
@@ -151,7 +157,7 @@ class SimWorker {
   }
 
   gridrun::ClientOptions options_;
-  int batches_, points_;
+  int heartbeats_, batches_, points_;
   std::unique_ptr<v1::WorkerService::Stub> stub_;
 };
 
@@ -159,12 +165,12 @@ class SimWorker {
 
 int main(int argc, char** argv) {
   CLI::App app{"gridrun coordinator throughput benchmark"};
-  int workers = 64, trials = 2000, batches = 3, points = 50;
+  int workers = 64, trials = 2000, heartbeats = 1, batches = 3, points = 50;
   std::string dir;
   app.add_option("--workers", workers, "simulated workers")->check(CLI::Range(1, 1024));
   app.add_option("--trials", trials, "trials (rounded up to a grid)")->check(CLI::Range(1, 1000000));
-  app.add_option("--batches", batches, "metric batches (+ heartbeats) per trial")
-      ->check(CLI::Range(0, 10000));
+  app.add_option("--heartbeats", heartbeats, "heartbeats per trial")->check(CLI::Range(0, 10000));
+  app.add_option("--batches", batches, "metric batches per trial")->check(CLI::Range(0, 10000));
   app.add_option("--points", points, "metric points per batch")->check(CLI::Range(1, 10000));
   app.add_option("--dir", dir, "where to put the database (default: a new temp dir)");
   CLI11_PARSE(app, argc, argv);
@@ -209,7 +215,7 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<SimWorker>> sims;
   for (int i = 0; i < workers; ++i) {
-    sims.push_back(std::make_unique<SimWorker>(client, batches, points));
+    sims.push_back(std::make_unique<SimWorker>(client, heartbeats, batches, points));
   }
   std::vector<int64_t> lifecycles(workers, 0), stored(workers, 0);
   std::atomic<bool> failed{false};
@@ -237,9 +243,9 @@ int main(int argc, char** argv) {
     return 1e3 * gridrun::bench::Quantile(all.by_rpc[rpc], q);
   };
   std::printf(
-      "| %d | %lld | %d x %d | %.2f | %.0f | %.0f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | "
+      "| %d | %lld | %d | %d x %d | %.2f | %.0f | %.0f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | "
       "%.2f / %.2f | %.2f | %.0f |\n",
-      workers, static_cast<long long>(total_lifecycles), batches, points, wall,
+      workers, static_cast<long long>(total_lifecycles), heartbeats, batches, points, wall,
       total_lifecycles / wall, total_points / wall, ms("lease", 0.5), ms("lease", 0.99),
       ms("metrics", 0.5), ms("metrics", 0.99), ms("heartbeat", 0.5), ms("heartbeat", 0.99),
       ms("complete", 0.5), ms("complete", 0.99), cpu, total_lifecycles / cpu);

@@ -102,13 +102,14 @@ if has dp; then
 fi
 if has coord; then
   say ""; say "## 3. Coordinator throughput (simulated workers, loopback gRPC, SQLite WAL)"; say ""
-  say "Command: \`$BUILD/bench/gridrun-bench-coordinator ${COORD[*]} --batches B --points P\`"
+  say "Command: \`$BUILD/bench/gridrun-bench-coordinator ${COORD[*]} --heartbeats H --batches B --points P\`"
   say "Load before: $(cut -d' ' -f1-3 /proc/loadavg)"; say ""
-  say "| workers | lifecycles | batches x points | wall s | lifecycles/s | metric points/s | lease p50/p99 ms | metrics p50/p99 ms | heartbeat p50/p99 ms | complete p50/p99 ms | CPU s (server + clients) | lifecycles per CPU-s |"
-  say "|---|---|---|---|---|---|---|---|---|---|---|---|"
-  for shape in "3 50" "1 1000"; do
+  say "| workers | lifecycles | heartbeats | batches x points | wall s | lifecycles/s | metric points/s | lease p50/p99 ms | metrics p50/p99 ms | heartbeat p50/p99 ms | complete p50/p99 ms | CPU s (server + clients) | lifecycles per CPU-s |"
+  say "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for shape in "1 3 50" "3 3 50" "1 1 1000"; do
     set -- $shape
-    "$BUILD/bench/gridrun-bench-coordinator" "${COORD[@]}" --batches "$1" --points "$2" | tee -a "$OUT"
+    "$BUILD/bench/gridrun-bench-coordinator" "${COORD[@]}" --heartbeats "$1" --batches "$2" \
+      --points "$3" | tee -a "$OUT"
   done
 fi
 if has overhead; then

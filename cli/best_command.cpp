@@ -54,26 +54,20 @@ int RunBest(const BestOptions& options, std::ostream& out, std::ostream& err) {
     const std::string name = get.getColumn(1).getString();
     const std::string spec_yaml = get.getColumn(2).getString();
 
-    // The same rows as the view trial_metrics_last (the point with the highest
-    // step of the metric, from the source trial of a reused one), but with the
-    // MAX(step) subquery correlated with the trial rather than with each metric
-    // row: the step becomes a primary-key search term, 2 b-tree searches per
-    // trial instead of ~2 per metric point (docs/BENCHMARKS.md, part 6).
+    // The newest point of the metric per trial (from the source trial of a
+    // reused one), as the view trial_metrics_last shows it: one primary-key
+    // probe of metrics_last per trial (docs/BENCHMARKS.md, part 6).
     SQLite::Statement best(
         **db,
         std::string(
-            "SELECT t.trial_id, t.number, t.state, m.value, m.step, m.epoch "
+            "SELECT t.trial_id, t.number, t.state, l.value, l.step, l.epoch "
             "FROM trials AS t "
-            "JOIN metrics AS m "
-            "  ON m.trial_id = (CASE WHEN t.reused_from != 0 THEN t.reused_from "
+            "JOIN metrics_last AS l "
+            "  ON l.trial_id = (CASE WHEN t.reused_from != 0 THEN t.reused_from "
             "                        ELSE t.trial_id END) "
-            " AND m.name = ?2 "
-            " AND m.step = (SELECT MAX(m2.step) FROM metrics AS m2 "
-            "               WHERE m2.trial_id = (CASE WHEN t.reused_from != 0 THEN t.reused_from "
-            "                                         ELSE t.trial_id END) "
-            "                 AND m2.name = ?2) "
-            "WHERE t.experiment_id = ?1 AND m.value IS NOT NULL "
-            "ORDER BY m.value ") +
+            " AND l.name = ?2 "
+            "WHERE t.experiment_id = ?1 AND l.value IS NOT NULL "
+            "ORDER BY l.value ") +
             (options.maximize ? "DESC" : "ASC") + ", t.number LIMIT 1");
     best.bind(1, experiment_id);
     best.bind(2, options.metric);

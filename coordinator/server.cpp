@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "coordinator/sqlite_trial_store.h"
 
 namespace gridrun::coordinator {
@@ -80,10 +81,20 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
 
   auto credentials = MakeCredentials(options);
   if (!credentials.ok()) return credentials.status();
+  // Debian's abseil runs absl::Mutex's deadlock-cycle detection (a graph
+  // update per lock) in every gRPC mutex; the coordinator does not need it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
+  // The sync server spawns a thread per call beyond its idle pollers and ends
+  // it afterwards when more than MAX_POLLERS are idle (default 2): under many
+  // concurrent workers that is a thread created and destroyed per RPC. Keep a
+  // pool of idle pollers instead (the total stays unbounded, so long Watch
+  // streams never starve short calls).
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 4);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
   builder.RegisterService(server->grid_service_.get());
   builder.RegisterService(server->worker_service_.get());
   server->server_ = builder.BuildAndStart();

@@ -1,6 +1,6 @@
 // The gridrun SQLite database: its schema (tables, indexes, the `results` and
-// `trial_metrics_last` views), the migrations that build it, and how
-// connections to it are opened.
+// `trial_metrics_last` views, the trigger-kept `metrics_last` table), the
+// migrations that build it, and how connections to it are opened.
 //
 // Schema versions live in `PRAGMA user_version`; `PRAGMA application_id`
 // marks the file as a gridrun database. Opening a database for writing

@@ -112,9 +112,7 @@ constexpr char kSqlUpsertSample[] =
 constexpr char kSqlMetricsOfTrial[] =
     "SELECT name, step, epoch, value, wall_ms FROM metrics WHERE trial_id = ?1 "
     "ORDER BY name, step";
-constexpr char kSqlLatestMetrics[] =
-    "SELECT m.name, m.value FROM metrics AS m WHERE m.trial_id = ?1 AND m.step = "
-    "(SELECT MAX(step) FROM metrics WHERE trial_id = ?1 AND name = m.name)";
+constexpr char kSqlLatestMetrics[] = "SELECT name, value FROM metrics_last WHERE trial_id = ?1";
 constexpr char kSqlSamplesOfTrial[] =
     "SELECT name, step, epoch, png, rows, cols FROM samples WHERE trial_id = ?1 "
     "ORDER BY name, step";
@@ -689,6 +687,12 @@ absl::StatusOr<std::optional<TrialRecord>> SqliteTrialStore::ClaimNextTrial(
   }
   return InWriteTransaction(absl::StrCat("leasing a trial to worker ", worker_id),
                             [&]() -> absl::StatusOr<std::optional<TrialRecord>> {
+                              {
+                                CachedStatement u = Prepared(kSqlTouchWorker);
+                                u->bind(1, worker_id);
+                                u->bind(2, now_ms);
+                                u->exec();
+                              }
                               int64_t trial_id = 0;
                               {
                                 CachedStatement q = Prepared(kSqlNextWaitingTrial);
@@ -713,12 +717,6 @@ absl::StatusOr<std::optional<TrialRecord>> SqliteTrialStore::ClaimNextTrial(
                                   return absl::AbortedError(absl::StrCat(
                                       "trial ", trial_id, " was leased by another coordinator"));
                                 }
-                              }
-                              {
-                                CachedStatement u = Prepared(kSqlTouchWorker);
-                                u->bind(1, worker_id);
-                                u->bind(2, now_ms);
-                                u->exec();
                               }
                               absl::StatusOr<TrialRecord> trial = ReadTrial(trial_id);
                               if (!trial.ok()) return trial.status();
@@ -806,10 +804,10 @@ absl::StatusOr<std::pair<int64_t, int64_t>> SqliteTrialStore::CancelExperiment(
                             });
 }
 
-absl::Status SqliteTrialStore::CompleteTrial(const LeaseRef& lease,
-                                             const std::map<std::string, double>& final_metrics,
-                                             int64_t now_ms) {
-  return InWriteTransaction(absl::StrCat("completing trial ", lease.trial_id), [&]() {
+absl::StatusOr<TrialState> SqliteTrialStore::CompleteTrial(
+    const LeaseRef& lease, const std::map<std::string, double>& final_metrics, int64_t now_ms) {
+  return InWriteTransaction(absl::StrCat("completing trial ", lease.trial_id),
+                            [&]() -> absl::StatusOr<TrialState> {
     absl::StatusOr<LeaseState> held = CheckLease(lease);
     if (!held.ok()) return held.status();
     const TrialEvent event =
@@ -824,7 +822,7 @@ absl::Status SqliteTrialStore::CompleteTrial(const LeaseRef& lease,
       u->exec();
     }
     RefreshExperimentStatus(held->experiment_id);
-    return absl::OkStatus();
+    return next;
   });
 }
 

@@ -111,7 +111,7 @@ class SqliteTrialStore final : public TrialStore {
   absl::StatusOr<std::pair<int64_t, int64_t>> CancelExperiment(const std::string& id_or_name,
                                                                int64_t now_ms) override;
   // Stores `final_metrics` (also when the trial ends CANCELLED).
-  absl::Status CompleteTrial(const LeaseRef& lease,
+  absl::StatusOr<TrialState> CompleteTrial(const LeaseRef& lease,
                              const std::map<std::string, double>& final_metrics,
                              int64_t now_ms) override;
   // The error is recorded also when the trial goes back to WAITING.

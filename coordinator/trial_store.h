@@ -183,7 +183,7 @@ class TrialStore {
   // submission order, trials in grid order, trial.ranks == ranks and
   // trial.device == device. The trial becomes RUNNING with attempt + 1,
   // worker_id and lease_expires_ms = now_ms + lease_ms. std::nullopt when
-  // there is nothing to lease.
+  // there is nothing to lease. Either way the worker's last_seen_ms = now_ms.
   virtual absl::StatusOr<std::optional<TrialRecord>> ClaimNextTrial(const std::string& worker_id,
                                                                    int ranks,
                                                                    const std::string& device,
@@ -204,7 +204,8 @@ class TrialStore {
       const std::string& id_or_name, int64_t now_ms) = 0;
 
   // RUNNING -> COMPLETE (or CANCELLED if cancel was requested), under lease.
-  virtual absl::Status CompleteTrial(const LeaseRef& lease,
+  // Returns the new state.
+  virtual absl::StatusOr<TrialState> CompleteTrial(const LeaseRef& lease,
                                      const std::map<std::string, double>& final_metrics,
                                      int64_t now_ms) = 0;
 

@@ -66,6 +66,10 @@ grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* context,
   worker.pid = request->pid();
   worker.last_seen_ms = clock_->NowMs();
   RETURN_GRPC_IF_ERROR(store_->UpsertWorker(worker));
+  {
+    std::lock_guard<std::mutex> lock(workers_mu_);
+    workers_[worker.worker_id] = worker;
+  }
   response->set_worker_id(worker.worker_id);
   response->set_lease_timeout_ms(options_.lease_timeout_ms);
   response->set_heartbeat_interval_ms(std::max<int64_t>(options_.lease_timeout_ms / 3, 10));
@@ -86,16 +90,37 @@ void WorkerServiceImpl::SweepExpiredLeases() {
   }
 }
 
+void WorkerServiceImpl::SweepIfDue() {
+  constexpr int64_t kSweepIntervalMs = 100;
+  const int64_t now = clock_->NowMs();
+  int64_t due = next_sweep_ms_.load();
+  // One caller wins the slot; the others lease without waiting for it.
+  if (now < due || !next_sweep_ms_.compare_exchange_strong(due, now + kSweepIntervalMs)) return;
+  SweepExpiredLeases();
+}
+
+absl::StatusOr<WorkerRecord> WorkerServiceImpl::FindWorker(const std::string& worker_id) {
+  {
+    std::lock_guard<std::mutex> lock(workers_mu_);
+    if (auto it = workers_.find(worker_id); it != workers_.end()) return it->second;
+  }
+  // Registered before a coordinator restart: the store has it.
+  auto worker = store_->GetWorker(worker_id);
+  if (worker.ok()) {
+    std::lock_guard<std::mutex> lock(workers_mu_);
+    workers_.emplace(worker_id, *worker);
+  }
+  return worker;
+}
+
 grpc::Status WorkerServiceImpl::LeaseTrial(grpc::ServerContext* context,
                                            const v1::LeaseTrialRequest* request,
                                            v1::LeaseTrialResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
   RETURN_GRPC_IF_ERROR(ValidateWorkerId(request->worker_id()));
-  auto worker = store_->GetWorker(request->worker_id());
+  auto worker = FindWorker(request->worker_id());
   RETURN_GRPC_IF_ERROR(worker.status());
-  worker->last_seen_ms = clock_->NowMs();
-  RETURN_GRPC_IF_ERROR(store_->UpsertWorker(*worker));
-  SweepExpiredLeases();
+  SweepIfDue();
   auto claimed = store_->ClaimNextTrial(worker->worker_id, worker->ranks, worker->device,
                                         clock_->NowMs(), options_.lease_timeout_ms);
   RETURN_GRPC_IF_ERROR(claimed.status());
@@ -110,7 +135,9 @@ grpc::Status WorkerServiceImpl::LeaseTrial(grpc::ServerContext* context,
   lease->set_attempt(trial.attempt);
   lease->set_config_json(trial.config_json);
   lease->set_lease_expires_ms(trial.lease_expires_ms);
-  auto checkpoints = store_->ListCheckpoints(trial.trial_id);
+  // Checkpoints are only stored under a lease, so a first attempt has none.
+  absl::StatusOr<std::vector<CheckpointRecord>> checkpoints = std::vector<CheckpointRecord>();
+  if (trial.attempt > 1) checkpoints = store_->ListCheckpoints(trial.trial_id);
   RETURN_GRPC_IF_ERROR(checkpoints.status());
   if (!checkpoints->empty()) {
     const CheckpointRecord& newest = checkpoints->front();
@@ -322,13 +349,12 @@ grpc::Status WorkerServiceImpl::CompleteTrial(grpc::ServerContext* context,
     RETURN_GRPC_IF_ERROR(ValidateFinite("final_metrics[" + name + "]", value));
     final_metrics[name] = value;
   }
-  RETURN_GRPC_IF_ERROR(store_->CompleteTrial(
+  auto state = store_->CompleteTrial(
       MakeLease(request->worker_id(), request->trial_id(), request->attempt()), final_metrics,
-      clock_->NowMs()));
-  auto trial = store_->GetTrial(request->trial_id());
+      clock_->NowMs());
+  RETURN_GRPC_IF_ERROR(state.status());
   spdlog::info("trial {}: RUNNING -> {} (worker {}, attempt {})", request->trial_id(),
-               trial.ok() ? TrialStateName(trial->state) : "?", request->worker_id(),
-               request->attempt());
+               TrialStateName(*state), request->worker_id(), request->attempt());
   return grpc::Status::OK;
 }
 

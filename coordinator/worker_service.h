@@ -4,7 +4,8 @@
 // The lease protocol, as the coordinator keeps it:
 //   1. RegisterWorker gives the job an id and the heartbeat interval
 //      (a third of the lease timeout).
-//   2. LeaseTrial first sweeps expired leases, then hands out the oldest
+//   2. LeaseTrial first sweeps expired leases (at most every 100 ms), then
+//      hands out the oldest
 //      experiment's next WAITING trial the worker can run, with its newest
 //      checkpoint's description if it has one; or retry_after_ms.
 //   3. Heartbeat renews the lease and carries progress; CANCEL in the reply
@@ -16,6 +17,11 @@
 //
 // Thread-safe: handlers run on gRPC's threads; the store serialises writes.
 #pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "coordinator/auth.h"
@@ -64,6 +70,17 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
   void SweepExpiredLeases();
 
  private:
+  // The registered worker (ranks and device never change after
+  // registration, so one read of the store serves every later lease).
+  absl::StatusOr<WorkerRecord> FindWorker(const std::string& worker_id);
+  // SweepExpiredLeases() when the last sweep is 100 ms old: a sweep is a
+  // write transaction, too costly for every one of many leases per second.
+  void SweepIfDue();
+
+  std::mutex workers_mu_;
+  std::unordered_map<std::string, WorkerRecord> workers_;  // guarded by workers_mu_
+  std::atomic<int64_t> next_sweep_ms_{0};
+
   TrialStore* store_;
   CheckpointFiles* checkpoints_;
   const Clock* clock_;

@@ -9,10 +9,26 @@ if [[ ! -d $BUILD_DIR ]]; then
   exit 1
 fi
 cmake --build "$BUILD_DIR" -j "$(nproc)"
+repeat_failures() {
+  [[ -s $BUILD_DIR/Testing/Temporary/LastTestsFailed.log ]] || return 0
+  # ctest prints a failed test's output where it ended, far above the end of
+  # a long log: repeat each failure's assertion messages here, at the bottom.
+  printf '\n==== failures in %s, repeated ====\n' "$BUILD_DIR"
+  while IFS=: read -r _ name; do
+    printf -- '--- %s\n' "$name"
+    awk -v test="$name" '
+      $0 ~ "^[0-9]+/[0-9]+ Test: " && $3 == test { inside = 1; next }
+      inside && /^<end of output>/ { exit }
+      inside' "$BUILD_DIR/Testing/Temporary/LastTest.log" |
+      grep -A8 -E ': Failure$|Expected|Which is|exceeded|Exception' | head -n 60 || true
+  done < "$BUILD_DIR/Testing/Temporary/LastTestsFailed.log"
+}
 status=0
 printf '\n==== ctest (%s) ====\n' "$BUILD_DIR"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 600 "$@" || status=1
+ctest_status=$status
 # ASan/UBSan test suites and a bounded run of every fuzzer (see README;
 # SKIP_SANITIZERS=1 / SKIP_FUZZ=1 leave them out, FUZZ_SECONDS sets the time).
 ./scripts/sanitize-fuzz.sh test || status=1
+[[ $ctest_status -eq 0 ]] || repeat_failures
 exit $status

@@ -181,6 +181,12 @@ TEST_P(SqliteTrialStoreTest, TrialMetricsLastHasTheLastStepOfEachMetric) {
           ->WriteMetrics(LeaseOf(t),
                          {{"loss", 30, 3, 0.3, 0}, {"loss", 10, 1, 0.1, 0}, {"acc", 20, 2, 0.8, 0}})
           .ok());
+  // A resumed trial rewriting an older step leaves the newest point in place;
+  // rewriting the newest step itself replaces its value.
+  ASSERT_TRUE(store_->WriteMetrics(LeaseOf(t), {{"loss", 10, 1, 0.15, 0}}).ok());
+  ASSERT_TRUE(store_->WriteMetrics(LeaseOf(t), {{"acc", 20, 2, 0.85, 0}}).ok());
+  EXPECT_EQ(store_->LatestMetrics(t.trial_id).value(),
+            (std::map<std::string, double>{{"acc", 0.85}, {"loss", 0.3}}));
   ASSERT_TRUE(store_->CompleteTrial(LeaseOf(t), {}, clock_.NowMs()).ok());
   Submit("second", {{1.0}});
   const int64_t reused_id = store_->ListTrials("second", {}).value().at(0).trial_id;
@@ -194,6 +200,7 @@ TEST_P(SqliteTrialStoreTest, TrialMetricsLastHasTheLastStepOfEachMetric) {
     EXPECT_EQ(Int(rows.rows[i][1]), t.trial_id);
     EXPECT_EQ(Text(rows.rows[i][2]), "acc");
     EXPECT_EQ(Int(rows.rows[i][3]), 20);
+    EXPECT_DOUBLE_EQ(Real(rows.rows[i][4]), 0.85);
     EXPECT_EQ(Text(rows.rows[i + 1][2]), "loss");
     EXPECT_EQ(Int(rows.rows[i + 1][3]), 30);
     EXPECT_DOUBLE_EQ(Real(rows.rows[i + 1][4]), 0.3);
@@ -213,7 +220,7 @@ TEST_P(SqliteTrialStoreTest, SchemaIsCurrentAndPragmasAreSet) {
   }
   for (const char* table :
        {"experiments", "trials", "trial_params", "metrics", "samples", "checkpoints", "workers",
-        "final_metrics", "results", "trial_metrics_last"}) {
+        "final_metrics", "metrics_last", "results", "trial_metrics_last"}) {
     QueryResult found =
         Query(std::string("SELECT COUNT(*) FROM sqlite_master WHERE name = '") + table + "'");
     EXPECT_EQ(Int(found.rows.at(0).at(0)), 1) << table;
@@ -372,6 +379,35 @@ TEST_F(SqliteTrialStoreFileTest, MigrationsApplyInOrderFromTheStoredVersion) {
   // Misnumbered lists are a programming error.
   EXPECT_EQ(ApplyMigrations(db, {{1, "", ""}, {3, "", ""}}).code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(SqliteTrialStoreFileTest, Version1DatabaseGetsMetricsLastFromItsMetrics) {
+  {
+    // A database as gridrun with schema version 1 left it.
+    SQLite::Database db(DbPath(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_TRUE(ApplyMigrations(db, {SchemaMigrations().at(0)}).ok());
+    db.exec(
+        "INSERT INTO experiments VALUES ('exp-1', 'old', 'spec', 'sha', 'DONE', 1, 1);"
+        "INSERT INTO trials (trial_id, experiment_id, experiment_seq, number, state, "
+        "  config_json, config_sha256, created_ms) VALUES "
+        "  (1, 'exp-1', 1, 0, 'COMPLETE', '{}', 'a', 1), (2, 'exp-1', 1, 1, 'COMPLETE', '{}', 'b', 1);"
+        "INSERT INTO metrics (trial_id, name, step, epoch, value) VALUES "
+        "  (1, 'loss', 1, 0, 0.9), (1, 'loss', 5, 1, 0.5), (1, 'loss', 3, 0, 0.7),"
+        "  (1, 'fid', 5, 1, 40.0), (2, 'loss', 2, 0, NULL);");
+  }
+  std::unique_ptr<SqliteTrialStore> store = OpenStore();
+  QueryResult rows =
+      store->Query("SELECT trial_id, name, step, epoch, value FROM metrics_last "
+                   "ORDER BY trial_id, name").value();
+  ASSERT_EQ(rows.rows.size(), 3u);
+  EXPECT_EQ(Text(rows.rows[0][1]), "fid");
+  EXPECT_EQ(Int(rows.rows[1][2]), 5);
+  EXPECT_EQ(Int(rows.rows[1][3]), 1);
+  EXPECT_DOUBLE_EQ(Real(rows.rows[1][4]), 0.5);
+  EXPECT_EQ(Int(rows.rows[2][0]), 2);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(rows.rows[2][4]));  // NaN stays NULL
+  EXPECT_EQ(Int(store->Query("PRAGMA user_version").value().rows.at(0).at(0)),
+            LatestSchemaVersion());
 }
 
 TEST_F(SqliteTrialStoreFileTest, AFailedMigrationChangesNothing) {

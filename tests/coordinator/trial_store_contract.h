@@ -199,8 +199,10 @@ class TrialStoreContractTest : public ::testing::Test {
   }
 
   void Complete(const TrialRecord& trial, const std::map<std::string, double>& final = {}) {
-    absl::Status s = store_->CompleteTrial(LeaseOf(trial), final, now());
-    EXPECT_TRUE(s.ok()) << s;
+    absl::StatusOr<TrialState> s = store_->CompleteTrial(LeaseOf(trial), final, now());
+    ASSERT_TRUE(s.ok()) << s.status();
+    // The returned state is the stored one (COMPLETE, or CANCELLED after a cancel).
+    EXPECT_EQ(*s, Trial(trial.trial_id).state);
   }
 
   void WriteMetric(const TrialRecord& trial, const std::string& name, int64_t step, double value) {
@@ -313,7 +315,7 @@ TYPED_TEST_P(TrialStoreContractTest, UnknownIdsAreNotFound) {
   expect_not_found(this->store().GetWorker("w-none").status());
   const LeaseRef ghost{987654, "w-1", 1};
   expect_not_found(this->store().RenewLease(ghost, this->now(), 1000, 0, 0, 0, 0).status());
-  expect_not_found(this->store().CompleteTrial(ghost, {}, this->now()));
+  expect_not_found(this->store().CompleteTrial(ghost, {}, this->now()).status());
   expect_not_found(this->store().FailTrial(ghost, "x", true, 3, this->now()).status());
   expect_not_found(this->store().WriteMetrics(ghost, {{"loss", 1, 0, 1.0, 0}}).status());
   expect_not_found(this->store().WriteSample(ghost, {"grid", 1, 0, "png", 1, 1}));
@@ -526,7 +528,7 @@ TYPED_TEST_P(TrialStoreContractTest, StaleLeasesAreAbortedAndChangeNothing) {
     EXPECT_NE(renewed.status().message().find("lease lost: trial " + std::to_string(t.trial_id)),
               std::string::npos)
         << renewed.status();
-    expect_aborted(this->store().CompleteTrial(stale, {{"fid", 1}}, this->now()));
+    expect_aborted(this->store().CompleteTrial(stale, {{"fid", 1}}, this->now()).status());
     expect_aborted(this->store().FailTrial(stale, "boom", false, 3, this->now()).status());
     expect_aborted(this->store().WriteMetrics(stale, {{"loss", 1, 0, 99.0, 0}}).status());
     expect_aborted(this->store().WriteSample(stale, {"grid", 1, 0, "png", 1, 1}));
@@ -551,7 +553,7 @@ TYPED_TEST_P(TrialStoreContractTest, LeaseCallsOnAFinishedTrialAreAborted) {
   this->Submit("grid", {{1.0}});
   TrialRecord t = this->Claim("w-1");
   this->Complete(t);
-  EXPECT_EQ(this->store().CompleteTrial(LeaseOf(t), {}, this->now()).code(),
+  EXPECT_EQ(this->store().CompleteTrial(LeaseOf(t), {}, this->now()).status().code(),
             absl::StatusCode::kAborted);
   EXPECT_EQ(this->store().RenewLease(LeaseOf(t), this->now(), 1000, 0, 0, 0, 0).status().code(),
             absl::StatusCode::kAborted);
@@ -684,7 +686,7 @@ TYPED_TEST_P(TrialStoreContractTest, LateWorkerCannotOverwriteTheNewHolder) {
   TrialRecord second = this->Claim("w-fast");
   EXPECT_EQ(second.trial_id, first.trial_id);
   EXPECT_EQ(second.attempt, 2);
-  EXPECT_EQ(this->store().CompleteTrial(LeaseOf(first), {}, this->now()).code(),
+  EXPECT_EQ(this->store().CompleteTrial(LeaseOf(first), {}, this->now()).status().code(),
             absl::StatusCode::kAborted);
   EXPECT_EQ(this->store().WriteMetrics(LeaseOf(first), {{"loss", 5, 0, 9.0, 0}}).status().code(),
             absl::StatusCode::kAborted);
@@ -1039,7 +1041,7 @@ TYPED_TEST_P(PersistentTrialStoreContractTest, ALeaseTakenThroughOneStoreIsCheck
       other->ClaimNextTrial("w-2", 1, "cpu", this->now(), this->kLeaseMs);
   ASSERT_TRUE(again.ok() && again->has_value());
   // ...so w-1 is locked out through this one.
-  EXPECT_EQ(this->store().CompleteTrial(LeaseOf(t), {}, this->now()).code(),
+  EXPECT_EQ(this->store().CompleteTrial(LeaseOf(t), {}, this->now()).status().code(),
             absl::StatusCode::kAborted);
   EXPECT_TRUE(this->store().CompleteTrial(LeaseOf(**again), {}, this->now()).ok());
 }
