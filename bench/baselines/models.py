@@ -78,8 +78,14 @@ def vae_loss(logits, x, mu, logvar, kl_weight=1.0):
 
 
 def adam(params):
-    """The TrialConfig default optimizer: Adam lr 2e-4, betas (0.5, 0.999)."""
+    """gridrun's default optimizer for GANs and WGAN-GP: Adam lr 2e-4, betas (0.5, 0.999)
+    (coordinator/grid_spec.cpp DefaultOptimizer)."""
     return torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999))
+
+
+def vae_adam(params):
+    """gridrun's default optimizer for VAEs and classifiers: Adam lr 1e-3, betas (0.9, 0.999)."""
+    return torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999))
 
 
 def gradient_penalty(d, real, fake, alpha):
@@ -147,7 +153,7 @@ class GanStep:
 class VaeStep:
     def __init__(self, vae, latent):
         self.vae, self.latent = vae, latent
-        self.opt = adam(vae.parameters())
+        self.opt = vae_adam(vae.parameters())
         self.gen = torch.Generator().manual_seed(1)
 
     def __call__(self, batches):
