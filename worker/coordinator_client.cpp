@@ -14,6 +14,7 @@ namespace {
 
 constexpr size_t kChunkBytes = 1 << 20;
 constexpr auto kCallTimeout = std::chrono::seconds(30);
+constexpr auto kMinRetryPause = std::chrono::milliseconds(50);
 
 absl::Status ToAbsl(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
@@ -36,10 +37,15 @@ void SetLease(Message* m, const std::string& worker_id, const LeasedTrial& t) {
 }  // namespace
 
 struct WorkerClient::Stub {
+  std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::WorkerService::Stub> service;
 
   // Calls `call(context)` until it succeeds, fails for good, or `budget` is
-  // spent, backing off 50 ms doubling to 2 s between tries.
+  // spent, backing off 50 ms doubling to 2 s between tries. After
+  // UNAVAILABLE the backoff is spent waiting for the channel to connect:
+  // fail-fast calls alone leave a reconnect to gRPC's 5 s backup poller, so a
+  // restarted coordinator would be seen 5-10 s late; WaitForConnected drives
+  // the connection attempt and returns as soon as it is up.
   template <typename Call>
   grpc::Status Retry(const ClientOptions& options, std::chrono::milliseconds budget,
                      const char* what, Call call) {
@@ -52,9 +58,15 @@ struct WorkerClient::Stub {
       if (!IsTransient(status) || std::chrono::steady_clock::now() + backoff > deadline) {
         return status;
       }
-      spdlog::warn("{}: {} (coordinator unreachable?); retrying in {} ms", what,
+      spdlog::warn("{}: {} (coordinator unreachable?); retrying within {} ms", what,
                    status.error_message(), backoff.count());
-      std::this_thread::sleep_for(backoff);
+      const auto paused_from = std::chrono::steady_clock::now();
+      if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+          channel->WaitForConnected(std::chrono::system_clock::now() + backoff)) {
+        std::this_thread::sleep_until(paused_from + std::min(backoff, kMinRetryPause));
+      } else {
+        std::this_thread::sleep_until(paused_from + backoff);  // e.g. a full disk
+      }
       backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
     }
   }
@@ -62,7 +74,8 @@ struct WorkerClient::Stub {
 
 WorkerClient::WorkerClient(const ClientOptions& options, std::chrono::milliseconds retry_budget)
     : stub_(std::make_unique<Stub>()), options_(options), retry_budget_(retry_budget) {
-  stub_->service = v1::WorkerService::NewStub(CreateCoordinatorChannel(options));
+  stub_->channel = CreateCoordinatorChannel(options);
+  stub_->service = v1::WorkerService::NewStub(stub_->channel);
 }
 
 WorkerClient::~WorkerClient() = default;
