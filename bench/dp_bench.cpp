@@ -18,6 +18,7 @@
 
 #include "bench/bench_util.h"
 #include "common/blas_env.h"
+#include "common/malloc_tuning.h"
 #include "common/model_catalog.h"
 #include "common/trial_config.h"
 #include "models/model_factory.h"
@@ -62,6 +63,7 @@ int RunAllreduceSweep(gridrun::worker::MpiCommunicator& comm, int reps) {
 
 int main(int argc, char** argv) {
   gridrun::EnsureFastBlasEnvironment(argv);
+  gridrun::KeepFreedMemoryForReuse();
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   int code = 0;

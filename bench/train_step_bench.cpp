@@ -22,6 +22,7 @@
 
 #include "bench/bench_util.h"
 #include "common/blas_env.h"
+#include "common/malloc_tuning.h"
 #include "common/model_catalog.h"
 #include "common/trial_config.h"
 #include "models/model_factory.h"
@@ -127,6 +128,7 @@ int RunGemm(int threads, int reps) {
 
 int main(int argc, char** argv) {
   gridrun::EnsureFastBlasEnvironment(argv);
+  gridrun::KeepFreedMemoryForReuse();
   CLI::App app{"gridrun training-step benchmark"};
   std::string model = "seed001-dcgan", dataset_name = "mnist";
   int batch = 64, threads = 1, steps = 20, warmup = 3, critic_iters = 1;

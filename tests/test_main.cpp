@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "common/blas_env.h"
+#include "common/malloc_tuning.h"
 
 int main(int argc, char** argv) {
   setenv("GRIDRUN_BUILD_DIR", GRIDRUN_TEST_BUILD_DIR, /*overwrite=*/0);
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
   setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 0);
   gridrun::EnsureFastBlasEnvironment(argv);
+  gridrun::KeepFreedMemoryForReuse();
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "common/blas_env.h"
+#include "common/malloc_tuning.h"
 #include "common/logging.h"
 #include "models/dataset.h"
 #include "worker/model_tools.h"
@@ -33,6 +34,7 @@ void OnTerminate(int) { g_preempt = true; }
 
 int main(int argc, char** argv) {
   gridrun::EnsureFastBlasEnvironment(argv);
+  gridrun::KeepFreedMemoryForReuse();
   // `gridrun models|data ...` lands here: tools that need torch, not MPI.
   if (gridrun::worker::IsToolCommand(argc, argv)) {
     return gridrun::worker::RunToolCommand(argc, argv, std::cout, std::cerr);
