@@ -31,6 +31,20 @@ inline std::string SmallSpec(const std::string& name = "svc-test") {
          "  kl_weight: [1.0, 0.5]\n";
 }
 
+// Submits `spec` to the coordinator `client` names (10 s deadline); returns
+// the experiment id, or "" after a test failure naming the error.
+inline std::string SubmitSpec(const ClientOptions& client, const std::string& spec) {
+  auto stub = v1::GridService::NewStub(CreateCoordinatorChannel(client));
+  grpc::ClientContext context;
+  PrepareContext(&context, client, std::chrono::seconds(10));
+  v1::SubmitGridRequest request;
+  request.set_spec_yaml(spec);
+  v1::SubmitGridResponse response;
+  grpc::Status status = stub->SubmitGrid(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.experiment_id();
+}
+
 // A fresh temporary directory, removed with the object.
 class TempDir {
  public:

@@ -33,18 +33,6 @@ class CoordinatorProcessTest : public ::testing::Test {
     return child;
   }
 
-  std::string SubmitOrDie(const ClientOptions& client, const std::string& spec) {
-    auto stub = v1::GridService::NewStub(CreateCoordinatorChannel(client));
-    grpc::ClientContext context;
-    PrepareContext(&context, client, std::chrono::seconds(10));
-    v1::SubmitGridRequest request;
-    request.set_spec_yaml(spec);
-    v1::SubmitGridResponse response;
-    grpc::Status status = stub->SubmitGrid(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.experiment_id();
-  }
-
   // Checks the database after the coordinator has stopped.
   void ExpectEverythingAcknowledgedIsStored(const std::string& experiment_id, Ledger& ledger,
                                             int expected_trials) {
@@ -82,7 +70,7 @@ TEST_F(CoordinatorProcessTest, KillNineAndRestartLosesNothingAcknowledged) {
   auto coordinator = StartCoordinator(port);
   ClientOptions client;
   client.address = "127.0.0.1:" + std::to_string(port);
-  const std::string id = SubmitOrDie(client, Grid("crash-grid", 4, 3));
+  const std::string id = SubmitSpec(client, Grid("crash-grid", 4, 3));
 
   Ledger ledger;
   std::atomic<bool> stop{false};
@@ -116,7 +104,7 @@ TEST_F(CoordinatorProcessTest, ThirtyTwoConcurrentWorkersFinishEveryTrialOnce) {
   auto coordinator = StartCoordinator(port);
   ClientOptions client;
   client.address = "127.0.0.1:" + std::to_string(port);
-  const std::string id = SubmitOrDie(client, Grid("busy-grid", 8, 12));
+  const std::string id = SubmitSpec(client, Grid("busy-grid", 8, 12));
 
   Ledger ledger;
   std::atomic<bool> stop{false};

@@ -139,15 +139,7 @@ inline std::unique_ptr<ChildProcess> StartWorkerJob(const std::string& coordinat
 inline std::string SubmitSpec(const std::string& address, const std::string& spec) {
   ClientOptions client;
   client.address = address;
-  auto stub = v1::GridService::NewStub(CreateCoordinatorChannel(client));
-  grpc::ClientContext context;
-  PrepareContext(&context, client, std::chrono::seconds(10));
-  v1::SubmitGridRequest request;
-  request.set_spec_yaml(spec);
-  v1::SubmitGridResponse response;
-  grpc::Status status = stub->SubmitGrid(&context, request, &response);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return response.experiment_id();
+  return SubmitSpec(client, spec);
 }
 
 inline std::vector<coordinator::TrialRecord> ReadTrials(const std::string& db,

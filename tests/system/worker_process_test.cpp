@@ -43,15 +43,7 @@ class WorkerProcessTest : public ::testing::Test {
         "ranks: 2\n"
         "eval_samples: 0\n"
         "samples: {epochs: [1], count: 16}\n";
-    auto stub = v1::GridService::NewStub(CreateCoordinatorChannel(client_));
-    grpc::ClientContext context;
-    PrepareContext(&context, client_, std::chrono::seconds(10));
-    v1::SubmitGridRequest request;
-    request.set_spec_yaml(spec);
-    v1::SubmitGridResponse response;
-    grpc::Status status = stub->SubmitGrid(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.experiment_id();
+    return SubmitSpec(client_, spec);
   }
 
   std::unique_ptr<ChildProcess> StartWorker(double exit_when_idle_s = 2) {
