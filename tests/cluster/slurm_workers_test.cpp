@@ -26,9 +26,9 @@ constexpr int kTrain = 512, kBatch = 32;
 constexpr int64_t kStepsPerEpoch = kTrain / kBatch;
 // Long enough to be interrupted after its first epoch, before it ends: the
 // test sees the step only through heartbeats (about once a second), and an
-// idle 2-core machine trains ~370 of these steps a second, so 1,920 steps
-// leave ~5 s for the scancel to land.
-constexpr int kLongEpochs = 120;
+// idle 2-core machine trains ~640 of these steps a second, so 4,800 steps
+// leave ~6 s for the scancel to land.
+constexpr int kLongEpochs = 300;
 constexpr int64_t kLongSteps = kLongEpochs * kStepsPerEpoch;
 
 class SlurmWorkersTest : public ::testing::Test {

@@ -11,8 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,6 +46,47 @@ inline int FreePort() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+// Parent of every live (not zombie) process, read from /proc.
+inline std::map<pid_t, std::vector<pid_t>> ChildrenByParent() {
+  std::map<pid_t, std::vector<pid_t>> children;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return children;
+  while (dirent* entry = ::readdir(proc)) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+    if (pid <= 0) continue;
+    std::ifstream stat("/proc/" + std::string(entry->d_name) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // "pid (comm) state ppid ...": comm may hold spaces, so parse after ')'.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    char state = 0;
+    int ppid = 0;
+    if (std::sscanf(line.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && state != 'Z') {
+      children[ppid].push_back(pid);
+    }
+  }
+  ::closedir(proc);
+  return children;
+}
+
+// Pids whose parent is `parent` (the ranks of an mpirun job).
+inline std::vector<pid_t> ChildPids(pid_t parent) {
+  auto children = ChildrenByParent();
+  return children[parent];
+}
+
+// Children, grandchildren, ... of `root`, parents before their children.
+inline std::vector<pid_t> DescendantPids(pid_t root) {
+  auto children = ChildrenByParent();
+  std::vector<pid_t> out = children[root];
+  for (size_t i = 0; i < out.size(); ++i) {
+    const auto& next = children[out[i]];
+    out.insert(out.end(), next.begin(), next.end());
+  }
+  return out;
 }
 
 class ChildProcess {
@@ -77,9 +123,20 @@ class ChildProcess {
 
   pid_t pid() const { return pid_; }
 
-  // Sends `signal` to the whole process group.
+  // Sends `signal` to the whole process group. SIGKILL, SIGSTOP and SIGCONT
+  // also go to every descendant: Open MPI starts each rank in a process group
+  // of its own and cannot forward these three, so after a group-only SIGKILL
+  // the ranks of an mpirun job would train on (and checkpoint) for about a
+  // second. SIGTERM is left to mpirun, which forwards it to its ranks.
   void Signal(int signal) {
-    if (pid_ > 0 && !exited_) ::kill(-pid_, signal);
+    if (pid_ <= 0 || exited_) return;
+    if (signal == SIGKILL || signal == SIGSTOP || signal == SIGCONT) {
+      // Listed before any is signalled: a killed parent's children are
+      // re-parented and could not be found afterwards.
+      const std::vector<pid_t> descendants = DescendantPids(pid_);
+      for (auto it = descendants.rbegin(); it != descendants.rend(); ++it) ::kill(*it, signal);
+    }
+    ::kill(-pid_, signal);
   }
 
   // Reaps the child; returns its exit status (128+signal if killed), or -1 on

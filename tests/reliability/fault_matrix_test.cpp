@@ -273,8 +273,7 @@ class FaultMatrixTest : public ::testing::Test {
         for (pid_t rank : ranks) ::kill(rank, SIGTERM);
         break;
       case Fault::kStopPastLease: {
-        job.Signal(SIGSTOP);
-        for (pid_t rank : ranks) ::kill(rank, SIGSTOP);
+        job.Signal(SIGSTOP);  // mpirun and every rank
         // Stopped until the coordinator has taken the attempt away (or it
         // had ended anyway), then a little longer.
         const auto until = std::chrono::steady_clock::now() + kLeaseExpiryDeadline;
@@ -290,7 +289,6 @@ class FaultMatrixTest : public ::testing::Test {
         }
         std::this_thread::sleep_for(
             std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 1000)(rng)));
-        for (pid_t rank : ranks) ::kill(rank, SIGCONT);
         job.Signal(SIGCONT);
         if (!expired) {
           return "lease not expired " + std::to_string(kLeaseExpiryDeadline.count()) +

@@ -6,15 +6,12 @@
 // Header-only. Not thread-safe: one test thread drives these objects.
 #pragma once
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <png.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
-#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -36,31 +33,6 @@ inline int64_t EnvInt(const char* name, int64_t fallback) {
   char* end = nullptr;
   const long long parsed = std::strtoll(value, &end, 10);
   return (end != nullptr && *end == '\0' && parsed >= 0) ? parsed : fallback;
-}
-
-// Pids whose parent is `parent` (the ranks of an mpirun job).
-inline std::vector<pid_t> ChildPids(pid_t parent) {
-  std::vector<pid_t> children;
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) return children;
-  while (dirent* entry = ::readdir(proc)) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
-    if (pid <= 0) continue;
-    std::ifstream stat("/proc/" + std::string(entry->d_name) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    // "pid (comm) state ppid ...": comm may hold spaces, so parse after ')'.
-    const size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    char state = 0;
-    int ppid = 0;
-    if (std::sscanf(line.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == parent &&
-        state != 'Z') {
-      children.push_back(pid);
-    }
-  }
-  ::closedir(proc);
-  return children;
 }
 
 // True when `bytes` decode completely as a PNG image (libpng's reader).

@@ -204,9 +204,10 @@ class TruncatedCheckpointTest : public ::testing::Test {
  protected:
   static constexpr int kImages = 512;
   static constexpr int kBatch = 32;
-  // Long enough that the first job cannot finish between two polls of the
-  // kill loop, even on an idle machine (an epoch takes ~50 ms there).
-  static constexpr int kEpochs = 40;
+  // Long enough that the first job cannot finish before the kill loop sees
+  // its second checkpoint, even on an idle machine (an epoch takes ~25 ms
+  // there, a poll ~55 ms).
+  static constexpr int kEpochs = 100;
   static constexpr int64_t kSteps = (kImages / kBatch) * kEpochs;
 
   void SetUp() override {
@@ -234,7 +235,7 @@ class TruncatedCheckpointTest : public ::testing::Test {
       if (store.ok() && trials.size() == 1) {
         auto checkpoints = (*store)->ListCheckpoints(trials[0].trial_id);
         if (checkpoints.ok() && checkpoints->size() >= 2) {
-          job.Signal(SIGKILL);
+          job.Signal(SIGKILL);  // mpirun and both ranks, at once
           job.Wait();
           // An upload sent just before the kill may still be committing.
           std::this_thread::sleep_for(std::chrono::seconds(1));

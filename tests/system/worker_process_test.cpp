@@ -105,9 +105,12 @@ class WorkerProcessTest : public ::testing::Test {
 };
 
 constexpr int64_t kStepsPerEpoch = 1024 / 32;
+// An epoch takes ~50 ms on an idle machine: 48 of them leave the test well
+// over a second to interrupt the trial before it ends by itself.
+constexpr int kLongEpochs = 48;
 
 TEST_F(WorkerProcessTest, KilledWorkerTrialResumesFromCheckpointElsewhere) {
-  const std::string id = Submit(/*epochs=*/12);
+  const std::string id = Submit(kLongEpochs);
   auto first = StartWorker();
   ASSERT_TRUE(WaitForTrial(id, [](const auto& t) { return t.state == TrialState::kRunning; }));
   const int64_t trial_id = OnlyTrial(id).trial_id;
@@ -123,7 +126,7 @@ TEST_F(WorkerProcessTest, KilledWorkerTrialResumesFromCheckpointElsewhere) {
   EXPECT_NE(second->output().find("resumes at epoch"), std::string::npos) << second->output();
   const auto trial = OnlyTrial(id);
   EXPECT_EQ(trial.attempt, 2);
-  ExpectNoGapsOrDuplicates(trial_id, 12 * kStepsPerEpoch);
+  ExpectNoGapsOrDuplicates(trial_id, kLongEpochs * kStepsPerEpoch);
   auto samples = Store()->ListSamples(trial_id);
   ASSERT_TRUE(samples.ok());
   ASSERT_EQ(samples->size(), 1u);
@@ -131,7 +134,7 @@ TEST_F(WorkerProcessTest, KilledWorkerTrialResumesFromCheckpointElsewhere) {
 }
 
 TEST_F(WorkerProcessTest, SigtermCheckpointsAndExitsCleanly) {
-  const std::string id = Submit(/*epochs=*/12);
+  const std::string id = Submit(kLongEpochs);
   auto worker = StartWorker();
   ASSERT_TRUE(WaitForTrial(id, [](const auto& t) { return t.step > kStepsPerEpoch; }));
   const auto started = std::chrono::steady_clock::now();
@@ -152,7 +155,7 @@ TEST_F(WorkerProcessTest, SigtermCheckpointsAndExitsCleanly) {
   ASSERT_TRUE(WaitForTrial(id, [](const auto& t) { return t.state == TrialState::kComplete; }))
       << resumed->output();
   EXPECT_EQ(resumed->Wait(std::chrono::seconds(60)), 0);
-  ExpectNoGapsOrDuplicates(trial.trial_id, 12 * kStepsPerEpoch);
+  ExpectNoGapsOrDuplicates(trial.trial_id, kLongEpochs * kStepsPerEpoch);
 }
 
 TEST_F(WorkerProcessTest, CancelStopsTheRunningTrialOnEveryRank) {
