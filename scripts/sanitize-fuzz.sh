@@ -57,7 +57,8 @@ sanitizer_tests() {
     return 1
   fi
   cmake --build "$ASAN_DIR" -j "$JOBS" &&
-    ctest --test-dir "$ASAN_DIR" -L 'unit|integration' --output-on-failure -j "$JOBS" --timeout 600
+    ctest --test-dir "$ASAN_DIR" -L 'unit|integration' --output-on-failure -j "$JOBS" --timeout 600 \
+      --repeat until-pass:2
 }
 
 # Runs one fuzzer for FUZZ_SECONDS on a copy of its seed corpus (the repo's
