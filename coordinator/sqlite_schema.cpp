@@ -228,6 +228,13 @@ JOIN metrics_last AS l
   ON l.trial_id = (CASE WHEN t.reused_from != 0 THEN t.reused_from ELSE t.trial_id END);
 )sql";
 
+// Version 3: trials.preemptions counts the attempts a worker handed back
+// after SIGTERM (Slurm preemption, a time-limit warning) with a checkpoint.
+// Those are not failures: max-attempts limits attempt - preemptions.
+constexpr std::string_view kSchemaV3 = R"sql(
+ALTER TABLE trials ADD COLUMN preemptions INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 absl::Status Internal(const std::string& what, const std::exception& e) {
   return absl::InternalError(absl::StrCat(what, ": ", e.what()));
 }
@@ -305,6 +312,7 @@ const std::vector<Migration>& SchemaMigrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "initial schema", kSchemaV1},
       {2, "metrics_last table", kSchemaV2},
+      {3, "trials.preemptions", kSchemaV3},
   };
   return kMigrations;
 }

@@ -80,7 +80,7 @@ constexpr char kSqlLeaseTrial[] =
     "lease_expires_ms = ?4, started_ms = CASE WHEN started_ms = 0 THEN ?5 ELSE started_ms END "
     "WHERE trial_id = ?1 AND state = 'WAITING'";
 constexpr char kSqlLeaseOfTrial[] =
-    "SELECT state, worker_id, attempt, cancel_requested, experiment_id FROM trials "
+    "SELECT state, worker_id, attempt, cancel_requested, experiment_id, preemptions FROM trials "
     "WHERE trial_id = ?1";
 constexpr char kSqlRenewLease[] =
     "UPDATE trials SET state = ?4, lease_expires_ms = ?5, epoch = ?6, step = ?7, "
@@ -89,9 +89,11 @@ constexpr char kSqlRenewLease[] =
 constexpr char kSqlEndAttempt[] =
     "UPDATE trials SET state = ?4, lease_expires_ms = 0, error = ?5, finished_ms = ?6 "
     "WHERE trial_id = ?1 AND state = 'RUNNING' AND worker_id = ?2 AND attempt = ?3";
+constexpr char kSqlCountPreemption[] =
+    "UPDATE trials SET preemptions = preemptions + 1 WHERE trial_id = ?1";
 constexpr char kSqlExpiredLeases[] =
-    "SELECT trial_id, worker_id, attempt, cancel_requested, experiment_id FROM trials "
-    "WHERE state = 'RUNNING' AND lease_expires_ms < ?1 ORDER BY trial_id";
+    "SELECT trial_id, worker_id, attempt, cancel_requested, experiment_id, preemptions "
+    "FROM trials WHERE state = 'RUNNING' AND lease_expires_ms < ?1 ORDER BY trial_id";
 constexpr char kSqlCancelWaiting[] =
     "UPDATE trials SET state = ?2, finished_ms = ?3 WHERE experiment_id = ?1 AND state = 'WAITING'";
 constexpr char kSqlCancelRunning[] =
@@ -166,6 +168,7 @@ absl::StatusOr<TrialRecord> TrialFromRow(const SQLite::Statement& row) {
   if (!state.ok()) return state.status();
   t.state = *state;
   t.attempt = row.getColumn("attempt").getInt();
+  t.preemptions = row.getColumn("preemptions").getInt();
   t.worker_id = row.getColumn("worker_id").getString();
   t.lease_expires_ms = row.getColumn("lease_expires_ms").getInt64();
   t.config_json = row.getColumn("config_json").getString();
@@ -271,6 +274,7 @@ struct SqliteTrialStore::LeaseState {
   TrialState state = TrialState::kRunning;
   bool cancel_requested = false;
   std::string experiment_id;
+  int preemptions = 0;
 };
 
 absl::StatusOr<std::unique_ptr<SqliteTrialStore>> SqliteTrialStore::Open(const std::string& path) {
@@ -419,7 +423,8 @@ absl::StatusOr<SqliteTrialStore::LeaseState> SqliteTrialStore::CheckLease(const 
   if (*state != TrialState::kRunning || worker_id != lease.worker_id || attempt != lease.attempt) {
     return absl::AbortedError(LeaseLostMessage(lease, *state, attempt, worker_id));
   }
-  return LeaseState{*state, q->getColumn(3).getInt() != 0, q->getColumn(4).getString()};
+  return LeaseState{*state, q->getColumn(3).getInt() != 0, q->getColumn(4).getString(),
+                    q->getColumn(5).getInt()};
 }
 
 absl::StatusOr<int64_t> SqliteTrialStore::DataTrialId(int64_t trial_id) {
@@ -836,11 +841,30 @@ absl::StatusOr<TrialState> SqliteTrialStore::FailTrial(const LeaseRef& lease,
         TrialEvent event = TrialEvent::kFailFinal;
         if (held->cancel_requested) {
           event = TrialEvent::kFinishCancelled;
-        } else if (retryable && lease.attempt < max_attempts) {
+        } else if (retryable && lease.attempt - held->preemptions < max_attempts) {
           event = TrialEvent::kFailRetryable;
         }
         absl::StatusOr<TrialState> next = EndAttempt(lease, held->state, event, error, now_ms);
         if (!next.ok()) return next.status();
+        RefreshExperimentStatus(held->experiment_id);
+        return next;
+      });
+}
+
+absl::StatusOr<TrialState> SqliteTrialStore::HandBackTrial(const LeaseRef& lease,
+                                                           const std::string& reason,
+                                                           int64_t now_ms) {
+  return InWriteTransaction(
+      absl::StrCat("handing back trial ", lease.trial_id), [&]() -> absl::StatusOr<TrialState> {
+        absl::StatusOr<LeaseState> held = CheckLease(lease);
+        if (!held.ok()) return held.status();
+        const TrialEvent event =
+            held->cancel_requested ? TrialEvent::kFinishCancelled : TrialEvent::kFailRetryable;
+        absl::StatusOr<TrialState> next = EndAttempt(lease, held->state, event, reason, now_ms);
+        if (!next.ok()) return next.status();
+        CachedStatement u = Prepared(kSqlCountPreemption);
+        u->bind(1, lease.trial_id);
+        u->exec();
         RefreshExperimentStatus(held->experiment_id);
         return next;
       });
@@ -853,6 +877,7 @@ absl::StatusOr<std::vector<ExpiredLease>> SqliteTrialStore::ExpireLeases(int64_t
       LeaseRef lease;
       bool cancel_requested;
       std::string experiment_id;
+      int preemptions;
     };
     std::vector<Expired> expired;
     {
@@ -861,7 +886,8 @@ absl::StatusOr<std::vector<ExpiredLease>> SqliteTrialStore::ExpireLeases(int64_t
       while (q->executeStep()) {
         expired.push_back({LeaseRef{q->getColumn(0).getInt64(), q->getColumn(1).getString(),
                                     q->getColumn(2).getInt()},
-                           q->getColumn(3).getInt() != 0, q->getColumn(4).getString()});
+                           q->getColumn(3).getInt() != 0, q->getColumn(4).getString(),
+                           q->getColumn(5).getInt()});
       }
     }
     std::vector<ExpiredLease> result;
@@ -870,12 +896,19 @@ absl::StatusOr<std::vector<ExpiredLease>> SqliteTrialStore::ExpireLeases(int64_t
       TrialEvent event = TrialEvent::kLeaseExpired;
       if (e.cancel_requested) {
         event = TrialEvent::kFinishCancelled;
-      } else if (e.lease.attempt >= max_attempts) {
+      } else if (e.lease.attempt - e.preemptions >= max_attempts) {
         event = TrialEvent::kLeaseExpiredFinal;
       }
-      const std::string error = absl::StrCat("lease expired: worker ", e.lease.worker_id,
-                                             " stopped heartbeating (attempt ", e.lease.attempt,
-                                             " of ", max_attempts, ")");
+      // Attempts handed back on SIGTERM do not count against max_attempts.
+      const std::string error =
+          e.preemptions == 0
+              ? absl::StrCat("lease expired: worker ", e.lease.worker_id,
+                             " stopped heartbeating (attempt ", e.lease.attempt, " of ",
+                             max_attempts, ")")
+              : absl::StrCat("lease expired: worker ", e.lease.worker_id,
+                             " stopped heartbeating (attempt ", e.lease.attempt, ", failure ",
+                             e.lease.attempt - e.preemptions, " of ", max_attempts, ", ",
+                             e.preemptions, " preempted)");
       absl::StatusOr<TrialState> next =
           EndAttempt(e.lease, TrialState::kRunning, event, error, now_ms);
       if (!next.ok()) return next.status();

@@ -117,6 +117,8 @@ class SqliteTrialStore final : public TrialStore {
   // The error is recorded also when the trial goes back to WAITING.
   absl::StatusOr<TrialState> FailTrial(const LeaseRef& lease, const std::string& error,
                                        bool retryable, int max_attempts, int64_t now_ms) override;
+  absl::StatusOr<TrialState> HandBackTrial(const LeaseRef& lease, const std::string& reason,
+                                           int64_t now_ms) override;
   absl::StatusOr<std::vector<ExpiredLease>> ExpireLeases(int64_t now_ms, int max_attempts) override;
   // A NaN value is stored as NULL and read back as NaN. INVALID_ARGUMENT (and
   // nothing written) if a point has an empty name.

@@ -73,6 +73,7 @@ struct TrialRecord {
   int64_t number = 0;
   TrialState state = TrialState::kWaiting;
   int attempt = 0;
+  int preemptions = 0;  // attempts handed back on SIGTERM (not failures)
   std::string worker_id;
   int64_t lease_expires_ms = 0;
   std::string config_json;
@@ -209,15 +210,25 @@ class TrialStore {
                                      const std::map<std::string, double>& final_metrics,
                                      int64_t now_ms) = 0;
 
-  // The attempt failed. retryable and attempt < max_attempts: back to
-  // WAITING; otherwise FAILED with `error`. A cancel-requested trial becomes
-  // CANCELLED. Returns the new state. ABORTED if `lease` is not current.
+  // The attempt failed. retryable and failed attempts (attempt -
+  // preemptions) < max_attempts: back to WAITING; otherwise FAILED with
+  // `error`. A cancel-requested trial becomes CANCELLED. Returns the new
+  // state. ABORTED if `lease` is not current.
   virtual absl::StatusOr<TrialState> FailTrial(const LeaseRef& lease, const std::string& error,
                                                bool retryable, int max_attempts,
                                                int64_t now_ms) = 0;
 
+  // The worker was told to stop (SIGTERM: preemption, a time limit) and saved
+  // a checkpoint: back to WAITING with `reason` as its error, preemptions + 1,
+  // whatever the attempt count (a hand-back is not a failure). CANCELLED if
+  // cancel was requested. ABORTED if `lease` is not current.
+  virtual absl::StatusOr<TrialState> HandBackTrial(const LeaseRef& lease,
+                                                   const std::string& reason,
+                                                   int64_t now_ms) = 0;
+
   // Every RUNNING trial whose lease_expires_ms < now_ms goes back to WAITING
-  // (or FAILED once attempt >= max_attempts, with a "lease expired" error;
+  // (or FAILED once attempt - preemptions >= max_attempts, with a "lease
+  // expired" error;
   // CANCELLED if cancel was requested).
   virtual absl::StatusOr<std::vector<ExpiredLease>> ExpireLeases(int64_t now_ms,
                                                                  int max_attempts) = 0;

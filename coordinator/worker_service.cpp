@@ -367,9 +367,17 @@ grpc::Status WorkerServiceImpl::FailTrial(grpc::ServerContext* context,
   // text may be megabytes).
   const std::string error = request->error().empty() ? "worker reported failure"
                                                      : request->error().substr(0, 4096);
-  auto state = store_->FailTrial(
-      MakeLease(request->worker_id(), request->trial_id(), request->attempt()), error,
-      request->retryable(), options_.max_attempts, clock_->NowMs());
+  const LeaseRef lease = MakeLease(request->worker_id(), request->trial_id(), request->attempt());
+  if (request->preempted()) {
+    auto state = store_->HandBackTrial(lease, error, clock_->NowMs());
+    RETURN_GRPC_IF_ERROR(state.status());
+    response->set_new_state(ToProto(*state));
+    spdlog::info("trial {}: attempt {} handed back by worker {} ({}) -> {}", request->trial_id(),
+                 request->attempt(), request->worker_id(), error, TrialStateName(*state));
+    return grpc::Status::OK;
+  }
+  auto state = store_->FailTrial(lease, error, request->retryable(), options_.max_attempts,
+                                 clock_->NowMs());
   RETURN_GRPC_IF_ERROR(state.status());
   response->set_new_state(ToProto(*state));
   spdlog::warn("trial {}: attempt {} failed on worker {} ({}) -> {}", request->trial_id(),

@@ -241,10 +241,20 @@ absl::Status WorkerClient::Complete(const LeasedTrial& trial,
 
 absl::Status WorkerClient::Fail(const LeasedTrial& trial, const std::string& error,
                                 bool retryable) {
+  return SendFail(trial, error, retryable, /*preempted=*/false);
+}
+
+absl::Status WorkerClient::HandBack(const LeasedTrial& trial, const std::string& reason) {
+  return SendFail(trial, reason, /*retryable=*/true, /*preempted=*/true);
+}
+
+absl::Status WorkerClient::SendFail(const LeasedTrial& trial, const std::string& error,
+                                    bool retryable, bool preempted) {
   v1::FailTrialRequest request;
   SetLease(&request, worker_id_, trial);
   request.set_error(error);
   request.set_retryable(retryable);
+  request.set_preempted(preempted);
   v1::FailTrialResponse response;
   return ToAbsl(stub_->Retry(options_, retry_budget_, "FailTrial", [&](auto* c) {
     return stub_->service->FailTrial(c, request, &response);

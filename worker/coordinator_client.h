@@ -82,6 +82,9 @@ class WorkerClient {
   absl::StatusOr<std::string> FetchCheckpoint(const LeasedTrial& trial);
   absl::Status Complete(const LeasedTrial& trial, const std::map<std::string, double>& final_metrics);
   absl::Status Fail(const LeasedTrial& trial, const std::string& error, bool retryable);
+  // After SIGTERM, with a checkpoint saved: the trial goes back to the queue
+  // without using up one of its attempts.
+  absl::Status HandBack(const LeasedTrial& trial, const std::string& reason);
 
   // Changes how long transient failures are retried (e.g. shorter while a
   // lease is about to run out).
@@ -89,6 +92,9 @@ class WorkerClient {
 
  private:
   struct Stub;
+  absl::Status SendFail(const LeasedTrial& trial, const std::string& error, bool retryable,
+                        bool preempted);
+
   std::unique_ptr<Stub> stub_;
   ClientOptions options_;
   std::chrono::milliseconds retry_budget_;

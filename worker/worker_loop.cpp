@@ -117,8 +117,7 @@ void ReportOutcome(WorkerClient& client, CoordinatorSink& sink, const LeasedTria
       spdlog::info("trial {}: stopped (cancelled) at step {}", trial.trial_id, outcome.steps);
       break;
     case TrialOutcome::Kind::kPreempted:
-      status = client.Fail(trial, "preempted (SIGTERM) at step " + std::to_string(outcome.steps),
-                           /*retryable=*/true);
+      status = client.HandBack(trial, "preempted (SIGTERM) at step " + std::to_string(outcome.steps));
       spdlog::info("trial {}: preempted at step {}; checkpoint saved", trial.trial_id,
                    outcome.steps);
       break;

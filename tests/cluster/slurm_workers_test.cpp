@@ -193,6 +193,7 @@ TEST_F(SlurmWorkersTest, ScancelledJobsTrialResumesInTheNextArrayElement) {
   // Leased by element 0, handed back on SIGTERM, resumed by element 1 (an
   // attempt of 1 means the trial ended before the scancel: make it longer).
   EXPECT_EQ(long_trial.attempt, 2);
+  EXPECT_EQ(long_trial.preemptions, 1);  // a hand-back, not a failed attempt
   ExpectStepsWithoutGapsOrDuplicates(long_trial.trial_id, kLongSteps);
   EXPECT_EQ(by_steps[2 * kStepsPerEpoch].attempt, 1);
 
@@ -228,6 +229,7 @@ TEST_F(SlurmWorkersTest, TimeLimitWarningCheckpointsAndRequeuesTheJob) {
   })) << Logs();
   const auto trial = Trials(experiment).front();
   EXPECT_NE(trial.error.find("preempted (SIGTERM)"), std::string::npos) << trial.error;
+  EXPECT_EQ(trial.preemptions, 1);
   auto checkpoints = Store()->ListCheckpoints(trial.trial_id);
   ASSERT_TRUE(checkpoints.ok() && !checkpoints->empty());
   EXPECT_GT(checkpoints->front().step, kStepsPerEpoch);

@@ -410,6 +410,32 @@ TEST_F(SqliteTrialStoreFileTest, Version1DatabaseGetsMetricsLastFromItsMetrics) 
             LatestSchemaVersion());
 }
 
+TEST_F(SqliteTrialStoreFileTest, Version2TrialsStartWithNoPreemptions) {
+  {
+    // A database as gridrun with schema version 2 left it: a trial on its
+    // second attempt.
+    SQLite::Database db(DbPath(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_TRUE(ApplyMigrations(db, {SchemaMigrations().at(0), SchemaMigrations().at(1)}).ok());
+    db.exec(
+        "INSERT INTO experiments VALUES ('exp-1', 'old', 'spec', 'sha', 'ACTIVE', 1, 1);"
+        "INSERT INTO trials (trial_id, experiment_id, experiment_seq, number, state, attempt, "
+        "  config_json, config_sha256, created_ms) VALUES "
+        "  (1, 'exp-1', 1, 0, 'WAITING', 1, '{}', 'a', 1);");
+  }
+  std::unique_ptr<SqliteTrialStore> store = OpenStore();
+  EXPECT_EQ(Int(store->Query("PRAGMA user_version").value().rows.at(0).at(0)),
+            LatestSchemaVersion());
+  absl::StatusOr<TrialRecord> trial = store->GetTrial(1);
+  ASSERT_TRUE(trial.ok()) << trial.status();
+  EXPECT_EQ(trial->attempt, 1);
+  EXPECT_EQ(trial->preemptions, 0);
+  // Its next lease is attempt 2; a hand-back counts.
+  auto claimed = store->ClaimNextTrial("w-1", 1, "cpu", 0, 1000);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  ASSERT_TRUE(store->HandBackTrial({1, "w-1", 2}, "preempted", 5).ok());
+  EXPECT_EQ(store->GetTrial(1)->preemptions, 1);
+}
+
 TEST_F(SqliteTrialStoreFileTest, AFailedMigrationChangesNothing) {
   SQLite::Database db(DbPath(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   const std::vector<Migration> broken = {

@@ -317,6 +317,7 @@ TYPED_TEST_P(TrialStoreContractTest, UnknownIdsAreNotFound) {
   expect_not_found(this->store().RenewLease(ghost, this->now(), 1000, 0, 0, 0, 0).status());
   expect_not_found(this->store().CompleteTrial(ghost, {}, this->now()).status());
   expect_not_found(this->store().FailTrial(ghost, "x", true, 3, this->now()).status());
+  expect_not_found(this->store().HandBackTrial(ghost, "x", this->now()).status());
   expect_not_found(this->store().WriteMetrics(ghost, {{"loss", 1, 0, 1.0, 0}}).status());
   expect_not_found(this->store().WriteSample(ghost, {"grid", 1, 0, "png", 1, 1}));
   expect_not_found(this->store().AddCheckpoint(ghost, {}, 2).status());
@@ -726,6 +727,66 @@ TYPED_TEST_P(TrialStoreContractTest, CancelStopsWaitingTrialsAndFlagsRunningOnes
   EXPECT_EQ(*again, std::make_pair(int64_t{0}, int64_t{0}));
 }
 
+// A preempted worker (SIGTERM, with a checkpoint) hands its trial back: it
+// waits again however often that happens, and only failures and expired
+// leases count toward max attempts.
+TYPED_TEST_P(TrialStoreContractTest, HandBacksDoNotUseUpAttempts) {
+  this->Submit("grid", {{1.0}});
+  const int hand_backs = this->kMaxAttempts + 2;
+  for (int attempt = 1; attempt <= hand_backs; ++attempt) {
+    TrialRecord t = this->Claim("w-" + std::to_string(attempt));
+    EXPECT_EQ(t.attempt, attempt);
+    absl::StatusOr<TrialState> state =
+        this->store().HandBackTrial(LeaseOf(t), "preempted (SIGTERM) at step 7", this->now());
+    ASSERT_TRUE(state.ok()) << state.status();
+    EXPECT_EQ(*state, TrialState::kWaiting);
+    TrialRecord stored = this->Trial(t.trial_id);
+    EXPECT_EQ(stored.state, TrialState::kWaiting);
+    EXPECT_EQ(stored.preemptions, attempt);
+    EXPECT_EQ(stored.error, "preempted (SIGTERM) at step 7");
+    // The holder is locked out once it has handed the trial back.
+    EXPECT_EQ(this->store().HandBackTrial(LeaseOf(t), "again", this->now()).status().code(),
+              absl::StatusCode::kAborted);
+  }
+  // Failures still count: max_attempts - 1 retryable failures requeue ...
+  for (int failure = 1; failure < this->kMaxAttempts; ++failure) {
+    TrialRecord t = this->Claim("w-f" + std::to_string(failure));
+    EXPECT_EQ(t.attempt, hand_backs + failure);
+    absl::StatusOr<TrialState> state = this->store().FailTrial(
+        LeaseOf(t), "CUDA out of memory", /*retryable=*/true, this->kMaxAttempts, this->now());
+    ASSERT_TRUE(state.ok()) << state.status();
+    EXPECT_EQ(*state, TrialState::kWaiting) << "failure " << failure;
+  }
+  // ... and the last one, an expired lease here, is final.
+  TrialRecord last = this->Claim("w-last");
+  this->clock_.AdvanceMs(this->kLeaseMs + 1);
+  absl::StatusOr<std::vector<ExpiredLease>> expired =
+      this->store().ExpireLeases(this->now(), this->kMaxAttempts);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  ASSERT_EQ(expired->size(), 1u);
+  EXPECT_EQ(expired->front().new_state, TrialState::kFailed);
+  TrialRecord stored = this->Trial(last.trial_id);
+  EXPECT_EQ(stored.attempt, hand_backs + this->kMaxAttempts);
+  EXPECT_EQ(stored.preemptions, hand_backs);
+  EXPECT_NE(stored.error.find("failure " + std::to_string(this->kMaxAttempts) + " of " +
+                              std::to_string(this->kMaxAttempts)),
+            std::string::npos)
+      << stored.error;
+  EXPECT_TRUE(this->NothingToClaim("w-9"));
+}
+
+TYPED_TEST_P(TrialStoreContractTest, HandBackOfACancelRequestedTrialCancelsIt) {
+  this->Submit("grid", {{1.0}});
+  TrialRecord t = this->Claim("w-1");
+  ASSERT_TRUE(this->store().CancelExperiment("grid", this->now()).ok());
+  absl::StatusOr<TrialState> state =
+      this->store().HandBackTrial(LeaseOf(t), "preempted (SIGTERM)", this->now());
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*state, TrialState::kCancelled);
+  EXPECT_EQ(this->Trial(t.trial_id).state, TrialState::kCancelled);
+  EXPECT_EQ(this->Trial(t.trial_id).preemptions, 1);
+}
+
 TYPED_TEST_P(TrialStoreContractTest, CancelRequestedTrialThatFailsOrExpiresIsCancelled) {
   this->Submit("grid", {{1.0}, {0.5}});
   TrialRecord failing = this->Claim("w-1");
@@ -935,7 +996,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     ConcurrentClaimsOfOneTrialHaveExactlyOneWinner, StaleLeasesAreAbortedAndChangeNothing,
     LeaseCallsOnAFinishedTrialAreAborted, RenewLeaseExtendsTheDeadlineAndRecordsProgress,
     CompletingTheLastTrialFinishesTheExperiment, RetryableFailuresRequeueUntilMaxAttempts,
-    NonRetryableFailureIsFinal, ExpiredLeasesRequeueThenFail, LiveLeasesDoNotExpire,
+    NonRetryableFailureIsFinal, ExpiredLeasesRequeueThenFail, HandBacksDoNotUseUpAttempts,
+    HandBackOfACancelRequestedTrialCancelsIt, LiveLeasesDoNotExpire,
     LateWorkerCannotOverwriteTheNewHolder, CancelStopsWaitingTrialsAndFlagsRunningOnes,
     CancelRequestedTrialThatFailsOrExpiresIsCancelled, CancellingAFinishedExperimentKeepsItDone,
     MetricRewritesAreIdempotent, AThousandPointBatchIsOneCall, AnInvalidPointWritesNothing,

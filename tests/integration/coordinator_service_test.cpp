@@ -350,6 +350,42 @@ TEST_F(CoordinatorServiceTest, CompleteAndFail) {
   EXPECT_EQ(failed->error, "non-finite loss/d at step 17");
 }
 
+TEST_F(CoordinatorServiceTest, PreemptedHandBacksDoNotUseUpAttempts) {
+  Submit(SmallSpec());
+  const std::string worker = Register();
+  // max_attempts is 3: five hand-backs in a row still leave the trial WAITING.
+  int64_t trial_id = 0;
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    v1::TrialLease lease = Lease(worker).lease();
+    if (trial_id == 0) trial_id = lease.trial_id();
+    ASSERT_EQ(lease.trial_id(), trial_id);
+    ASSERT_EQ(lease.attempt(), attempt);
+    v1::FailTrialRequest hand_back;
+    hand_back.set_worker_id(worker);
+    hand_back.set_trial_id(lease.trial_id());
+    hand_back.set_attempt(lease.attempt());
+    hand_back.set_error("preempted (SIGTERM) at step 40");
+    hand_back.set_preempted(true);  // retryable left false: ignored for a hand-back
+    v1::FailTrialResponse response;
+    ASSERT_TRUE(worker_->FailTrial(Ctx().get(), hand_back, &response).ok());
+    EXPECT_EQ(response.new_state(), v1::TRIAL_WAITING) << "hand-back " << attempt;
+  }
+  auto trial = server_->store()->GetTrial(trial_id);
+  EXPECT_EQ(trial->preemptions, 5);
+  EXPECT_EQ(trial->error, "preempted (SIGTERM) at step 40");
+  // A real failure after them is judged on failures alone: 1 of 3 retries.
+  v1::TrialLease lease = Lease(worker).lease();
+  v1::FailTrialRequest fail;
+  fail.set_worker_id(worker);
+  fail.set_trial_id(lease.trial_id());
+  fail.set_attempt(lease.attempt());
+  fail.set_error("CUDA out of memory");
+  fail.set_retryable(true);
+  v1::FailTrialResponse response;
+  ASSERT_TRUE(worker_->FailTrial(Ctx().get(), fail, &response).ok());
+  EXPECT_EQ(response.new_state(), v1::TRIAL_WAITING);
+}
+
 TEST_F(CoordinatorServiceTest, ExpiredLeasesRetryThenFail) {
   Submit(SmallSpec());
   const std::string worker = Register();

@@ -146,6 +146,7 @@ TEST_F(WorkerProcessTest, SigtermCheckpointsAndExitsCleanly) {
   const auto trial = OnlyTrial(id);
   EXPECT_EQ(trial.state, TrialState::kWaiting) << trial.error;
   EXPECT_NE(trial.error.find("preempted"), std::string::npos) << trial.error;
+  EXPECT_EQ(trial.preemptions, 1);
   auto checkpoints = Store()->ListCheckpoints(trial.trial_id);
   ASSERT_TRUE(checkpoints.ok() && !checkpoints->empty());
   const int64_t saved_step = checkpoints->front().step;
