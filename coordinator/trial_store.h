@@ -228,8 +228,7 @@ class TrialStore {
 
   // Every RUNNING trial whose lease_expires_ms < now_ms goes back to WAITING
   // (or FAILED once attempt - preemptions >= max_attempts, with a "lease
-  // expired" error;
-  // CANCELLED if cancel was requested).
+  // expired" error; CANCELLED if cancel was requested).
   virtual absl::StatusOr<std::vector<ExpiredLease>> ExpireLeases(int64_t now_ms,
                                                                  int max_attempts) = 0;
 

@@ -9,8 +9,9 @@
 //   3. Every rank runs the trial (worker/trial_runner.h).
 //   4. Rank 0 reports the outcome: CompleteTrial; FailTrial (retryable or
 //      not; a cancelled trial is failed and becomes CANCELLED); nothing if the
-//      lease was lost; a retryable FailTrial "preempted" after SIGTERM, whose
-//      checkpoint lets the next worker resume. Then back to 2.
+//      lease was lost; after SIGTERM a hand-back (FailTrial with preempted,
+//      which uses up no attempt), whose checkpoint lets the next worker
+//      resume. Then back to 2.
 // Thread-safety: called once, from main, on every rank.
 #pragma once
 

@@ -3,6 +3,7 @@
 // its ChildProcess object is destroyed, so a failing test leaves nothing behind.
 #pragma once
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -10,8 +11,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <dirent.h>
 
 #include <chrono>
 #include <cstdio>
@@ -48,7 +47,8 @@ inline int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-// Parent of every live (not zombie) process, read from /proc.
+// The children of each process, keyed by parent pid, for every live (not
+// zombie) process in /proc.
 inline std::map<pid_t, std::vector<pid_t>> ChildrenByParent() {
   std::map<pid_t, std::vector<pid_t>> children;
   DIR* proc = ::opendir("/proc");
