@@ -113,12 +113,7 @@ class CliFixture : public CoordinatorFixture {
 
   grpc::Status Fail(const std::string& worker_id, const v1::TrialLease& lease,
                     const std::string& error) {
-    v1::FailTrialRequest request;
-    request.set_worker_id(worker_id);
-    request.set_trial_id(lease.trial_id());
-    request.set_attempt(lease.attempt());
-    request.set_error(error);
-    request.set_retryable(false);
+    const v1::FailTrialRequest request = FailRequest(worker_id, lease, error);  // final
     v1::FailTrialResponse response;
     return worker_->FailTrial(Ctx().get(), request, &response);
   }

@@ -145,6 +145,17 @@ class CoordinatorFixture : public ::testing::Test {
     return worker_->CompleteTrial(Ctx().get(), request, &response);
   }
 
+  // A FailTrialRequest for `lease`; retryable and preempted are left false.
+  static v1::FailTrialRequest FailRequest(const std::string& worker_id,
+                                          const v1::TrialLease& lease, const std::string& error) {
+    v1::FailTrialRequest request;
+    request.set_worker_id(worker_id);
+    request.set_trial_id(lease.trial_id());
+    request.set_attempt(lease.attempt());
+    request.set_error(error);
+    return request;
+  }
+
   grpc::Status Metrics(const std::string& worker_id, const v1::TrialLease& lease,
                        const std::string& name, int64_t step, double value) {
     v1::ReportMetricsRequest request;

@@ -328,11 +328,7 @@ TEST_F(CoordinatorServiceTest, CompleteAndFail) {
   EXPECT_EQ(Complete(worker, first).error_code(), grpc::StatusCode::ABORTED);
 
   v1::TrialLease second = Lease(worker).lease();
-  v1::FailTrialRequest fail;
-  fail.set_worker_id(worker);
-  fail.set_trial_id(second.trial_id());
-  fail.set_attempt(second.attempt());
-  fail.set_error("CUDA out of memory");
+  v1::FailTrialRequest fail = FailRequest(worker, second, "CUDA out of memory");
   fail.set_retryable(true);
   v1::FailTrialResponse response;
   ASSERT_TRUE(worker_->FailTrial(Ctx().get(), fail, &response).ok());
@@ -360,11 +356,7 @@ TEST_F(CoordinatorServiceTest, PreemptedHandBacksDoNotUseUpAttempts) {
     if (trial_id == 0) trial_id = lease.trial_id();
     ASSERT_EQ(lease.trial_id(), trial_id);
     ASSERT_EQ(lease.attempt(), attempt);
-    v1::FailTrialRequest hand_back;
-    hand_back.set_worker_id(worker);
-    hand_back.set_trial_id(lease.trial_id());
-    hand_back.set_attempt(lease.attempt());
-    hand_back.set_error("preempted (SIGTERM) at step 40");
+    v1::FailTrialRequest hand_back = FailRequest(worker, lease, "preempted (SIGTERM) at step 40");
     hand_back.set_preempted(true);  // retryable left false: ignored for a hand-back
     v1::FailTrialResponse response;
     ASSERT_TRUE(worker_->FailTrial(Ctx().get(), hand_back, &response).ok());
@@ -374,12 +366,7 @@ TEST_F(CoordinatorServiceTest, PreemptedHandBacksDoNotUseUpAttempts) {
   EXPECT_EQ(trial->preemptions, 5);
   EXPECT_EQ(trial->error, "preempted (SIGTERM) at step 40");
   // A real failure after them is judged on failures alone: 1 of 3 retries.
-  v1::TrialLease lease = Lease(worker).lease();
-  v1::FailTrialRequest fail;
-  fail.set_worker_id(worker);
-  fail.set_trial_id(lease.trial_id());
-  fail.set_attempt(lease.attempt());
-  fail.set_error("CUDA out of memory");
+  v1::FailTrialRequest fail = FailRequest(worker, Lease(worker).lease(), "CUDA out of memory");
   fail.set_retryable(true);
   v1::FailTrialResponse response;
   ASSERT_TRUE(worker_->FailTrial(Ctx().get(), fail, &response).ok());
