@@ -2,7 +2,7 @@
 # The sanitizer and fuzzing phases of CI (docs/RELIABILITY.md).
 #   ./scripts/sanitize-fuzz.sh build   # configure + build build-asan and build-fuzz
 #   ./scripts/sanitize-fuzz.sh test    # ASan/UBSan ctest suites, then every fuzzer
-# scripts/setup.sh and scripts/test.sh call it. Environment:
+# scripts/test.sh calls both (setup.sh builds only what a user runs). Environment:
 #   SKIP_SANITIZERS=1   leave out build-asan and its tests
 #   SKIP_FUZZ=1         leave out build-fuzz and the fuzz runs
 #   FUZZ_SECONDS=N      seconds per fuzz target (default 45)

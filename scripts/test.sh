@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (unit, mpi, integration, cluster) with ctest.
-# Extra arguments go to ctest, e.g. ./scripts/test.sh -L unit
+# Builds what only the tests need (every test binary and benchmark in build/,
+# the sanitizer tree build-asan/ and the fuzzing tree build-fuzz/), then runs
+# the whole test suite (unit, mpi, integration, cluster) with ctest, the
+# sanitizer suites and the fuzzers. Extra arguments go to ctest, e.g.
+# ./scripts/test.sh -L unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -9,6 +12,10 @@ if [[ ! -d $BUILD_DIR ]]; then
   exit 1
 fi
 cmake --build "$BUILD_DIR" -j "$(nproc)"
+# build-asan/ and build-fuzz/ (SKIP_SANITIZERS=1 / SKIP_FUZZ=1 leave them out).
+# Built before any test runs, so a compile error shows up first.
+build_status=0
+./scripts/sanitize-fuzz.sh build || build_status=1
 repeat_failures() {
   [[ -s $BUILD_DIR/Testing/Temporary/LastTestsFailed.log ]] || return 0
   # ctest prints a failed test's output where it ended, far above the end of
@@ -32,6 +39,10 @@ ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 600 \
 ctest_status=$status
 # ASan/UBSan test suites and a bounded run of every fuzzer (see README;
 # SKIP_SANITIZERS=1 / SKIP_FUZZ=1 leave them out, FUZZ_SECONDS sets the time).
+if [[ $build_status -ne 0 ]]; then
+  echo "sanitizer/fuzz build failed (above)" >&2
+  status=1
+fi
 ./scripts/sanitize-fuzz.sh test || status=1
 [[ $ctest_status -eq 0 ]] || repeat_failures
 exit $status
