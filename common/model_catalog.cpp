@@ -105,4 +105,43 @@ std::string JoinNames(const Table& table) {
 std::string DatasetNames() { return JoinNames(DatasetCatalog()); }
 std::string ModelNames() { return JoinNames(ModelCatalog()); }
 
+OptimizerConfig DefaultOptimizer(Objective objective) {
+  OptimizerConfig o;
+  switch (objective) {
+    case Objective::kGan:
+    case Objective::kWganGp:
+      o.name = "adam";
+      o.lr = 2e-4;
+      o.beta1 = 0.5;
+      o.beta2 = 0.999;
+      break;
+    case Objective::kWgan:
+      o.name = "rmsprop";
+      o.lr = 5e-5;
+      o.beta1 = 0.5;
+      o.beta2 = 0.999;
+      break;
+    case Objective::kVae:
+    case Objective::kClassifier:
+      o.name = "adam";
+      o.lr = 1e-3;
+      o.beta1 = 0.9;
+      o.beta2 = 0.999;
+      break;
+  }
+  return o;
+}
+
+int DefaultCriticIters(Objective objective) {
+  return objective == Objective::kWgan || objective == Objective::kWganGp ? 5 : 1;
+}
+
+void ApplyModelDefaults(const ModelInfo& model, TrialConfig& config) {
+  config.latent_size = model.default_latent_size;
+  config.width = model.default_width;
+  config.depth = model.default_depth;
+  config.critic_iters = DefaultCriticIters(model.objective);
+  config.optimizer = DefaultOptimizer(model.objective);
+}
+
 }  // namespace gridrun
