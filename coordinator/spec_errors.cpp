@@ -11,9 +11,6 @@ namespace gridrun::coordinator {
 namespace {
 
 constexpr size_t kMaxShownChars = 60;
-// Nodes copied for DescribeNode: each adds at least one character to the
-// flow-style text, so this many always fill the 60 characters shown.
-constexpr int kMaxShownNodes = 64;
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -30,26 +27,18 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// A flow-style copy of `node` with at most `budget` of its nodes, taken in
-// document order (so its text starts as the whole node's would). Aliases in
-// the file make one node appear many times; the copy stops at the budget
-// instead of expanding them.
-YAML::Node FlowCopy(const YAML::Node& node, int& budget) {
-  --budget;
-  if (!node.IsSequence() && !node.IsMap()) return YAML::Clone(node);
-  YAML::Node copy(node.IsMap() ? YAML::NodeType::Map : YAML::NodeType::Sequence);
-  copy.SetTag(node.Tag());
-  copy.SetStyle(YAML::EmitterStyle::Flow);
-  for (auto it = node.begin(); it != node.end() && budget > 0; ++it) {
+// Makes `node` and everything under it print on one line. Visits every
+// path through aliases; LoadSpecYaml's node limit bounds that.
+void SetFlowStyle(YAML::Node node) {
+  if (!node.IsSequence() && !node.IsMap()) return;
+  node.SetStyle(YAML::EmitterStyle::Flow);
+  for (auto it = node.begin(); it != node.end(); ++it) {
     if (node.IsMap()) {
-      const YAML::Node key = FlowCopy(it->first, budget);
-      const YAML::Node value = budget > 0 ? FlowCopy(it->second, budget) : YAML::Node();
-      copy.force_insert(key, value);
+      SetFlowStyle(it->second);
     } else {
-      copy.push_back(FlowCopy(*it, budget));
+      SetFlowStyle(*it);
     }
   }
-  return copy;
 }
 
 }  // namespace
@@ -75,9 +64,12 @@ std::string DescribeNode(const YAML::Node& node) {
   } else if (node.IsScalar()) {
     text = IsQuoted(node) ? absl::StrCat("\"", node.Scalar(), "\"") : node.Scalar();
   } else {
-    int budget = kMaxShownNodes;
+    // The copy keeps the file's sharing: the emitter writes a repeated node
+    // once, with an anchor, and its repeats as aliases (&1 ..., *1).
+    YAML::Node copy = YAML::Clone(node);
+    SetFlowStyle(copy);
     YAML::Emitter emitter;
-    emitter << FlowCopy(node, budget);
+    emitter << copy;
     text = emitter.c_str();
   }
   return TruncateForMessage(std::move(text));
@@ -116,8 +108,8 @@ void ErrorList::Add(int line, const std::string& path, const std::string& proble
     absl::StrAppend(&text, ")");
   }
   if (seen_.contains(text)) return;
-  if (full()) {
-    ++dropped_;
+  if (errors_.size() >= kMaxErrors) {
+    dropped_ = true;
     return;
   }
   seen_.insert(text);
@@ -129,9 +121,8 @@ std::string ErrorList::Message() {
                    [](const Error& a, const Error& b) { return a.line < b.line; });
   std::vector<std::string> lines;
   for (const Error& e : errors_) lines.push_back(e.text);
-  if (dropped_ > 0) {
-    lines.push_back(absl::StrCat("... and ", dropped_, " more problems (at most ", kMaxErrors,
-                                 " are listed)"));
+  if (dropped_) {
+    lines.push_back(absl::StrCat("... more problems not listed (at most ", kMaxErrors, " are)"));
   }
   return absl::StrJoin(lines, "\n");
 }

@@ -4,10 +4,10 @@
 // ...)" wording, how a YAML node is shown after "got", and the "did you
 // mean" suggestion for a misspelt key or value.
 //
-// Every text taken from the spec is cut at 60 characters, and showing a node
-// looks at no more of it than that needs, so a hostile spec (long scalars,
-// aliases that expand to billions of nodes) cannot make long errors or long
-// work. Thread-safety: ErrorList is a plain, single-threaded value; the free
+// Every text taken from the spec is cut at 60 characters, so a hostile spec
+// (long scalars, big collections) cannot make long errors. Showing a node
+// walks it with its aliases expanded: callers show only nodes of a tree that
+// passed the node limit of coordinator/spec_limits.h, which bounds that work. Thread-safety: ErrorList is a plain, single-threaded value; the free
 // functions are pure.
 #pragma once
 
@@ -32,8 +32,9 @@ bool IsQuoted(const YAML::Node& node);
 std::string TruncateForMessage(std::string text);
 
 // How a node is shown after "got": the scalar as written (quoted if it was),
-// collections in YAML flow style ("[1, 2]", "{a: 1}"), null as "null", cut at
-// 60 characters. Looks at a bounded number of nodes whatever the node's size.
+// collections in YAML flow style ("[1, 2]", "{a: 1}"; a node the file
+// repeats through an alias as "&1 [...]" and then "*1"), null as "null", cut
+// at 60 characters. Costs the size of `node` with its aliases expanded.
 std::string DescribeNode(const YAML::Node& node);
 
 // The text of a map key (cut at 60 characters); keys that are not scalars
@@ -55,17 +56,17 @@ class ErrorList {
 
   // Adds "line L: PATH: PROBLEM (got GOT; allowed: ALLOWED)"; empty parts and
   // repeats of an identical message are left out. After kMaxErrors distinct
-  // messages, further ones are counted but not kept.
+  // messages, further ones are not kept (see truncated()).
   void Add(int line, const std::string& path, const std::string& problem,
            const std::string& got = "", const std::string& allowed = "");
 
   bool empty() const { return errors_.empty(); }
-  // True once kMaxErrors messages are kept: loops that report one problem
-  // per combination of values may stop.
-  bool full() const { return errors_.size() >= kMaxErrors; }
+  // True once a new message came after kMaxErrors were kept: loops that
+  // report one problem per combination of values may stop.
+  bool truncated() const { return dropped_; }
 
   // The messages sorted by line (stable), one per line; when some were not
-  // kept, a last line says how many.
+  // kept, a last line "... more problems not listed (at most 200 are)".
   std::string Message();
 
   static constexpr size_t kMaxErrors = 200;
@@ -79,7 +80,7 @@ class ErrorList {
   bool with_lines_;
   std::vector<Error> errors_;
   std::set<std::string> seen_;
-  size_t dropped_ = 0;
+  bool dropped_ = false;  // a new message came when full
 };
 
 }  // namespace gridrun::coordinator

@@ -6,7 +6,7 @@
 //
 // Work is bounded by the spec's size: the tree was size-checked before
 // (spec_limits.h), values are kept distinct with a map, and the checks that
-// pair values of two settings stop once ErrorList is full.
+// pair values of two settings stop once ErrorList is truncated.
 // Thread-safety: one parser per call, used by one thread.
 #pragma once
 

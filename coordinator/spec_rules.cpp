@@ -101,7 +101,7 @@ void SpecParser::CheckCrossFields() {
 // Every pair of batch_size and ranks values, in order; a batch_size value
 // at least as large as every ranks value needs no pairing, and each pair
 // that is looked at adds a new problem, so the work stops with the errors
-// (ErrorList::full) instead of growing as the product of two long axes.
+// (ErrorList::truncated) instead of growing as the product of two long axes.
 void SpecParser::CheckBatchAgainstRanks() {
   const TrialConfig defaults;
   const std::vector<Choice> batches =
@@ -113,7 +113,7 @@ void SpecParser::CheckBatchAgainstRanks() {
     const int64_t batch = std::get<int64_t>(b.value);
     if (batch >= most_ranks) continue;
     for (const Choice& r : ranks_values) {
-      if (errors_.full() || Cancelled()) return;
+      if (errors_.truncated() || Cancelled()) return;
       const int64_t ranks = std::get<int64_t>(r.value);
       if (batch >= ranks) continue;
       if (b.path.empty()) {
@@ -139,7 +139,7 @@ void SpecParser::CheckSampleEpochs() {
     const int64_t epochs = std::get<int64_t>(e.value);
     if (last_sample <= epochs) continue;
     for (const Choice& s : sample_epochs_->list) {
-      if (errors_.full() || Cancelled()) return;
+      if (errors_.truncated() || Cancelled()) return;
       if (std::get<int64_t>(s.value) <= epochs) continue;
       errors_.Add(s.line, s.path, "beyond epochs", SpecValueText(s.value),
                   absl::StrCat("1..", epochs));
