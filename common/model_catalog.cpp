@@ -106,30 +106,18 @@ std::string DatasetNames() { return JoinNames(DatasetCatalog()); }
 std::string ModelNames() { return JoinNames(ModelCatalog()); }
 
 OptimizerConfig DefaultOptimizer(Objective objective) {
-  OptimizerConfig o;
+  // name, lr, beta1, beta2 (momentum and weight_decay 0).
   switch (objective) {
     case Objective::kGan:
     case Objective::kWganGp:
-      o.name = "adam";
-      o.lr = 2e-4;
-      o.beta1 = 0.5;
-      o.beta2 = 0.999;
-      break;
+      return OptimizerConfig{"adam", 2e-4, 0.5, 0.999};
     case Objective::kWgan:
-      o.name = "rmsprop";
-      o.lr = 5e-5;
-      o.beta1 = 0.5;
-      o.beta2 = 0.999;
-      break;
+      return OptimizerConfig{"rmsprop", 5e-5, 0.5, 0.999};
     case Objective::kVae:
     case Objective::kClassifier:
-      o.name = "adam";
-      o.lr = 1e-3;
-      o.beta1 = 0.9;
-      o.beta2 = 0.999;
-      break;
+      return OptimizerConfig{"adam", 1e-3, 0.9, 0.999};
   }
-  return o;
+  return OptimizerConfig{};
 }
 
 int DefaultCriticIters(Objective objective) {

@@ -71,24 +71,23 @@ FieldRange RealRange(double min, bool min_open, double max, bool max_open) {
 const std::vector<TrialField>& TrialFields() {
   static const std::vector<TrialField> kFields = {
 #define GRIDRUN_TRIAL_SECTION(member, type)
-#define GRIDRUN_TRIAL_FIELD(section, name, type, def, kind, use, range)                        \
-  TrialField{                                                                                  \
-      GRIDRUN_TRIAL_KEY_OF_##section(name),                                                    \
-      GRIDRUN_TRIAL_SECTION_OF_##section,                                                      \
-      #name,                                                                                   \
-      FieldKind::kind,                                                                         \
-      SpecUse::use,                                                                            \
-      range,                                                                                   \
-      [](const TrialConfig& c, json& object) {                                                 \
-        object[#name] = GRIDRUN_TRIAL_MEMBER_OF_##section(c).name;                             \
-      },                                                                                       \
-      [](const json& object, TrialConfig& c) {                                                 \
-        return ReadMember(object, #name, GRIDRUN_TRIAL_KEY_OF_##section(name),                 \
-                          GRIDRUN_TRIAL_MEMBER_OF_##section(c).name);                          \
-      },                                                                                       \
-      [](const SettingValue& value, TrialConfig& c) {                                          \
-        AssignMember(value, GRIDRUN_TRIAL_MEMBER_OF_##section(c).name);                        \
-      }},
+#define GRIDRUN_TRIAL_FIELD(section, name, type, def, kind, use, range)               \
+  TrialField{GRIDRUN_TRIAL_KEY_OF_##section(name),                                    \
+             GRIDRUN_TRIAL_SECTION_OF_##section,                                      \
+             #name,                                                                   \
+             FieldKind::kind,                                                         \
+             SpecUse::use,                                                            \
+             range,                                                                   \
+             [](const TrialConfig& c, json& object) {                                 \
+               object[#name] = GRIDRUN_TRIAL_MEMBER_OF_##section(c).name;             \
+             },                                                                       \
+             [](const json& object, TrialConfig& c) {                                 \
+               return ReadMember(object, #name, GRIDRUN_TRIAL_KEY_OF_##section(name), \
+                                 GRIDRUN_TRIAL_MEMBER_OF_##section(c).name);          \
+             },                                                                       \
+             [](const SettingValue& value, TrialConfig& c) {                          \
+               AssignMember(value, GRIDRUN_TRIAL_MEMBER_OF_##section(c).name);        \
+             }},
 #include "common/trial_fields.inc"
 #undef GRIDRUN_TRIAL_FIELD
 #undef GRIDRUN_TRIAL_SECTION

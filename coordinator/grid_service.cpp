@@ -39,7 +39,8 @@ grpc::Status GridServiceImpl::SubmitGrid(grpc::ServerContext* context,
   const NewExperiment& experiment = *experiment_or;
   if (client_gone()) {
     spdlog::info("SubmitGrid '{}': client gone before the store; nothing stored", experiment.name);
-    return ToGrpcStatus(absl::CancelledError("SubmitGrid: the client cancelled or its deadline passed"));
+    return ToGrpcStatus(
+        absl::CancelledError("SubmitGrid: the client cancelled or its deadline passed"));
   }
   auto result = store_->SubmitExperiment(experiment, request->rerun(), clock_->NowMs());
   RETURN_GRPC_IF_ERROR(result.status());

@@ -83,7 +83,7 @@ bool SpecParser::Cancelled() const { return limits_.cancelled && limits_.cancell
 
 // False (and an error) if `name` was already a key of this map.
 bool SpecParser::CheckDuplicate(std::map<std::string, int>& seen, const std::string& name,
-                    const std::string& path, int line) {
+                                const std::string& path, int line) {
   auto [it, inserted] = seen.emplace(name, line);
   if (!inserted) {
     errors_.Add(line, path, absl::StrCat("duplicate key (first at line ", it->second, ")"));
@@ -120,7 +120,8 @@ void SpecParser::ParseExperiment(const YAML::Node& value, int line) {
 }
 
 // A single-valued setting at the top level or in optimizer/samples.
-void SpecParser::ParseFixed(const TrialField& field, const YAML::Node& value, const std::string& path, int line) {
+void SpecParser::ParseFixed(const TrialField& field, const YAML::Node& value,
+                            const std::string& path, int line) {
   if (!Claim(field.key, path, line, /*in_grid=*/false)) return;
   if (value.IsSequence() || value.IsMap()) {
     errors_.Add(line, path,
@@ -137,7 +138,7 @@ void SpecParser::ParseFixed(const TrialField& field, const YAML::Node& value, co
 
 // `optimizer:` or `samples:`.
 void SpecParser::ParseSubMap(const YAML::Node& node, const std::string& prefix, int line,
-                 const std::vector<std::string>& keys) {
+                             const std::vector<std::string>& keys) {
   const std::string allowed = absl::StrCat("a map with keys ", absl::StrJoin(keys, ", "));
   if (!node.IsMap()) {
     errors_.Add(line, prefix, "not a map", DescribeNode(node), allowed);
@@ -200,7 +201,8 @@ void SpecParser::ParseSampleEpochs(const YAML::Node& node, int line) {
     const YAML::Node element = node[i];
     const int element_line = LineOf(element, line);
     if (!element.IsScalar() && !element.IsNull()) {
-      errors_.Add(element_line, path, "not a single value", DescribeNode(element), AllowedText(kEpoch));
+      errors_.Add(element_line, path, "not a single value", DescribeNode(element),
+                  AllowedText(kEpoch));
       all_valid = false;
       continue;
     }
@@ -261,7 +263,7 @@ void SpecParser::ParseGrid(const YAML::Node& node, int line) {
 }
 
 void SpecParser::ParseAxis(const TrialField& field, const std::string& name, const YAML::Node& node,
-               const std::string& path, int line) {
+                           const std::string& path, int line) {
   const std::string allowed = "a non-empty list of values";
   if (!node.IsSequence()) {
     errors_.Add(line, path, "not a list", DescribeNode(node),

@@ -7,8 +7,8 @@
 // Every text taken from the spec is cut at 60 characters, so a hostile spec
 // (long scalars, big collections) cannot make long errors. Showing a node
 // walks it with its aliases expanded: callers show only nodes of a tree that
-// passed the node limit of coordinator/spec_limits.h, which bounds that work. Thread-safety: ErrorList is a plain, single-threaded value; the free
-// functions are pure.
+// passed the node limit of coordinator/spec_limits.h, which bounds that work. Thread-safety:
+// ErrorList is a plain, single-threaded value; the free functions are pure.
 #pragma once
 
 #include <yaml-cpp/yaml.h>

@@ -5,7 +5,9 @@
 namespace gridrun::coordinator {
 namespace {
 
-bool GivenAsValue(const TrialField& f) { return f.use == SpecUse::kAxis || f.use == SpecUse::kSingle; }
+bool GivenAsValue(const TrialField& f) {
+  return f.use == SpecUse::kAxis || f.use == SpecUse::kSingle;
+}
 
 // The key of `field` inside its section's map: its name, except that the two
 // betas are one list, `betas`. Empty for a field with no key of its own.

@@ -36,10 +36,11 @@ bool WithinNodeLimit(const YAML::Node& root, int64_t limit) {
 absl::Status CheckYamlNodeCount(const YAML::Node& root, int64_t limit, size_t bytes,
                                 std::string_view what) {
   if (WithinNodeLimit(root, limit)) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      std::string(what), ": expands to too many YAML nodes through anchors and aliases (got more than ", limit,
-      "; allowed: at most ", limit, ", ", kSpecNodesPerByte, " per byte of a ", bytes,
-      "-byte text plus ", kSpecNodesBase, ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(std::string(what),
+                   ": expands to too many YAML nodes through anchors and aliases (got more than ",
+                   limit, "; allowed: at most ", limit, ", ", kSpecNodesPerByte, " per byte of a ",
+                   bytes, "-byte text plus ", kSpecNodesBase, ")"));
 }
 
 absl::StatusOr<YAML::Node> LoadSpecYaml(std::string_view yaml_text) {

@@ -10,10 +10,10 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
 #include "common/status_macros.h"
 #include "coordinator/grid_spec.h"
 #include "coordinator/spec_errors.h"
@@ -26,8 +26,6 @@ namespace {
 
 // More --set assignments than anyone types; each costs a pass over the spec.
 constexpr size_t kMaxOverrides = 256;
-
-
 
 // What a `--set KEY=...` addresses.
 struct OverrideTarget {
@@ -54,7 +52,8 @@ void CheckOverrideValue(const OverrideTarget& target, const YAML::Node& value,
   if (value.IsNull()) return;  // unsets the setting
   if (target.field == "experiment") {
     if (!value.IsScalar() || !IsExperimentName(value.Scalar())) {
-      errors.Add(0, path, value.IsNull() ? "no value" : "invalid name", DescribeNode(value), kNameRule);
+      errors.Add(0, path, value.IsNull() ? "no value" : "invalid name", DescribeNode(value),
+                 kNameRule);
     }
     return;
   }
@@ -123,8 +122,8 @@ void RemoveKey(const YAML::Node& root, const std::string& section, const std::st
 // something that is not a map).
 bool ApplyOverride(YAML::Node& root, const OverrideTarget& target, const std::string& key,
                    const YAML::Node& value) {
-  const bool to_grid = value.IsSequence() && target.field != "optimizer.betas" &&
-                       target.field != "samples.epochs";
+  const bool to_grid =
+      value.IsSequence() && target.field != "optimizer.betas" && target.field != "samples.epochs";
   const std::pair<std::string, std::string> place =
       to_grid ? std::pair<std::string, std::string>{"grid", key}
               : std::pair<std::string, std::string>{target.section, target.name};
@@ -187,7 +186,8 @@ absl::StatusOr<std::string> ApplySpecOverrides(std::string_view yaml_text,
     const std::string key(
         absl::StripAsciiWhitespace(assignment.substr(0, std::min(eq, assignment.size()))));
     if (eq == std::string::npos || key.empty()) {
-      errors.Add(0, absl::StrCat("--set ", TruncateForMessage(assignment)), "not KEY=VALUE, e.g. epochs=1");
+      errors.Add(0, absl::StrCat("--set ", TruncateForMessage(assignment)),
+                 "not KEY=VALUE, e.g. epochs=1");
       continue;
     }
     const std::string path = absl::StrCat("--set ", TruncateForMessage(key));
@@ -225,10 +225,9 @@ absl::StatusOr<std::string> ApplySpecOverrides(std::string_view yaml_text,
       continue;
     }
     const size_t dot = key.find('.');
-    OverrideTarget target =
-        dot == std::string::npos
-            ? OverrideTarget{std::string(FieldKeyFor(key)), "", key}
-            : OverrideTarget{key, key.substr(0, dot), key.substr(dot + 1)};
+    OverrideTarget target = dot == std::string::npos
+                                ? OverrideTarget{std::string(FieldKeyFor(key)), "", key}
+                                : OverrideTarget{key, key.substr(0, dot), key.substr(dot + 1)};
     CheckOverrideValue(target, value, path, errors);
     parsed.push_back({std::move(target), key, value});
   }

@@ -60,8 +60,8 @@ class SpecParser {
     GridAxis axis;
     std::string path;  // "grid.kl_weight"
     int line = 0;
-    size_t written = 0;      // values written, valid or not
-    DistinctChoices valid;   // the valid ones, for cross-field checks
+    size_t written = 0;     // values written, valid or not
+    DistinctChoices valid;  // the valid ones, for cross-field checks
   };
 
   // grid_spec.cpp: reading the tree.

@@ -68,7 +68,7 @@ std::string SpecParser::AxisProduct() const {
 // values of its axis, or `fallback` (path "") when it is not set. Empty when
 // it is set but no value is valid (cross checks on it are then skipped).
 std::vector<SpecParser::Choice> SpecParser::ChoicesFor(std::string_view field,
-                               std::optional<SpecValue> fallback) const {
+                                                       std::optional<SpecValue> fallback) const {
   if (auto it = fixed_.find(std::string(field)); it != fixed_.end()) return {it->second};
   for (const AxisState& a : axes_) {
     if (a.axis.field == field) return a.valid.list;
@@ -108,7 +108,8 @@ void SpecParser::CheckBatchAgainstRanks() {
       ChoicesFor("batch_size", SpecValue(int64_t{defaults.batch_size}));
   const std::vector<Choice> ranks_values = ChoicesFor("ranks", SpecValue(int64_t{defaults.ranks}));
   int64_t most_ranks = 0;
-  for (const Choice& r : ranks_values) most_ranks = std::max(most_ranks, std::get<int64_t>(r.value));
+  for (const Choice& r : ranks_values)
+    most_ranks = std::max(most_ranks, std::get<int64_t>(r.value));
   for (const Choice& b : batches) {
     const int64_t batch = std::get<int64_t>(b.value);
     if (batch >= most_ranks) continue;
@@ -148,7 +149,8 @@ void SpecParser::CheckSampleEpochs() {
 }
 
 // Presets (and transfer sources) are built for one input shape.
-void SpecParser::CheckShapes(const std::vector<Choice>& models, const std::vector<Choice>& datasets) {
+void SpecParser::CheckShapes(const std::vector<Choice>& models,
+                             const std::vector<Choice>& datasets) {
   for (const Choice& m : models) {
     const ModelInfo& model = *FindModel(std::get<std::string>(m.value));
     if (model.fixed_channels == 0 && model.fixed_size == 0) continue;
@@ -190,11 +192,10 @@ void SpecParser::CheckHyperparameters(const ModelInfo& model) {
     if (std::find(objectives.begin(), objectives.end(), model.objective) != objectives.end()) {
       continue;
     }
-    errors_.Add(
-        origin->line, origin->path,
-        absl::StrCat("not used by model ", std::string(model.name), ", whose objective is ",
-                     std::string(ObjectiveName(model.objective))),
-        "", ObjectiveList(use.objectives));
+    errors_.Add(origin->line, origin->path,
+                absl::StrCat("not used by model ", std::string(model.name), ", whose objective is ",
+                             std::string(ObjectiveName(model.objective))),
+                "", ObjectiveList(use.objectives));
   }
   struct Size {
     std::string_view field;
@@ -230,14 +231,13 @@ void SpecParser::CheckOptimizerFields(const ModelInfo& model) {
         n.path.empty() ? absl::StrCat(", the default for model ", std::string(model.name)) : "";
     const Origin* betas = OriginOf("optimizer.betas");
     if (betas != nullptr && name != "adam") {
-      errors_.Add(betas->line, betas->path, absl::StrCat("not used by optimizer ", name, whose),
-                  "", "only with adam");
+      errors_.Add(betas->line, betas->path, absl::StrCat("not used by optimizer ", name, whose), "",
+                  "only with adam");
     }
     const Origin* momentum = OriginOf("optimizer.momentum");
     if (momentum != nullptr && name == "adam") {
-      errors_.Add(momentum->line, momentum->path,
-                  absl::StrCat("not used by optimizer adam", whose), "",
-                  "only with rmsprop, sgd");
+      errors_.Add(momentum->line, momentum->path, absl::StrCat("not used by optimizer adam", whose),
+                  "", "only with rmsprop, sgd");
     }
   }
 }

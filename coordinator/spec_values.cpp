@@ -35,6 +35,13 @@ size_t SkipDigits(std::string_view s, size_t& i) {
   return i - start;
 }
 
+// Reads text that Matches{Int,Real} accepted; false when it does not fit T.
+template <typename T>
+bool ReadNumber(const std::string& text, T& value) {
+  const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
+  return std::from_chars(begin, text.data() + text.size(), value).ec == std::errc();
+}
+
 }  // namespace
 
 std::string AllowedText(const TrialField& f) {
@@ -44,9 +51,11 @@ std::string AllowedText(const TrialField& f) {
       if (f.range.int_max == kNoIntMax) return absl::StrCat(">= ", f.range.int_min);
       return absl::StrCat(f.range.int_min, "..", f.range.int_max);
     case FieldKind::kReal: {
-      std::string out = absl::StrCat(f.range.real_min_open ? "> " : ">= ", FormatShortestDouble(f.range.real_min));
+      std::string out = absl::StrCat(f.range.real_min_open ? "> " : ">= ",
+                                     FormatShortestDouble(f.range.real_min));
       if (f.range.real_max != kNoRealMax) {
-        absl::StrAppend(&out, " and ", f.range.real_max_open ? "< " : "<= ", FormatShortestDouble(f.range.real_max));
+        absl::StrAppend(&out, " and ", f.range.real_max_open ? "< " : "<= ",
+                        FormatShortestDouble(f.range.real_max));
       }
       return out;
     }
@@ -96,9 +105,8 @@ bool IsExperimentName(std::string_view s) {
                      [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
-
 std::optional<SettingValue> ParseScalar(const TrialField& field, const YAML::Node& node,
-                                     const std::string& path, int line, ErrorList& errors) {
+                                        const std::string& path, int line, ErrorList& errors) {
   const std::string allowed = AllowedText(field);
   if (node.IsNull()) {
     errors.Add(line, path, "no value", "", allowed);
@@ -113,10 +121,8 @@ std::optional<SettingValue> ParseScalar(const TrialField& field, const YAML::Nod
         errors.Add(line, path, "not an integer", DescribeNode(node), allowed);
         return std::nullopt;
       }
-      const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
       int64_t v = 0;
-      const auto [end, ec] = std::from_chars(begin, text.data() + text.size(), v);
-      if (ec != std::errc() || v < field.range.int_min || v > field.range.int_max) {
+      if (!ReadNumber(text, v) || v < field.range.int_min || v > field.range.int_max) {
         errors.Add(line, path, "out of range", DescribeNode(node), allowed);
         return std::nullopt;
       }
@@ -127,12 +133,13 @@ std::optional<SettingValue> ParseScalar(const TrialField& field, const YAML::Nod
         errors.Add(line, path, "not a number", DescribeNode(node), allowed);
         return std::nullopt;
       }
-      const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
       double v = 0;
-      const auto [end, ec] = std::from_chars(begin, text.data() + text.size(), v);
-      const bool above_min = field.range.real_min_open ? v > field.range.real_min : v >= field.range.real_min;
-      const bool below_max = field.range.real_max_open ? v < field.range.real_max : v <= field.range.real_max;
-      if (ec != std::errc() || !std::isfinite(v) || !above_min || !below_max) {
+      const bool read = ReadNumber(text, v);
+      const bool above_min =
+          field.range.real_min_open ? v > field.range.real_min : v >= field.range.real_min;
+      const bool below_max =
+          field.range.real_max_open ? v < field.range.real_max : v <= field.range.real_max;
+      if (!read || !std::isfinite(v) || !above_min || !below_max) {
         errors.Add(line, path, "out of range", DescribeNode(node), allowed);
         return std::nullopt;
       }
@@ -146,7 +153,8 @@ std::optional<SettingValue> ParseScalar(const TrialField& field, const YAML::Nod
       return SettingValue(text);
     }
     case FieldKind::kChoice: {
-      if (std::find(field.range.choices.begin(), field.range.choices.end(), text) == field.range.choices.end()) {
+      if (std::find(field.range.choices.begin(), field.range.choices.end(), text) ==
+          field.range.choices.end()) {
         errors.Add(line, path, "unknown value" + DidYouMean(Suggest(text, field.range.choices)),
                    DescribeNode(node), allowed);
         return std::nullopt;
@@ -157,8 +165,8 @@ std::optional<SettingValue> ParseScalar(const TrialField& field, const YAML::Nod
       if (FindDataset(text) == nullptr) {
         std::vector<std::string> names;
         for (const DatasetInfo& d : DatasetCatalog()) names.emplace_back(d.name);
-        errors.Add(line, path, "unknown data set" + DidYouMean(Suggest(text, names)), DescribeNode(node),
-                   allowed);
+        errors.Add(line, path, "unknown data set" + DidYouMean(Suggest(text, names)),
+                   DescribeNode(node), allowed);
         return std::nullopt;
       }
       return SettingValue(text);
@@ -173,8 +181,8 @@ std::optional<SettingValue> ParseScalar(const TrialField& field, const YAML::Nod
             names.emplace_back(m.name);
           }
         }
-        errors.Add(line, path, "unknown model" + DidYouMean(Suggest(text, names)), DescribeNode(node),
-                   allowed);
+        errors.Add(line, path, "unknown model" + DidYouMean(Suggest(text, names)),
+                   DescribeNode(node), allowed);
         return std::nullopt;
       }
       if (field.kind == FieldKind::kClassifier && model->objective != Objective::kClassifier) {

@@ -27,8 +27,7 @@ TEST(ValidateLimitsTest, AliasBombsAreRefusedInWellUnderASecond) {
     options.path = path;
     const auto start = std::chrono::steady_clock::now();
     EXPECT_EQ(RunValidate(options, out, err), 1);
-    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-              0.5);
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.5);
     EXPECT_EQ(out.str(), "");
     EXPECT_EQ(err.str(), path + ": " + test_specs::TooManyNodesError(yaml) + "\n");
     // With --set the spec is re-emitted first; that is refused the same way.

@@ -34,7 +34,8 @@ inline std::string MergeKeyBombSpec() {
   for (char level = 'b'; level <= 'l'; ++level) {
     const std::string name(1, level), before(1, static_cast<char>(level - 1));
     absl::StrAppend(&yaml, name, ": &", name, " {<<: *", before);
-    for (char key = 'k'; key <= 'o'; ++key) absl::StrAppend(&yaml, ", ", std::string(1, key), ": *", before);
+    for (char key = 'k'; key <= 'o'; ++key)
+      absl::StrAppend(&yaml, ", ", std::string(1, key), ": *", before);
     absl::StrAppend(&yaml, "}\n");
   }
   absl::StrAppend(&yaml, "optimizer: *l\n");

@@ -81,8 +81,7 @@ TEST(TrialFieldsExtensionTest, ValidatedFromItsRange) {
             "line 4: dropout: out of range (got 1.5; allowed: >= 0 and < 1)");
   spec = ParseGridSpec(std::string(kVae) + "dropot: 0.1\n");
   ASSERT_FALSE(spec.ok());
-  EXPECT_NE(spec.status().message().find("unknown key, did you mean 'dropout'?"),
-            std::string::npos)
+  EXPECT_NE(spec.status().message().find("unknown key, did you mean 'dropout'?"), std::string::npos)
       << spec.status();
   EXPECT_NE(spec.status().message().find("init_encoder_from, dropout, grid)"), std::string::npos)
       << spec.status();
