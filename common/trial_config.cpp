@@ -38,17 +38,19 @@ absl::StatusOr<TrialConfig> TrialConfigFromJson(const std::string& json_text) {
     return absl::InvalidArgumentError("config: not a JSON object");
   }
   TrialConfig c;
+  // Top-level keys first, then the sections: the first problem reported is
+  // the same whatever the table's order.
   for (const TrialField& field : TrialFields()) {
-    const json* section = &obj;
-    if (!field.section.empty()) {
-      auto it = obj.find(field.section);
-      if (it == obj.end()) continue;
-      if (!it->is_object()) {
-        return absl::InvalidArgumentError("config." + field.section + ": not an object");
-      }
-      section = &*it;
+    if (field.section.empty()) RETURN_IF_ERROR(field.read_json(obj, c));
+  }
+  for (const TrialField& field : TrialFields()) {
+    if (field.section.empty()) continue;
+    auto it = obj.find(field.section);
+    if (it == obj.end()) continue;
+    if (!it->is_object()) {
+      return absl::InvalidArgumentError("config." + field.section + ": not an object");
     }
-    RETURN_IF_ERROR(field.read_json(*section, c));
+    RETURN_IF_ERROR(field.read_json(*it, c));
   }
   return c;
 }

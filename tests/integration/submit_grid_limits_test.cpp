@@ -54,8 +54,10 @@ TEST_F(SubmitGridLimitsTest, ADeadlineThatPassesStopsTheWork) {
   request.set_spec_yaml(absl::StrCat("experiment: big\ndataset: mnist\nmodel: vae-mlp\ngrid:\n",
                                      "  seed: [", seeds, "]\n  width: [", widths, "]\n"));
   v1::SubmitGridResponse response;
+  // Connected first, so the request reaches the server within its deadline.
+  ASSERT_EQ(ExperimentCount(), 0);
   grpc::ClientContext context;
-  PrepareContext(&context, client_, std::chrono::milliseconds(20));
+  PrepareContext(&context, client_, std::chrono::milliseconds(50));
   grpc::Status status = grid_->SubmitGrid(&context, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
   // Had the server gone on, it would store the experiment within this time.
