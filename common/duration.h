@@ -1,5 +1,6 @@
 // Parses human durations for command-line flags: "30s", "500ms", "2m", "1h",
-// or a bare number of seconds ("1.5"). Thread-safe (pure function).
+// or a bare number of seconds ("1.5"). Units are absl::ParseDuration's (ns,
+// us, ms, s, m, h, also combined: "1m30s"). Thread-safe (pure function).
 #pragma once
 
 #include <cstdint>

@@ -105,4 +105,31 @@ std::string JoinNames(const Table& table) {
 std::string DatasetNames() { return JoinNames(DatasetCatalog()); }
 std::string ModelNames() { return JoinNames(ModelCatalog()); }
 
+OptimizerConfig DefaultOptimizer(Objective objective) {
+  // name, lr, beta1, beta2 (momentum and weight_decay 0).
+  switch (objective) {
+    case Objective::kGan:
+    case Objective::kWganGp:
+      return OptimizerConfig{"adam", 2e-4, 0.5, 0.999};
+    case Objective::kWgan:
+      return OptimizerConfig{"rmsprop", 5e-5, 0.5, 0.999};
+    case Objective::kVae:
+    case Objective::kClassifier:
+      return OptimizerConfig{"adam", 1e-3, 0.9, 0.999};
+  }
+  return OptimizerConfig{};
+}
+
+int DefaultCriticIters(Objective objective) {
+  return objective == Objective::kWgan || objective == Objective::kWganGp ? 5 : 1;
+}
+
+void ApplyModelDefaults(const ModelInfo& model, TrialConfig& config) {
+  config.latent_size = model.default_latent_size;
+  config.width = model.default_width;
+  config.depth = model.default_depth;
+  config.critic_iters = DefaultCriticIters(model.objective);
+  config.optimizer = DefaultOptimizer(model.objective);
+}
+
 }  // namespace gridrun

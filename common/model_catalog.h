@@ -6,12 +6,16 @@
 // by the spec's latent_size / width / depth; a *preset* is one exact
 // architecture from the seed studies (../shared/seeds) with a fixed layer
 // layout, where only the latent size may change (and only if
-// latent_adjustable). Thread-safe: immutable after static initialisation.
+// latent_adjustable). It also holds the defaults that depend on the model:
+// ApplyModelDefaults fills them into a TrialConfig before a grid spec's
+// settings are applied. Thread-safe: immutable after static initialisation.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/trial_config.h"
 
 namespace gridrun {
 
@@ -62,5 +66,20 @@ const ModelInfo* FindModel(std::string_view name);
 // Names joined with ", " for "allowed: ..." error messages.
 std::string DatasetNames();
 std::string ModelNames();
+
+// The optimizer a model trains with when the spec does not say: gan and
+// wgan-gp adam 2e-4, betas 0.5/0.999 (DCGAN); wgan rmsprop 5e-5 (the WGAN
+// paper); vae and classifier adam 1e-3, betas 0.9/0.999. Optimizer settings
+// the spec gives override single fields of it.
+OptimizerConfig DefaultOptimizer(Objective objective);
+
+// Critic (discriminator) steps per generator step when the spec does not say:
+// 5 for wgan and wgan-gp, 1 otherwise.
+int DefaultCriticIters(Objective objective);
+
+// Sets the settings whose default depends on `model`: latent_size, width and
+// depth from its entry, critic_iters and the optimizer from its objective.
+// Every other setting keeps its value (a fresh TrialConfig: its default).
+void ApplyModelDefaults(const ModelInfo& model, TrialConfig& config);
 
 }  // namespace gridrun

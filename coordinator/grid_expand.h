@@ -18,11 +18,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "common/trial_config.h"
 #include "coordinator/grid_spec.h"
 #include "coordinator/trial_store.h"
@@ -39,18 +41,31 @@ struct ExpandedTrial {
 // Expands `spec` (which must come from ParseGridSpec) into spec.trial_count
 // trials in grid order. A spec without axes gives one trial with empty params.
 //
-// Defaults filled in per trial: latent_size/width/depth from the model's
-// catalog entry; critic_iters DefaultCriticIters(objective); the optimizer
-// DefaultOptimizer(objective) with the spec's optimizer fields over it;
-// samples.epochs [epochs] and samples.count 64; every other field the
-// TrialConfig default.
+// Defaults filled in per trial: ApplyModelDefaults (common/model_catalog.h:
+// latent_size/width/depth from the model's catalog entry, critic_iters
+// DefaultCriticIters(objective), the optimizer DefaultOptimizer(objective));
+// samples.epochs [epochs]; every other field its TrialConfig default. The
+// spec's values are then assigned through the trial field table
+// (common/trial_fields.h), the spec's optimizer fields over the default
+// optimizer.
 std::vector<ExpandedTrial> ExpandGrid(const GridSpec& spec);
+
+// As above, polling `cancelled` (if set) every 64 trials: CANCELLED as soon
+// as it returns true. The work is at most spec.trial_count trials, which
+// ParseGridSpec bounds by GridLimits::max_trials.
+absl::StatusOr<std::vector<ExpandedTrial>> ExpandGrid(const GridSpec& spec,
+                                                      const std::function<bool()>& cancelled);
 
 // The experiment to store: name, the submitted `yaml_text` as written,
 // spec_sha256 = Sha256Hex(spec.canonical_json) (so resubmitting the same spec
 // with other whitespace, comments or key order is idempotent), and every
 // trial with its canonical config JSON, hash, params, ranks and device.
 NewExperiment ToNewExperiment(const GridSpec& spec, std::string_view yaml_text);
+
+// As above, stopping with CANCELLED when `cancelled` (if set) returns true
+// during the expansion.
+absl::StatusOr<NewExperiment> ToNewExperiment(const GridSpec& spec, std::string_view yaml_text,
+                                              const std::function<bool()>& cancelled);
 
 // A short human-readable summary, for `gridrun validate` and logs:
 //   12 trials

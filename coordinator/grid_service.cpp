@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -26,9 +27,21 @@ grpc::Status GridServiceImpl::SubmitGrid(grpc::ServerContext* context,
   if (request->spec_yaml().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError("spec_yaml: is empty"));
   }
-  auto spec = ParseGridSpec(request->spec_yaml());
+  // A client that has gone (deadline passed, call cancelled) stops the work:
+  // parsing and expansion poll this, and nothing is stored after it.
+  const std::function<bool()> client_gone = [context] { return context->IsCancelled(); };
+  GridLimits limits;
+  limits.cancelled = client_gone;
+  auto spec = ParseGridSpec(request->spec_yaml(), limits);
   RETURN_GRPC_IF_ERROR(spec.status());
-  NewExperiment experiment = ToNewExperiment(*spec, request->spec_yaml());
+  auto experiment_or = ToNewExperiment(*spec, request->spec_yaml(), client_gone);
+  RETURN_GRPC_IF_ERROR(experiment_or.status());
+  const NewExperiment& experiment = *experiment_or;
+  if (client_gone()) {
+    spdlog::info("SubmitGrid '{}': client gone before the store; nothing stored", experiment.name);
+    return ToGrpcStatus(
+        absl::CancelledError("SubmitGrid: the client cancelled or its deadline passed"));
+  }
   auto result = store_->SubmitExperiment(experiment, request->rerun(), clock_->NowMs());
   RETURN_GRPC_IF_ERROR(result.status());
   response->set_experiment_id(result->experiment_id);

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,13 +38,15 @@
 #include "absl/status/statusor.h"
 #include "common/model_catalog.h"
 #include "common/trial_config.h"
+#include "common/trial_fields.h"
 
 namespace gridrun::coordinator {
 
 // One typed setting: integer fields hold int64_t, real-valued fields double
 // (an integer written for a real field is stored as double), names and
-// choices std::string.
-using SpecValue = std::variant<int64_t, double, std::string>;
+// choices std::string. The settings, their kinds and ranges are the trial
+// field table's (common/trial_fields.h).
+using SpecValue = SettingValue;
 
 // The canonical text of a value, as stored in trial_params: integers in
 // decimal ("64"), reals with the fewest digits that read back to the same
@@ -84,6 +87,11 @@ struct GridSpec {
 
 struct GridLimits {
   int64_t max_trials = 10000;  // larger grids are refused
+  // Polled between the steps of parsing (and, passed on, of expansion,
+  // coordinator/grid_expand.h); when it returns true the call stops with
+  // CANCELLED. Empty: never cancelled. The coordinator passes "the client
+  // has gone" (grpc::ServerContext::IsCancelled).
+  std::function<bool()> cancelled;
 };
 
 // Parses and validates `yaml_text`.
@@ -98,6 +106,15 @@ struct GridLimits {
 // optimizer, or as an axis). Integer fields take integers only (not 1.5,
 // "2" or true); real fields take integers and decimals (1.0e-3, 1e-3).
 // Cross-field rules are checked for every combination of axis values.
+//
+// Work is bounded by the text's size: a text whose YAML tree, aliases and
+// merge keys expanded, has more than 8 nodes per byte (plus 1024) is refused
+// before it is walked (coordinator/spec_limits.h), as INVALID_ARGUMENT
+//   spec: expands to too many YAML nodes through anchors and aliases (got
+//   more than N; allowed: at most N, 8 per byte of a B-byte text plus 1024)
+// and a grid of more than limits.max_trials trials is refused before it is
+// expanded. At most 200 problems are listed, then a line saying more were
+// left out. CANCELLED when limits.cancelled says so.
 //
 // Returns INVALID_ARGUMENT when the spec is not valid. The message lists
 // every problem found, sorted by line, one per line, each as
@@ -136,20 +153,15 @@ absl::StatusOr<GridSpec> ParseGridSpec(std::string_view yaml_text, const GridLim
 //   --set epochs: not an integer (got ten; allowed: 1..100000)
 //   --set epoch: unknown key, did you mean 'epochs'? (allowed: ...)
 // for an assignment without '=', an unknown key, a value that is not YAML
-// or not valid for its setting on its own (type, range, name), and a spec
-// that is not YAML or not a map. Rules that involve other settings are
-// left to ParseGridSpec on the result.
+// or not valid for its setting on its own (type, range, name), a value or
+// a spec whose YAML expands beyond the node limit that ParseGridSpec
+// applies, more than 256 assignments, and a spec that is not YAML or not a
+// map. Rules that involve other settings are left to ParseGridSpec on the
+// result.
 absl::StatusOr<std::string> ApplySpecOverrides(std::string_view yaml_text,
                                                const std::vector<std::string>& assignments);
 
-// The optimizer a model trains with when the spec does not say: gan and
-// wgan-gp adam 2e-4, betas 0.5/0.999 (DCGAN); wgan rmsprop 5e-5 (the WGAN
-// paper); vae and classifier adam 1e-3, betas 0.9/0.999. Optimizer settings
-// the spec gives override single fields of it.
-OptimizerConfig DefaultOptimizer(Objective objective);
-
-// Critic (discriminator) steps per generator step when the spec does not say:
-// 5 for wgan and wgan-gp, 1 otherwise.
-int DefaultCriticIters(Objective objective);
+// The model-dependent defaults (DefaultOptimizer, DefaultCriticIters,
+// ApplyModelDefaults) are the model catalog's: common/model_catalog.h.
 
 }  // namespace gridrun::coordinator

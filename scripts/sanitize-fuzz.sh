@@ -71,8 +71,10 @@ fuzz_one() {
   mkdir -p "$work/corpus" "$FUZZ_DIR/fuzz-artifacts/$target"
   cp fuzz/corpus/"$target"/* "$work/corpus/"
   section "fuzz $target (${FUZZ_SECONDS}s)"
+  local dict=()
+  [[ -f fuzz/$target.dict ]] && dict=(-dict="fuzz/$target.dict")
   "$exe" -max_total_time="$FUZZ_SECONDS" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$FUZZ_DIR/fuzz-artifacts/$target/" \
+    "${dict[@]}" -artifact_prefix="$FUZZ_DIR/fuzz-artifacts/$target/" \
     "$work/corpus" "fuzz/regressions/$target" >"$work/log" 2>&1
   status=$?
   grep -v '^#[0-9]' "$work/log" | tail -n 40

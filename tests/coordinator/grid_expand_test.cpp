@@ -392,5 +392,25 @@ TEST(GridExpandTest, Summary) {
             "12 trials\n  seed: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ... (12 values)");
 }
 
+TEST(GridExpandTest, ACancelCheckStopsTheExpansion) {
+  std::string seeds;
+  for (int i = 0; i < 200; ++i) absl::StrAppend(&seeds, i == 0 ? "" : ", ", i);
+  const GridSpec spec =
+      Parse("experiment: e1\ndataset: mnist\nmodel: vae-mlp\ngrid:\n  seed: [" + seeds + "]\n");
+  int polls = 0;
+  auto stopped = ExpandGrid(spec, [&] { return ++polls > 2; });
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(stopped.status().message(),
+            "grid expansion stopped after 128 trials: the caller cancelled");
+  auto experiment = ToNewExperiment(spec, "yaml", [] { return true; });
+  EXPECT_EQ(experiment.status().code(), absl::StatusCode::kCancelled);
+  // A check that never fires changes nothing.
+  auto all = ExpandGrid(spec, [] { return false; });
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 200u);
+  EXPECT_EQ((*all)[199].config_sha256, ExpandGrid(spec)[199].config_sha256);
+}
+
 }  // namespace
 }  // namespace gridrun::coordinator

@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/model_catalog.h"
+#include "tests/coordinator/alias_bombs.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -257,6 +259,12 @@ const BadSpec kBadSpecs[] = {
          "line 8: grid.lr[1]: duplicate value, same as grid.lr[0] "
          "(got 0.1; allowed: distinct values)\n"
          "line 9: grid.batch_size[0]: not an integer (got x; allowed: 1..65536)"},
+    // Anchors, aliases and merge keys that expand to billions of nodes are
+    // refused before the tree is walked, naming the limit.
+    {"AliasesExpandingToBillionsOfNodes", test_specs::AliasBombSpec(),
+     test_specs::TooManyNodesError(test_specs::AliasBombSpec())},
+    {"MergeKeysExpandingToBillionsOfNodes", test_specs::MergeKeyBombSpec(),
+     test_specs::TooManyNodesError(test_specs::MergeKeyBombSpec())},
 };
 
 INSTANTIATE_TEST_SUITE_P(All, BadSpecTest, testing::ValuesIn(kBadSpecs),
@@ -297,6 +305,77 @@ TEST(GridSpecTest, HostileInputGivesShortErrors) {
   // yaml-cpp stops at its nesting limit instead of overflowing the stack.
   EXPECT_EQ(std::string(spec.status().message()).rfind("line ", 0), 0u) << spec.status();
   EXPECT_NE(spec.status().message().find(": invalid YAML: "), absl::string_view::npos);
+}
+
+// Seconds `fn` takes.
+template <typename Fn>
+double SecondsFor(Fn fn) {
+  const auto start = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+TEST(GridSpecTest, AliasBombsAreRefusedInWellUnderASecond) {
+  for (const std::string& yaml : {test_specs::AliasBombSpec(), test_specs::MergeKeyBombSpec()}) {
+    EXPECT_LT(yaml.size(), 700u);
+    absl::StatusOr<GridSpec> spec;
+    EXPECT_LT(SecondsFor([&] { spec = ParseGridSpec(yaml); }), 0.5);
+    ASSERT_FALSE(spec.ok());
+    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(std::string(spec.status().message()), test_specs::TooManyNodesError(yaml));
+  }
+}
+
+TEST(GridSpecTest, ModestAliasesStayAccepted) {
+  auto spec = ParseGridSpec(
+      "experiment: e1\nmodel: &m vae-mlp\n"
+      "grid:\n  dataset: [mnist, cifar10]\n  latent_size: &l [2, 4]\n  width: *l\n");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->trial_count, 8);
+}
+
+TEST(GridSpecTest, AnAliasedCollectionInAnErrorIsShownShort) {
+  // A value shown after "got" is cut at 60 characters; a repeated node is
+  // shown once, with an anchor, then as aliases.
+  std::string yaml = test_specs::AliasBombSpec();
+  yaml.replace(yaml.find("grid:\n  latent_size: *j\n"), std::string::npos, "epochs: [*b]\n");
+  auto spec = ParseGridSpec(yaml);
+  ASSERT_FALSE(spec.ok());
+  // Refused by the node limit already: the text expands to 10^9 nodes.
+  EXPECT_EQ(std::string(spec.status().message()), test_specs::TooManyNodesError(yaml));
+  spec = ParseGridSpec(std::string(kVae) + "l1: &l1 [[x, x, x, x, x, x, x, x, x, x], y]\n" +
+                       "epochs: [*l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1]\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find(
+                "line 5: epochs: not a single value; to sweep it, list its values under grid "
+                "(got [&1 [[x, x, x, x, x, x, x, x, x, x], y], *1, *1, *1, *1, ...; "
+                "allowed: 1..100000)"),
+            absl::string_view::npos)
+      << spec.status();
+}
+
+TEST(GridSpecTest, CrossFieldProblemsAreListedUpToALimit) {
+  // 300 batch sizes below 1024 ranks: 300 x 1 pairs to report, at most 200
+  // problems listed, then one line saying more were left out.
+  std::string batches;
+  for (int i = 1; i <= 300; ++i) absl::StrAppend(&batches, i == 1 ? "" : ", ", i);
+  GridLimits limits;
+  limits.max_trials = 1000;
+  auto spec = ParseGridSpec(
+      absl::StrCat(kVae, "ranks: 1024\ngrid:\n  batch_size: [", batches, "]\n"), limits);
+  ASSERT_FALSE(spec.ok());
+  const std::string message(spec.status().message());
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 200) << message;
+  EXPECT_EQ(message.substr(message.rfind('\n') + 1),
+            "... more problems not listed (at most 200 are)");
+}
+
+TEST(GridSpecTest, ACancelledParseStops) {
+  GridLimits limits;
+  limits.cancelled = [] { return true; };
+  auto spec = ParseGridSpec(Cat(kVae, "grid:\n  latent_size: [1, 2]\n"), limits);
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kCancelled);
 }
 
 TEST(GridSpecTest, AcceptsAGridExactlyAtTheLimit) {

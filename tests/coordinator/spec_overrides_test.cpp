@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "coordinator/grid_spec.h"
+#include "tests/coordinator/alias_bombs.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -186,6 +188,31 @@ TEST(SpecOverridesTest, RulesBetweenSettingsAreLeftToTheParser) {
   EXPECT_NE(spec.status().message().find("samples.epochs[1]: beyond epochs (got 50"),
             std::string::npos)
       << spec.status();
+}
+
+TEST(SpecOverridesTest, AliasBombsAreRefusedBeforeAnyWalk) {
+  // The spec: re-emitting it would write out every alias.
+  for (const std::string& yaml : {test_specs::AliasBombSpec(), test_specs::MergeKeyBombSpec()}) {
+    EXPECT_EQ(OverrideError({"epochs=1"}, yaml), test_specs::TooManyNodesError(yaml));
+  }
+  // A value: ten lists, each ten aliases of the one before.
+  std::string value = "[&a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]";
+  for (int i = 1; i <= 9; ++i) {
+    absl::StrAppend(&value, ", &a", i, " [");
+    for (int j = 0; j < 10; ++j) absl::StrAppend(&value, j == 0 ? "" : ", ", "*a", i - 1);
+    absl::StrAppend(&value, "]");
+  }
+  absl::StrAppend(&value, "]");
+  EXPECT_EQ(OverrideError({"samples.epochs=" + value}),
+            absl::StrCat("--set samples.epochs: expands to too many YAML nodes through anchors "
+                         "and aliases (allowed: at most ",
+                         8 * value.size() + 1024, " for a ", value.size(), "-byte value)"));
+}
+
+TEST(SpecOverridesTest, TooManyOverridesAreRefused) {
+  const std::vector<std::string> sets(257, "epochs=1");
+  EXPECT_EQ(OverrideError(sets), "--set: too many overrides (got 257; allowed: at most 256)");
+  EXPECT_TRUE(ApplySpecOverrides(kSpec, std::vector<std::string>(256, "epochs=1")).ok());
 }
 
 }  // namespace

@@ -1,0 +1,112 @@
+// SpecParser: the state of one ParseGridSpec call (internal to
+// coordinator/grid_spec.cpp, which reads the YAML tree into it, and
+// coordinator/spec_rules.cpp, which checks the rules that involve several
+// settings and builds the GridSpec). Every problem goes to one ErrorList, so
+// the caller sees all of them at once.
+//
+// Work is bounded by the spec's size: the tree was size-checked before
+// (spec_limits.h), values are kept distinct with a map, and the checks that
+// pair values of two settings stop once ErrorList is truncated.
+// Thread-safety: one parser per call, used by one thread.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/model_catalog.h"
+#include "common/trial_fields.h"
+#include "coordinator/grid_spec.h"
+#include "coordinator/spec_errors.h"
+
+namespace gridrun::coordinator {
+
+class SpecParser {
+ public:
+  explicit SpecParser(const GridLimits& limits) : limits_(limits) {}
+
+  // Reads `root` (a loaded, size-checked spec) and checks every rule.
+  absl::StatusOr<GridSpec> Parse(const YAML::Node& root);
+
+ private:
+  // Where a setting was given, for "already set" errors and cross-field checks.
+  struct Origin {
+    std::string path;  // "kl_weight", "grid.kl_weight", "lr"
+    int line = 0;
+    bool in_grid = false;
+  };
+
+  // One candidate value of a setting, for cross-field checks.
+  struct Choice {
+    SpecValue value;
+    std::string path;  // "batch_size", "grid.batch_size[1]"; "" for a default
+    int line = 0;
+  };
+
+  // Valid values of a list, kept distinct (the map finds a repeat).
+  struct DistinctChoices {
+    std::vector<Choice> list;
+    std::map<SpecValue, size_t> index;  // value -> its position in list
+  };
+
+  struct AxisState {
+    GridAxis axis;
+    std::string path;  // "grid.kl_weight"
+    int line = 0;
+    size_t written = 0;     // values written, valid or not
+    DistinctChoices valid;  // the valid ones, for cross-field checks
+  };
+
+  // grid_spec.cpp: reading the tree.
+  absl::Status Fail();
+  bool Cancelled() const;
+  bool CheckDuplicate(std::map<std::string, int>& seen, const std::string& name,
+                      const std::string& path, int line);
+  bool Claim(std::string_view field, const std::string& path, int line, bool in_grid);
+  void ParseExperiment(const YAML::Node& value, int line);
+  void ParseFixed(const TrialField& field, const YAML::Node& value, const std::string& path,
+                  int line);
+  void ParseSubMap(const YAML::Node& node, const std::string& prefix, int line,
+                   const std::vector<std::string>& keys);
+  void ParseBetas(const YAML::Node& node, int line);
+  void ParseSampleEpochs(const YAML::Node& node, int line);
+  bool AddDistinct(DistinctChoices& choices, Choice choice);
+  void ParseGrid(const YAML::Node& node, int line);
+  void ParseAxis(const TrialField& field, const std::string& name, const YAML::Node& node,
+                 const std::string& path, int line);
+
+  // spec_rules.cpp: rules over several settings, and the result.
+  void CheckRequired(int root_line);
+  void CheckTrialCount();
+  std::string AxisProduct() const;
+  std::vector<Choice> ChoicesFor(std::string_view field,
+                                 std::optional<SpecValue> fallback = std::nullopt) const;
+  const Origin* OriginOf(std::string_view field) const;
+  void CheckCrossFields();
+  void CheckBatchAgainstRanks();
+  void CheckSampleEpochs();
+  void CheckShapes(const std::vector<Choice>& models, const std::vector<Choice>& datasets);
+  void CheckHyperparameters(const ModelInfo& model);
+  void CheckOptimizerFields(const ModelInfo& model);
+  GridSpec Build() const;
+
+  const GridLimits& limits_;
+  ErrorList errors_;
+  std::map<std::string, Origin> claims_;  // field -> where it was set
+  std::string experiment_;
+  std::map<std::string, Choice> fixed_;  // field -> its valid single value
+  std::optional<std::pair<double, double>> betas_;
+  std::optional<DistinctChoices> sample_epochs_;  // set when all are valid
+  std::vector<AxisState> axes_;
+  int grid_line_ = 1;
+  int64_t trial_count_ = 1;
+};
+
+}  // namespace gridrun::coordinator
