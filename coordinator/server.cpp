@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/status_macros.h"
 #include "coordinator/sqlite_trial_store.h"
 
 namespace gridrun::coordinator {
@@ -33,16 +34,12 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
   if (options.tls_cert_path.empty() || options.tls_key_path.empty()) {
     return absl::InvalidArgumentError("TLS needs both --tls-cert and --tls-key");
   }
-  auto cert = ReadFile(options.tls_cert_path, "TLS certificate");
-  if (!cert.ok()) return cert.status();
-  auto key = ReadFile(options.tls_key_path, "TLS key");
-  if (!key.ok()) return key.status();
+  ASSIGN_OR_RETURN(std::string cert, ReadFile(options.tls_cert_path, "TLS certificate"));
+  ASSIGN_OR_RETURN(std::string key, ReadFile(options.tls_key_path, "TLS key"));
   grpc::SslServerCredentialsOptions ssl;
-  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  ssl.pem_key_cert_pairs.push_back({key, cert});
   if (!options.tls_client_ca_path.empty()) {
-    auto ca = ReadFile(options.tls_client_ca_path, "TLS client CA");
-    if (!ca.ok()) return ca.status();
-    ssl.pem_root_certs = *ca;
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(options.tls_client_ca_path, "TLS client CA"));
     ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(ssl);
@@ -64,14 +61,12 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     return absl::InvalidArgumentError("max attempts must be at least 1");
   }
 
-  auto store = SqliteTrialStore::Open(options.db_path);
-  if (!store.ok()) return store.status();
-  server->store_ = std::move(*store);
+  ASSIGN_OR_RETURN(server->store_, SqliteTrialStore::Open(options.db_path));
   const std::string checkpoint_dir = options.checkpoint_dir.empty()
                                          ? options.db_path + ".checkpoints"
                                          : options.checkpoint_dir;
   server->checkpoints_ = std::make_unique<CheckpointFiles>(checkpoint_dir);
-  if (auto s = server->checkpoints_->Init(); !s.ok()) return s;
+  RETURN_IF_ERROR(server->checkpoints_->Init());
   server->auth_ = std::make_unique<TokenAuthenticator>(options.token);
   server->grid_service_ = std::make_unique<GridServiceImpl>(
       server->store_.get(), server->clock_, server->auth_.get(), options);
@@ -79,13 +74,13 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
       server->store_.get(), server->checkpoints_.get(), server->clock_, server->auth_.get(),
       options);
 
-  auto credentials = MakeCredentials(options);
-  if (!credentials.ok()) return credentials.status();
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   MakeCredentials(options));
   // Debian's abseil runs absl::Mutex's deadlock-cycle detection (a graph
   // update per lock) in every gRPC mutex; the coordinator does not need it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, *credentials, &server->port_);
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   // The sync server spawns a thread per call beyond its idle pollers and ends
