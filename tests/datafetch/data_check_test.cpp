@@ -18,9 +18,7 @@ namespace gridrun::datafetch {
 namespace {
 
 namespace fs = std::filesystem;
-using fake_data::ReadFileBytes;
-using fake_data::ScopedTempDir;
-using fake_data::WriteFileBytes;
+using fake_data::ReadFileBytes, fake_data::ScopedTempDir, fake_data::WriteFileBytes;
 
 const DatasetCheck& Find(const DataCheckReport& report, const std::string& name) {
   for (const DatasetCheck& ds : report.datasets) {

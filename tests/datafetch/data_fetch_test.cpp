@@ -207,14 +207,19 @@ std::string MakeCifarTarball(const std::string& work, bool symlink_member = fals
   return ReadFileBytes(tarball);
 }
 
-TEST(DataFetchTest, CifarTarballIsVerifiedExtractedAndFlattened) {
-  ScopedTempDir tmp;
-  TestHttpServer server;
-  const std::string tarball = MakeCifarTarball(tmp.path() + "/src");
+// Serves `tarball` as /cifar/cifar-10-binary.tar.gz; options that fetch it.
+FetchOptions ServeCifarTarball(TestHttpServer& server, const std::string& tarball) {
   server.Set("/cifar/cifar-10-binary.tar.gz", {200, tarball, {}, false});
   FetchOptions options;
   options.base_url = server.base() + "/cifar";
   options.md5_override["cifar-10-binary.tar.gz"] = Md5Hex(tarball);
+  return options;
+}
+
+TEST(DataFetchTest, CifarTarballIsVerifiedExtractedAndFlattened) {
+  ScopedTempDir tmp;
+  TestHttpServer server;
+  const FetchOptions options = ServeCifarTarball(server, MakeCifarTarball(tmp.path() + "/src"));
   const std::string data_dir = tmp.path() + "/data";
   const absl::Status status = FetchDataset("cifar10", data_dir, options);
   ASSERT_TRUE(status.ok()) << status;
@@ -238,11 +243,8 @@ TEST(DataFetchTest, CifarTarballIsVerifiedExtractedAndFlattened) {
 TEST(DataFetchTest, CifarArchiveWithSymlinkMemberMovesNothing) {
   ScopedTempDir tmp;
   TestHttpServer server;
-  const std::string tarball = MakeCifarTarball(tmp.path() + "/src", /*symlink_member=*/true);
-  server.Set("/cifar/cifar-10-binary.tar.gz", {200, tarball, {}, false});
-  FetchOptions options;
-  options.base_url = server.base() + "/cifar";
-  options.md5_override["cifar-10-binary.tar.gz"] = Md5Hex(tarball);
+  const FetchOptions options =
+      ServeCifarTarball(server, MakeCifarTarball(tmp.path() + "/src", /*symlink_member=*/true));
   const std::string data_dir = tmp.path() + "/data";
   const absl::Status status = FetchDataset("cifar10", data_dir, options);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
