@@ -2,7 +2,6 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -17,6 +17,7 @@
 #include "cli/report_command.h"
 #include "cli/spec_overrides.h"
 #include "cli/status_command.h"
+#include "common/subprocess.h"
 #include "coordinator/grid_expand.h"
 #include "coordinator/grid_spec.h"
 #include "coordinator/server.h"
@@ -29,49 +30,36 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 void OnInterrupt(int) { g_interrupted = true; }
 
-std::string SiblingProgram(const std::string& name) {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return name;
-  return (self.parent_path() / name).string();
-}
-
-// A worker job: the process (mpirun or the worker itself) and its log.
+// A worker job: the process (mpirun or the worker itself, leading a process
+// group of its own so Ctrl-C reaches only us; we pass it on deliberately)
+// and its log.
 struct WorkerJob {
-  pid_t pid = -1;
+  std::optional<Subprocess> process;
   std::string log_path;
   bool done = false;
   int exit_code = 0;
 };
 
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0);  // Ctrl-C reaches only us; we pass it on deliberately
-    FILE* log = std::fopen(log_path.c_str(), "a");
-    if (log != nullptr) {
-      ::dup2(fileno(log), 1);
-      ::dup2(fileno(log), 2);
-    }
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    std::fprintf(stderr, "cannot start %s: %s\n", args[0], std::strerror(errno));
-    ::_exit(127);
-  }
-  return pid;
-}
-
 // Tells a worker job to stop: SIGTERM to the worker processes (mpirun's
-// children), which checkpoint and give their trials back.
-void Preempt(const WorkerJob& job, bool via_mpirun) {
+// children, by pid), which checkpoint and give their trials back.
+void Preempt(WorkerJob& job, bool via_mpirun) {
   if (job.done) return;
   if (via_mpirun) {
-    std::system(("pkill -TERM -P " + std::to_string(job.pid) + " >/dev/null 2>&1").c_str());
+    (void)job.process->SignalChildren(SIGTERM);
   } else {
-    ::kill(job.pid, SIGTERM);
+    (void)job.process->Signal(SIGTERM);
   }
+}
+
+// Reaps the job if it has ended (without blocking); true once it has.
+bool Reap(WorkerJob& job) {
+  if (job.done) return true;
+  absl::StatusOr<std::optional<int>> code = job.process->TryWait();
+  if (!code.ok() || code->has_value()) {
+    job.done = true;
+    job.exit_code = code.ok() ? **code : 1;
+  }
+  return job.done;
 }
 
 struct Counts {
@@ -199,6 +187,7 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
       options.worker_binary.empty() ? SiblingProgram("gridrun-worker") : options.worker_binary;
   const bool via_mpirun = ranks > 1;
   std::vector<WorkerJob> jobs(workers);
+  bool spawn_error = false;
   for (int i = 0; i < workers; ++i) {
     std::vector<std::string> argv;
     if (via_mpirun) {
@@ -210,7 +199,29 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
                  std::to_string(options.threads), "--exit-when-idle", "3"});
     if (!options.data_dir.empty()) argv.insert(argv.end(), {"--data-dir", options.data_dir});
     jobs[i].log_path = log_dir + "/worker-" + std::to_string(i) + ".log";
-    jobs[i].pid = Spawn(argv, jobs[i].log_path);
+    SpawnOptions spawn;
+    spawn.output_path = jobs[i].log_path;
+    spawn.new_process_group = true;
+    absl::StatusOr<Subprocess> process = Subprocess::Spawn(argv, spawn);
+    if (!process.ok()) {
+      err << "gridrun local: cannot start worker " << i << ": " << process.status().message()
+          << "\n";
+      spawn_error = true;
+      break;
+    }
+    jobs[i].process = std::move(*process);
+  }
+  if (spawn_error) {
+    // Stop the jobs already started (their workers hold no lease yet).
+    for (auto& job : jobs) {
+      if (!job.process.has_value()) continue;
+      (void)job.process->SignalGroup(SIGKILL);
+      (void)job.process->Wait();
+    }
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+    (*server)->Shutdown();
+    return 1;
   }
   err << "started " << workers << " worker" << (workers > 1 ? "s" : "") << " of " << ranks
       << " rank" << (ranks > 1 ? "s" : "") << " (logs in " << log_dir << "/)\n";
@@ -227,10 +238,7 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
   auto poll_interval = std::chrono::milliseconds(100);
   while (true) {
     for (auto& job : jobs) {
-      int status = 0;
-      if (!job.done && ::waitpid(job.pid, &status, WNOHANG) == job.pid) {
-        job.done = true;
-        job.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (!job.done && Reap(job)) {
         if (job.exit_code != 0 && !g_interrupted) {
           err << (tty ? "\n" : "") << "gridrun local: a worker exited with status "
               << job.exit_code << "; see " << job.log_path << "\n";
@@ -282,24 +290,23 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
   // its trial back. Finished: every trial is terminal, so no worker holds a
   // lease and all are idle (waiting for a lease that will not come); SIGTERM
   // ends that wait at once (exit 0) instead of after --exit-when-idle.
-  for (const auto& job : jobs) {
+  for (auto& job : jobs) {
     if (interrupted || finished) Preempt(job, via_mpirun);
   }
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (true) {
     bool all_done = true;
-    for (auto& job : jobs) {
-      int status = 0;
-      if (!job.done && ::waitpid(job.pid, &status, WNOHANG) == job.pid) job.done = true;
-      all_done = all_done && job.done;
-    }
+    for (auto& job : jobs) all_done = Reap(job) && all_done;
     if (all_done || std::chrono::steady_clock::now() >= give_up) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& job : jobs) {
     if (!job.done) {
-      ::kill(-job.pid, SIGKILL);
-      ::waitpid(job.pid, nullptr, 0);
+      // mpirun's ranks lead process groups of their own: killed by pid first.
+      (void)job.process->SignalChildren(SIGKILL);
+      (void)job.process->SignalGroup(SIGKILL);  // the job's own process group
+      (void)job.process->Wait();
+      job.done = true;
     }
   }
   sigaction(SIGINT, &old_int, nullptr);

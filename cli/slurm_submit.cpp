@@ -1,11 +1,5 @@
 #include "cli/slurm_submit.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/status_macros.h"
+#include "common/subprocess.h"
 
 namespace gridrun::cli {
 namespace {
@@ -22,13 +18,9 @@ namespace fs = std::filesystem;
 
 // gridrun-worker installed beside this program (bin/), else found in PATH.
 std::string DefaultWorkerBinary() {
+  const std::string sibling = SiblingProgram("gridrun-worker");
   std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path sibling = self.parent_path() / "gridrun-worker";
-    if (fs::exists(sibling, ec)) return sibling.string();
-  }
-  return "gridrun-worker";
+  return fs::exists(sibling, ec) ? sibling : "gridrun-worker";
 }
 
 std::string Absolute(const std::string& path) {
@@ -115,84 +107,8 @@ absl::StatusOr<SlurmJob> ResolveSlurmJob(const SlurmSubmitOptions& options,
   job.tls_ca = Absolute(connection.tls_ca_path);
   job.output_dir = Absolute(job.output_dir);
   job.data_dir = Absolute(job.data_dir);
-  if (auto status = ValidateSlurmJob(job); !status.ok()) return status;
+  RETURN_IF_ERROR(ValidateSlurmJob(job));
   return job;
-}
-
-absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
-                                         const std::string& input) {
-  int in[2], out[2], err[2], exec_error[2];
-  if (::pipe(in) != 0 || ::pipe(out) != 0 || ::pipe(err) != 0 ||
-      ::pipe2(exec_error, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
-  }
-  const pid_t pid = ::fork();
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1], exec_error[0]}) ::close(fd);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    const int e = errno;  // tell the parent why (the pipe closes on a successful exec)
-    (void)!::write(exec_error[1], &e, sizeof(e));
-    ::_exit(127);
-  }
-  for (int fd : {in[0], out[1], err[1], exec_error[1]}) ::close(fd);
-  int exec_errno = 0;
-  const bool exec_failed = ::read(exec_error[0], &exec_errno, sizeof(exec_errno)) ==
-                           static_cast<ssize_t>(sizeof(exec_errno));
-  ::close(exec_error[0]);
-
-  ProcessResult result;
-  // Feed stdin and drain both outputs together: no deadlock on full pipes.
-  ::signal(SIGPIPE, SIG_IGN);
-  size_t written = exec_failed ? input.size() : 0;
-  int in_fd = in[1];
-  if (written == input.size()) {
-    ::close(in_fd);
-    in_fd = -1;
-  }
-  int fds[2] = {out[0], err[0]};
-  std::string* sinks[2] = {&result.out, &result.err};
-  while (in_fd >= 0 || fds[0] >= 0 || fds[1] >= 0) {
-    pollfd p[3] = {{in_fd, POLLOUT, 0}, {fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
-    if (::poll(p, 3, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (in_fd >= 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      const ssize_t n = ::write(in_fd, input.data() + written, input.size() - written);
-      if (n > 0) written += static_cast<size_t>(n);
-      if (n < 0 || written == input.size()) {
-        ::close(in_fd);
-        in_fd = -1;
-      }
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i] < 0 || !(p[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buffer[4096];
-      const ssize_t n = ::read(fds[i], buffer, sizeof(buffer));
-      if (n > 0) {
-        sinks[i]->append(buffer, static_cast<size_t>(n));
-      } else {
-        ::close(fds[i]);
-        fds[i] = -1;
-      }
-    }
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (exec_failed) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot run '", argv[0], "': ", std::strerror(exec_errno)));
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
 }
 
 int SubmitSlurmJob(const SlurmJob& job, const SlurmSubmitOptions& options, std::ostream& out,

@@ -13,7 +13,8 @@
 // anything is submitted), sbatch missing, sbatch failing (its stderr is
 // shown), sbatch printing no job id.
 //
-// Thread-safety: RunSbatch forks; call it from one thread at a time.
+// Thread-safety: SubmitSlurmJob starts sbatch (common/subprocess.h) and
+// waits for it; calls from several threads are independent.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -46,18 +47,5 @@ absl::StatusOr<SlurmJob> ResolveSlurmJob(const SlurmSubmitOptions& options,
 // or 1 after printing why on `err`.
 int SubmitSlurmJob(const SlurmJob& job, const SlurmSubmitOptions& options, std::ostream& out,
                    std::ostream& err);
-
-// The result of a finished child process.
-struct ProcessResult {
-  int exit_code = -1;  // 128+N when killed by signal N
-  std::string out;
-  std::string err;
-};
-
-// Runs argv (argv[0] looked up in PATH) with `input` on its stdin and waits.
-// FAILED_PRECONDITION when it cannot be started (the message names the
-// program and the reason).
-absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
-                                         const std::string& input);
 
 }  // namespace gridrun::cli

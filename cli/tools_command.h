@@ -1,15 +1,37 @@
-// `gridrun models [NAME]` and `gridrun data check|fetch`: model and data-set
-// tools that need LibTorch, which the gridrun CLI does not link. They run
-// `gridrun-worker models|data ...` (the worker program next to gridrun),
-// which handles them without MPI; see worker/model_tools.h for their usage.
+// `gridrun data check|fetch` and `gridrun models [NAME]`: the data-set and
+// model tools.
+//
+//   data check [--data-dir D]   which data files are present and valid
+//   data fetch DATASET [--data-dir D] [--mirror URL]
+//                               downloads the official files (libcurl),
+//                               verifying checksums
+//
+// Both data tools run in this process (datafetch/, torch-free). `models`
+// needs LibTorch, which the gridrun CLI does not link: it runs
+// `gridrun-worker models ...` (the worker program next to gridrun), which
+// handles it without MPI; see worker/model_tools.h for its usage.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+#include <string>
+
 namespace gridrun::cli {
 
-// Adds the `models` and `data` subcommands. They replace this process with
-// the worker program (exit code 1 with a message if it cannot be started).
-void AddToolCommands(CLI::App& app);
+// `gridrun data check`: prints the report of datafetch::CheckData on `out`;
+// returns 0 when some data set is usable, else 1.
+int RunDataCheck(const std::string& data_dir, std::ostream& out);
+
+// `gridrun data fetch`: downloads `dataset` into `data_dir` from `mirror`
+// ("" : the official sources). Returns 0, or 1 after printing why on `err`.
+int RunDataFetch(const std::string& dataset, const std::string& data_dir,
+                 const std::string& mirror, std::ostream& out, std::ostream& err);
+
+// Adds the `data` and `models` subcommands. `models` replaces this process
+// with the worker program (exit code 1 with a message if it cannot be
+// started); the data tools throw CLI::RuntimeError(1) when they fail.
+void AddToolCommands(CLI::App& app, std::ostream& out = std::cout,
+                     std::ostream& err = std::cerr);
 
 }  // namespace gridrun::cli

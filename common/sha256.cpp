@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <stdexcept>
+#include <string>
 
 namespace gridrun {
 namespace {
@@ -19,28 +20,32 @@ std::string ToHex(const unsigned char* bytes, unsigned int n) {
 
 }  // namespace
 
-struct Sha256Builder::State {
+struct HexDigestBuilder::State {
   EVP_MD_CTX* ctx = nullptr;
 };
 
-Sha256Builder::Sha256Builder() : state_(new State) {
+HexDigestBuilder::HexDigestBuilder(Algorithm algorithm) : state_(new State) {
+  const bool sha256 = algorithm == Algorithm::kSha256;
   state_->ctx = EVP_MD_CTX_new();
   if (state_->ctx == nullptr ||
-      EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("OpenSSL: cannot initialise SHA-256");
+      EVP_DigestInit_ex(state_->ctx, sha256 ? EVP_sha256() : EVP_md5(), nullptr) != 1) {
+    EVP_MD_CTX_free(state_->ctx);
+    delete state_;
+    throw std::runtime_error(std::string("OpenSSL: cannot initialise ") +
+                             (sha256 ? "SHA-256" : "MD5"));
   }
 }
 
-Sha256Builder::~Sha256Builder() {
+HexDigestBuilder::~HexDigestBuilder() {
   EVP_MD_CTX_free(state_->ctx);
   delete state_;
 }
 
-void Sha256Builder::Update(std::string_view data) {
+void HexDigestBuilder::Update(std::string_view data) {
   EVP_DigestUpdate(state_->ctx, data.data(), data.size());
 }
 
-std::string Sha256Builder::FinishHex() {
+std::string HexDigestBuilder::FinishHex() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(state_->ctx, digest, &length);
@@ -49,6 +54,12 @@ std::string Sha256Builder::FinishHex() {
 
 std::string Sha256Hex(std::string_view data) {
   Sha256Builder builder;
+  builder.Update(data);
+  return builder.FinishHex();
+}
+
+std::string Md5Hex(std::string_view data) {
+  Md5Builder builder;
   builder.Update(data);
   return builder.FinishHex();
 }

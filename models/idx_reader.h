@@ -10,7 +10,7 @@
 // (labels, 1 dim), then one uint32 per dimension, then the uint8 payload.
 //
 // These functions are shared by models/dataset.cpp (loading into tensors) and
-// models/data_fetch.cpp (`gridrun data check`, which must stay cheap and
+// datafetch/data_check.cpp (`gridrun data check`, which must stay cheap and
 // torch-free). Thread-safety: DataFile is a move-only handle for one thread;
 // the free functions keep no shared state.
 #pragma once

@@ -18,6 +18,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libsqlitecpp-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libpng-dev zlib1g-dev libssl-dev openssl
+  libcurl4-openssl-dev  # `gridrun data fetch` downloads
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3
   python3-torch  # the PyTorch baselines in bench/baselines (same LibTorch 1.13)

@@ -6,7 +6,6 @@
 #include <string>
 
 #include "common/model_catalog.h"
-#include "models/data_fetch.h"
 #include "models/dataset.h"
 #include "models/layer_table.h"
 #include "models/model_factory.h"
@@ -84,13 +83,13 @@ int ShowModel(const std::string& name, const std::string& dataset, int64_t laten
 bool IsToolCommand(int argc, char** argv) {
   if (argc < 2) return false;
   const std::string command = argv[1];
-  return command == "models" || command == "data";
+  return command == "models";
 }
 
 int RunToolCommand(int argc, char** argv, std::ostream& out, std::ostream& err) {
-  CLI::App app{"gridrun model and data tools"};
+  CLI::App app{"gridrun model tools"};
   app.require_subcommand(1);
-  std::string name, dataset, data_dir = models::DefaultDataDir(), mirror;
+  std::string name, dataset;
   int64_t latent = 0, width = 0, depth = 0;
   int code = 0;
   CLI::App* models_cmd = app.add_subcommand("models", "list models, or show one's layers");
@@ -101,33 +100,6 @@ int RunToolCommand(int argc, char** argv, std::ostream& out, std::ostream& err) 
   models_cmd->add_option("--depth", depth, "depth (families)");
   models_cmd->callback([&] {
     code = name.empty() ? ListModels(out) : ShowModel(name, dataset, latent, width, depth, out, err);
-  });
-  CLI::App* data_cmd = app.add_subcommand("data", "check or fetch the data sets");
-  data_cmd->require_subcommand(1);
-  CLI::App* check = data_cmd->add_subcommand("check", "say which data files are present and valid");
-  check->add_option("--data-dir", data_dir, "the data directory")->capture_default_str();
-  check->callback([&] {
-    const models::DataCheckReport report = models::CheckData(data_dir);
-    out << models::FormatDataCheckReport(report);
-    bool any = false;
-    for (const auto& d : report.datasets) any = any || d.usable;
-    code = any ? 0 : 1;
-  });
-  CLI::App* fetch = data_cmd->add_subcommand("fetch", "download a data set, verifying checksums");
-  fetch->add_option("dataset", dataset, "mnist, fashion-mnist or cifar10")->required();
-  fetch->add_option("--data-dir", data_dir, "the data directory")->capture_default_str();
-  fetch->add_option("--mirror", mirror, "base URL to download from instead of the official one")
-      ->envname("GRIDRUN_DATA_MIRROR");
-  fetch->callback([&] {
-    models::FetchOptions options;
-    options.base_url = mirror;
-    absl::Status status = models::FetchDataset(dataset, data_dir, options);
-    if (!status.ok()) {
-      err << "gridrun data fetch: " << status.message() << "\n";
-      code = 1;
-      return;
-    }
-    out << "fetched " << dataset << " into " << data_dir << "\n";
   });
   try {
     app.parse(argc, argv);

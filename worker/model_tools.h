@@ -1,12 +1,10 @@
-// The torch-side tools behind `gridrun models` and `gridrun data` (the
-// gridrun CLI links no torch, so it runs `gridrun-worker models|data ...`):
+// The torch-side tool behind `gridrun models` (the gridrun CLI links no
+// torch, so it runs `gridrun-worker models ...`; `gridrun data` runs in the
+// CLI itself, see cli/tools_command.h):
 //
 //   models                 every catalog model: kind, objective, parameters
 //   models NAME [--dataset D] [--latent N] [--width N] [--depth N]
 //                          the layer table in the seeds' torchsummary format
-//   data check [--data-dir D]         what is present and valid
-//   data fetch DATASET [--data-dir D] [--mirror URL]
-//                          downloads the official files, verifying checksums
 //
 // Returns the exit code (0 ok, 1 failure, 2 usage). Thread-safety: one call
 // per process; no MPI needed.
