@@ -1,5 +1,6 @@
-// `gridrun models` and `gridrun data check` through the real binaries (the
-// CLI hands them to gridrun-worker, which links LibTorch).
+// `gridrun models` and `gridrun data check` through the real binaries
+// (`models` is handed to gridrun-worker, which links LibTorch; `data check`
+// runs in gridrun itself, through the torch-free datafetch/ library).
 #include <gtest/gtest.h>
 
 #include "common/model_catalog.h"

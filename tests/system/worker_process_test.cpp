@@ -4,6 +4,7 @@
 // (checkpoint, exit 0, resume later) and cancel (every rank stops).
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <set>
 #include <thread>
 
@@ -140,7 +141,9 @@ TEST_F(WorkerProcessTest, SigtermCheckpointsAndExitsCleanly) {
   const auto started = std::chrono::steady_clock::now();
   // Preemption signals the worker processes (the ranks). mpirun itself would
   // report any signal it receives as a failed job, whatever the ranks do.
-  ASSERT_EQ(std::system(("pkill -TERM -P " + std::to_string(worker->pid())).c_str()), 0);
+  const std::vector<pid_t> ranks = ChildPids(worker->pid());
+  ASSERT_FALSE(ranks.empty());
+  for (pid_t rank : ranks) ASSERT_EQ(::kill(rank, SIGTERM), 0);
   EXPECT_EQ(worker->Wait(std::chrono::seconds(30)), 0) << worker->output();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
   const auto trial = OnlyTrial(id);
