@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 
 namespace gridrun::cli {
 namespace {
@@ -65,12 +66,12 @@ std::string ShellQuote(const std::string& text) {
 }
 
 absl::Status ValidateSlurmJob(const SlurmJob& job) {
-  if (auto s = CheckCount("nodes", job.nodes, 1, 100000); !s.ok()) return s;
-  if (auto s = CheckCount("ranks-per-node", job.ranks_per_node, 1, 4096); !s.ok()) return s;
-  if (auto s = CheckCount("gpus-per-node", job.gpus_per_node, 0, 1024); !s.ok()) return s;
-  if (auto s = CheckCount("array", job.array, 1, 100000); !s.ok()) return s;
-  if (auto s = CheckCount("threads", job.threads, 1, 256); !s.ok()) return s;
-  if (auto s = CheckCount("grace", job.grace_s, 0, 65535); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckCount("nodes", job.nodes, 1, 100000));
+  RETURN_IF_ERROR(CheckCount("ranks-per-node", job.ranks_per_node, 1, 4096));
+  RETURN_IF_ERROR(CheckCount("gpus-per-node", job.gpus_per_node, 0, 1024));
+  RETURN_IF_ERROR(CheckCount("array", job.array, 1, 100000));
+  RETURN_IF_ERROR(CheckCount("threads", job.threads, 1, 256));
+  RETURN_IF_ERROR(CheckCount("grace", job.grace_s, 0, 65535));
   if (job.gpus_per_node > 0 && job.ranks_per_node > job.gpus_per_node) {
     return Bad("ranks-per-node", std::to_string(job.ranks_per_node),
                absl::StrCat("must be at most --gpus-per-node (", job.gpus_per_node,
@@ -97,7 +98,7 @@ absl::Status ValidateSlurmJob(const SlurmJob& job) {
         {"account", &job.account},
         {"log-dir", &job.output_dir},
         {"experiment", &job.experiment_id}}) {
-    if (auto s = CheckWord(field, *value); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckWord(field, *value));
   }
   for (const std::string& option : job.extra_sbatch) {
     if (option.rfind("--", 0) != 0 && option.rfind("-", 0) != 0) {

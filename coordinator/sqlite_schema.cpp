@@ -2,13 +2,18 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <set>
+#include <iterator>
 #include <string_view>
 #include <system_error>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -235,6 +240,55 @@ constexpr std::string_view kSchemaV3 = R"sql(
 ALTER TABLE trials ADD COLUMN preemptions INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Version 4: trial_source, the one statement of the reuse rule. A trial
+// shows the data (metrics, final metrics, samples, checkpoints) of
+// source_trial_id: itself, or the original trial it reused (reused_from).
+// The views below, the store and the CLI's results reader (results_reader.h)
+// all read the rule from here; the two views are rebuilt on it with the same
+// columns as before.
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE VIEW trial_source AS
+SELECT trial_id AS trial_id,
+       (CASE WHEN reused_from != 0 THEN reused_from ELSE trial_id END) AS source_trial_id
+FROM trials;
+
+DROP VIEW results;
+DROP VIEW trial_metrics_last;
+
+CREATE VIEW trial_metrics_last AS
+SELECT s.trial_id        AS trial_id,
+       s.source_trial_id AS source_trial_id,
+       l.name            AS name,
+       l.step            AS step,
+       l.epoch           AS epoch,
+       l.value           AS value
+FROM trial_source AS s
+JOIN metrics_last AS l ON l.trial_id = s.source_trial_id;
+
+CREATE VIEW results AS
+SELECT e.name          AS experiment,
+       t.experiment_id AS experiment_id,
+       t.trial_id      AS trial_id,
+       t.number        AS number,
+       t.state         AS state,
+       t.attempt       AS attempt,
+       t.reused_from   AS reused_from,
+       (SELECT json_group_object(p.name, CASE WHEN json_valid(p.value) THEN json(p.value)
+                                              ELSE p.value END)
+        FROM trial_params AS p WHERE p.trial_id = t.trial_id) AS params_json,
+       (SELECT json_group_object(l.name, l.value)
+        FROM trial_metrics_last AS l WHERE l.trial_id = t.trial_id) AS metrics_json,
+       (SELECT json_group_object(f.name, f.value)
+        FROM trial_source AS s JOIN final_metrics AS f ON f.trial_id = s.source_trial_id
+        WHERE s.trial_id = t.trial_id) AS final_metrics_json,
+       t.error         AS error,
+       t.worker_id     AS worker_id,
+       t.started_ms    AS started_ms,
+       t.finished_ms   AS finished_ms
+FROM trials AS t
+JOIN experiments AS e ON e.experiment_id = t.experiment_id;
+)sql";
+
 absl::Status Internal(const std::string& what, const std::exception& e) {
   return absl::InternalError(absl::StrCat(what, ": ", e.what()));
 }
@@ -260,30 +314,79 @@ absl::Status CheckApplicationId(SQLite::Database& db, int version) {
   return absl::OkStatus();
 }
 
-// Only reads: plain SELECTs, functions, and pragmas that report without
-// setting anything.
-int ReadOnlyAuthorizer(void* /*user*/, int action, const char* arg1, const char* arg2,
+// Pragmas a query may run. The schema pragmas take a table or index name
+// as their argument; the value pragmas only report (`PRAGMA x = v` would set
+// one and is refused). Every other pragma is refused.
+constexpr std::string_view kSchemaPragmas[] = {"table_info",  "table_xinfo", "table_list",
+                                               "index_list",  "index_info",  "index_xinfo",
+                                               "foreign_key_list"};
+constexpr std::string_view kValuePragmas[] = {"user_version", "application_id", "schema_version",
+                                              "foreign_keys", "synchronous",    "page_size",
+                                              "page_count",   "freelist_count", "encoding"};
+
+bool Listed(std::string_view name, const auto& list) {
+  return std::find(std::begin(list), std::end(list), name) != std::end(list);
+}
+
+// What one guarded query is doing: the first action the authorizer refused
+// (for the message) and the deadline the progress handler enforces.
+struct QueryGuard {
+  std::string refused;
+  std::chrono::steady_clock::time_point deadline;
+  bool timed_out = false;
+};
+
+// Allows reading only: plain SELECTs, functions other than load_extension(),
+// and the pragmas above. Called by SQLite while it compiles a statement.
+int ReadOnlyAuthorizer(void* user, int action, const char* arg1, const char* arg2,
                        const char* /*database*/, const char* /*trigger*/) {
+  auto* guard = static_cast<QueryGuard*>(user);
+  auto refuse = [guard](std::string what) {
+    if (guard->refused.empty()) guard->refused = std::move(what);
+    return SQLITE_DENY;
+  };
   switch (action) {
     case SQLITE_SELECT:
     case SQLITE_READ:
-    case SQLITE_FUNCTION:
     case SQLITE_RECURSIVE:
       return SQLITE_OK;
+    case SQLITE_FUNCTION:
+      if (arg2 != nullptr && absl::AsciiStrToLower(arg2) == "load_extension") {
+        return refuse("load_extension()");
+      }
+      return SQLITE_OK;
     case SQLITE_PRAGMA: {
-      static const std::set<std::string_view> kPragmasWithArgument = {
-          "table_info", "table_xinfo", "index_list",
-          "index_info", "index_xinfo", "foreign_key_list"};
-      if (arg2 == nullptr || kPragmasWithArgument.count(arg1) != 0) return SQLITE_OK;
-      return SQLITE_DENY;
+      const std::string name = absl::AsciiStrToLower(arg1 != nullptr ? arg1 : "");
+      if (Listed(name, kSchemaPragmas) || (arg2 == nullptr && Listed(name, kValuePragmas))) {
+        return SQLITE_OK;
+      }
+      return refuse("PRAGMA " + name);
     }
+    case SQLITE_ATTACH:
+      return refuse("ATTACH");
     default:
-      return SQLITE_DENY;
+      return refuse("a statement that writes");
   }
 }
 
-absl::Status QueryError(int rc, sqlite3* handle) {
-  const std::string message = sqlite3_errmsg(handle);
+int QueryProgress(void* user) {
+  auto* guard = static_cast<QueryGuard*>(user);
+  if (std::chrono::steady_clock::now() > guard->deadline) {
+    guard->timed_out = true;
+    return 1;  // interrupts the statement
+  }
+  return 0;
+}
+
+std::string RefusedMessage(const std::string& what) {
+  return absl::StrCat("refused: ", what, " (queries are read-only; the database was not changed)");
+}
+
+// SQL mistakes and refusals are the caller's (INVALID_ARGUMENT); anything
+// else (I/O, corruption) is INTERNAL.
+absl::Status QueryError(int rc, sqlite3* handle, const QueryGuard& guard) {
+  if (!guard.refused.empty()) return absl::InvalidArgumentError(RefusedMessage(guard.refused));
+  const std::string message = absl::StrCat("SQL error: ", sqlite3_errmsg(handle));
   if ((rc & 0xff) == SQLITE_ERROR || (rc & 0xff) == SQLITE_AUTH) {
     return absl::InvalidArgumentError(message);
   }
@@ -295,15 +398,82 @@ struct StatementDeleter {
 };
 using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
 
-// Compiles `sql` with the read-only authorizer installed; `tail` receives
-// what follows the first statement.
-int PrepareReadOnly(sqlite3* handle, const char* sql, StatementPtr* stmt, const char** tail) {
-  sqlite3_set_authorizer(handle, ReadOnlyAuthorizer, nullptr);
+// Installs the authorizer (while compiling) or the progress handler (while
+// stepping) on a connection for one scope; the connection may be the store's
+// own, so both are removed again.
+class ScopedAuthorizer {
+ public:
+  ScopedAuthorizer(sqlite3* handle, QueryGuard* guard) : handle_(handle) {
+    sqlite3_set_authorizer(handle_, ReadOnlyAuthorizer, guard);
+  }
+  ~ScopedAuthorizer() { sqlite3_set_authorizer(handle_, nullptr, nullptr); }
+
+ private:
+  sqlite3* handle_;
+};
+
+class ScopedProgressHandler {
+ public:
+  ScopedProgressHandler(sqlite3* handle, QueryGuard* guard) : handle_(handle) {
+    sqlite3_progress_handler(handle_, 1000, QueryProgress, guard);
+  }
+  ~ScopedProgressHandler() { sqlite3_progress_handler(handle_, 0, nullptr, nullptr); }
+
+ private:
+  sqlite3* handle_;
+};
+
+// Compiles the one statement of `sql`: INVALID_ARGUMENT when it does not
+// compile, is refused, is empty, or is followed by another statement.
+absl::StatusOr<StatementPtr> PrepareOneReadOnly(sqlite3* handle, const std::string& sql,
+                                                QueryGuard* guard) {
+  ScopedAuthorizer authorizer(handle, guard);
   sqlite3_stmt* raw = nullptr;
-  const int rc = sqlite3_prepare_v2(handle, sql, -1, &raw, tail);
-  sqlite3_set_authorizer(handle, nullptr, nullptr);
-  stmt->reset(raw);
-  return rc;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v2(handle, sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
+  StatementPtr stmt(raw);
+  if (rc != SQLITE_OK) return QueryError(rc, handle, *guard);
+  if (stmt == nullptr) return absl::InvalidArgumentError("SQL error: empty query");
+  // Whatever follows may only be blanks, ';' and comments.
+  QueryGuard tail_guard;
+  sqlite3_set_authorizer(handle, ReadOnlyAuthorizer, &tail_guard);
+  while (tail != nullptr && *tail != '\0') {
+    sqlite3_stmt* next_raw = nullptr;
+    rc = sqlite3_prepare_v2(handle, tail, -1, &next_raw, &tail);
+    StatementPtr next(next_raw);
+    if (rc != SQLITE_OK || next != nullptr) {
+      return absl::InvalidArgumentError("SQL error: only one statement per query is allowed");
+    }
+  }
+  if (sqlite3_stmt_readonly(stmt.get()) == 0) {
+    return absl::InvalidArgumentError(RefusedMessage("a statement that writes"));
+  }
+  return stmt;
+}
+
+SqlValue CellOf(sqlite3_stmt* stmt, int column) {
+  switch (sqlite3_column_type(stmt, column)) {
+    case SQLITE_NULL:
+      return SqlValue{};
+    case SQLITE_BLOB: {
+      const void* bytes = sqlite3_column_blob(stmt, column);
+      const int size = sqlite3_column_bytes(stmt, column);
+      return SqlValue{SqlValue::Type::kBlob,
+                      size == 0 ? std::string() : std::string(static_cast<const char*>(bytes), size)};
+    }
+    case SQLITE_INTEGER:
+    case SQLITE_FLOAT:
+    default: {
+      const int type = sqlite3_column_type(stmt, column);
+      const unsigned char* text = sqlite3_column_text(stmt, column);
+      const int size = sqlite3_column_bytes(stmt, column);
+      return SqlValue{type == SQLITE_INTEGER ? SqlValue::Type::kInteger
+                      : type == SQLITE_FLOAT ? SqlValue::Type::kReal
+                                             : SqlValue::Type::kText,
+                      text == nullptr ? std::string()
+                                      : std::string(reinterpret_cast<const char*>(text), size)};
+    }
+  }
 }
 
 }  // namespace
@@ -313,6 +483,7 @@ const std::vector<Migration>& SchemaMigrations() {
       {1, "initial schema", kSchemaV1},
       {2, "metrics_last table", kSchemaV2},
       {3, "trials.preemptions", kSchemaV3},
+      {4, "trial_source view", kSchemaV4},
   };
   return kMigrations;
 }
@@ -341,7 +512,7 @@ absl::Status ApplyMigrations(SQLite::Database& db, const std::vector<Migration>&
     if (version > latest) {
       return absl::FailedPreconditionError(NewerSchemaMessage(version, latest));
     }
-    if (absl::Status s = CheckApplicationId(db, version); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckApplicationId(db, version));
     if (version == latest) return absl::OkStatus();
   } catch (const std::exception& e) {
     return Internal("reading the schema version", e);
@@ -355,7 +526,7 @@ absl::Status ApplyMigrations(SQLite::Database& db, const std::vector<Migration>&
     if (version > latest) {
       return absl::FailedPreconditionError(NewerSchemaMessage(version, latest));
     }
-    if (absl::Status s = CheckApplicationId(db, version); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckApplicationId(db, version));
     for (step = version + 1; step <= latest; ++step) {
       db.exec(std::string(migrations[step - 1].sql));
     }
@@ -384,7 +555,7 @@ absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string
   } catch (const std::exception& e) {
     return Internal(absl::StrCat("opening database ", path), e);
   }
-  if (absl::Status s = ApplyMigrations(*db, SchemaMigrations()); !s.ok()) return s;
+  RETURN_IF_ERROR(ApplyMigrations(*db, SchemaMigrations()));
   return db;
 }
 
@@ -405,7 +576,7 @@ absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenReadOnlyDatabase(const std
     if (version > latest) {
       return absl::FailedPreconditionError(NewerSchemaMessage(version, latest));
     }
-    if (absl::Status s = CheckApplicationId(*db, version); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckApplicationId(*db, version));
     if (version < latest) {
       return absl::FailedPreconditionError(absl::StrCat(
           "database schema version ", version, " of ", path, " is older than this gridrun (",
@@ -417,52 +588,54 @@ absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenReadOnlyDatabase(const std
   return db;
 }
 
-absl::StatusOr<QueryResult> RunReadOnlyQuery(SQLite::Database& db, const std::string& sql) {
+SqlValue SqlValue::Integer(int64_t value) { return SqlValue{Type::kInteger, std::to_string(value)}; }
+
+SqlValue SqlValue::Text(std::string text) { return SqlValue{Type::kText, std::move(text)}; }
+
+std::optional<int64_t> SqlValue::AsInteger() const {
+  if (type != Type::kInteger) return std::nullopt;
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::optional<double> SqlValue::AsDouble() const {
+  if (type != Type::kInteger && type != Type::kReal) return std::nullopt;
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+absl::StatusOr<QueryResult> RunReadOnlyQuery(SQLite::Database& db, const std::string& sql,
+                                             const QueryLimits& limits) {
   sqlite3* handle = db.getHandle();
-  StatementPtr stmt;
-  const char* tail = nullptr;
-  int rc = PrepareReadOnly(handle, sql.c_str(), &stmt, &tail);
-  if (rc != SQLITE_OK) return QueryError(rc, handle);
-  if (stmt == nullptr) return absl::InvalidArgumentError("empty query");
-  // Whatever follows may only be blanks, ';' and comments.
-  while (tail != nullptr && *tail != '\0') {
-    StatementPtr next;
-    rc = PrepareReadOnly(handle, tail, &next, &tail);
-    if (rc != SQLITE_OK) return QueryError(rc, handle);
-    if (next != nullptr) return absl::InvalidArgumentError("one SQL statement at a time, please");
-  }
-  if (sqlite3_stmt_readonly(stmt.get()) == 0) {
-    return absl::InvalidArgumentError("query must not modify the database");
-  }
+  QueryGuard guard;
+  guard.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.timeout_ms);
+  ASSIGN_OR_RETURN(StatementPtr stmt, PrepareOneReadOnly(handle, sql, &guard));
 
   QueryResult result;
   const int columns = sqlite3_column_count(stmt.get());
   for (int c = 0; c < columns; ++c) result.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
+  ScopedProgressHandler progress(handle, &guard);
+  int rc = SQLITE_OK;
   while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    if (static_cast<int64_t>(result.rows.size()) >= limits.max_rows) {
+      result.truncated = true;
+      return result;
+    }
     std::vector<SqlValue>& row = result.rows.emplace_back();
     row.reserve(columns);
-    for (int c = 0; c < columns; ++c) {
-      switch (sqlite3_column_type(stmt.get(), c)) {
-        case SQLITE_INTEGER:
-          row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt.get(), c)));
-          break;
-        case SQLITE_FLOAT:
-          row.emplace_back(sqlite3_column_double(stmt.get(), c));
-          break;
-        case SQLITE_TEXT:
-        case SQLITE_BLOB: {
-          const void* bytes = sqlite3_column_blob(stmt.get(), c);
-          const int size = sqlite3_column_bytes(stmt.get(), c);
-          row.emplace_back(size == 0 ? std::string()
-                                     : std::string(static_cast<const char*>(bytes), size));
-          break;
-        }
-        default:
-          row.emplace_back(std::monostate{});
-      }
-    }
+    for (int c = 0; c < columns; ++c) row.push_back(CellOf(stmt.get(), c));
   }
-  if (rc != SQLITE_DONE) return QueryError(rc, handle);
+  if (rc != SQLITE_DONE) {
+    if (guard.timed_out) {
+      return absl::DeadlineExceededError(absl::StrCat("query stopped after the time limit of ",
+                                                      limits.timeout_ms, " ms"));
+    }
+    return QueryError(rc, handle, guard);
+  }
   return result;
 }
 

@@ -1,5 +1,5 @@
-// The gridrun SQLite database: its schema (tables, indexes, the `results` and
-// `trial_metrics_last` views, the trigger-kept `metrics_last` table), the
+// The gridrun SQLite database: its schema (tables, indexes, the `results`,
+// `trial_metrics_last` and `trial_source` views, the trigger-kept `metrics_last` table), the
 // migrations that build it, and how connections to it are opened.
 //
 // Schema versions live in `PRAGMA user_version`; `PRAGMA application_id`
@@ -19,8 +19,12 @@
 //   busy_timeout           a second connection waits for the writer instead
 //                          of failing with SQLITE_BUSY.
 //
-// The query path of the CLI opens the file with OpenReadOnlyDatabase()
-// (SQLITE_OPEN_READONLY) and runs SQL through RunReadOnlyQuery(); e.g.
+// Every view follows the reuse rule through `trial_source` (version 4): a
+// trial shows the data of source_trial_id, itself or the trial it reused.
+//
+// The CLI reads through coordinator/results_reader.h, which opens the file
+// with OpenReadOnlyDatabase() (SQLITE_OPEN_READONLY) and runs ad-hoc SQL
+// through RunReadOnlyQuery(); e.g.
 //   SELECT experiment, number, state,
 //          json_extract(params_json, '$.kl_weight') AS kl_weight,
 //          json_extract(metrics_json, '$.test_elbo') AS test_elbo
@@ -35,9 +39,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -94,17 +98,57 @@ absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string
 // start; newer: upgrade gridrun).
 absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenReadOnlyDatabase(const std::string& path);
 
-// One cell of a query result: NULL, INTEGER, REAL, or TEXT/BLOB bytes.
-using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
+// One cell of a query result, or of a table the CLI prints.
+struct SqlValue {
+  enum class Type { kNull, kInteger, kReal, kText, kBlob };
+  Type type = Type::kNull;
+  // kInteger, kReal: the number as text (as SQLite prints it in a query
+  // result: REAL with 15 significant digits); kText: the text; kBlob: the
+  // bytes; kNull: empty.
+  std::string text;
 
+  static SqlValue Integer(int64_t value);
+  static SqlValue Text(std::string text);
+  bool is_null() const { return type == Type::kNull; }
+  // The value of a kInteger cell; std::nullopt for any other cell.
+  std::optional<int64_t> AsInteger() const;
+  // The value of a kInteger or kReal cell; std::nullopt for any other cell.
+  std::optional<double> AsDouble() const;
+};
+
+// The one result type of ad-hoc SQL (and of the CLI's printed tables).
 struct QueryResult {
   std::vector<std::string> columns;
   std::vector<std::vector<SqlValue>> rows;
+  bool truncated = false;  // more rows existed than QueryLimits::max_rows
 };
 
-// Runs one read-only SQL statement (a trailing ';' is fine) and returns every
-// row. INVALID_ARGUMENT if the SQL does not compile, holds more than one
-// statement, or would modify the database; INTERNAL on storage errors.
-absl::StatusOr<QueryResult> RunReadOnlyQuery(SQLite::Database& db, const std::string& sql);
+// What one ad-hoc query may cost.
+struct QueryLimits {
+  int64_t max_rows = 10'000;
+  int64_t timeout_ms = 10'000;
+};
+
+// THE guarded read-only SQL engine (`gridrun query`, ResultsReader::Query,
+// SqliteTrialStore::Query). Runs exactly one statement of `sql` (a trailing
+// ';' and comments are fine) and returns its rows, at most limits.max_rows
+// (then `truncated`). While compiling, an authorizer allows only SELECT,
+// reading tables, functions other than load_extension(), and these pragmas:
+// table_info, table_xinfo, table_list, index_list, index_info, index_xinfo,
+// foreign_key_list (with their table/index argument) and, read without a
+// value, user_version, application_id, schema_version, foreign_keys,
+// synchronous, page_size, page_count, freelist_count, encoding. Writes,
+// schema changes, transactions, ATTACH, setting any pragma and loading
+// extensions are refused, and sqlite3_stmt_readonly() must hold. Safe on a
+// read-write connection: the authorizer and the progress handler are
+// removed again before returning. Errors:
+//   INVALID_ARGUMENT   "SQL error: <SQLite's message>", "SQL error: empty
+//                      query", "SQL error: only one statement per query is
+//                      allowed", "refused: <what> (queries are read-only;
+//                      the database was not changed)";
+//   DEADLINE_EXCEEDED  "query stopped after the time limit of N ms";
+//   INTERNAL           storage errors (I/O, corruption).
+absl::StatusOr<QueryResult> RunReadOnlyQuery(SQLite::Database& db, const std::string& sql,
+                                             const QueryLimits& limits = {});
 
 }  // namespace gridrun::coordinator
