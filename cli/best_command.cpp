@@ -32,7 +32,8 @@ QueryResult BestRow(const coordinator::BestTrialResult& best, const std::string&
     result.columns.push_back(column);
   }
   row.push_back(SqlValue::Text(metric));
-  row.push_back({SqlValue::Type::kReal, for_people ? ShortNumber(best.value) : ExactNumber(best.value)});
+  row.push_back(
+      {SqlValue::Type::kReal, for_people ? ShortNumber(best.value) : ExactNumber(best.value)});
   row.push_back(SqlValue::Integer(best.step));
   row.push_back(SqlValue::Integer(best.epoch));
   result.rows.push_back(std::move(row));

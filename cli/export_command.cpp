@@ -68,8 +68,8 @@ int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err
     err << "gridrun export: --out: empty directory name\n";
     return 1;
   }
-  auto results =
-      coordinator::ReadExperimentFromFile(options.db_path, options.experiment, /*with_images=*/true);
+  auto results = coordinator::ReadExperimentFromFile(options.db_path, options.experiment,
+                                                     /*with_images=*/true);
   if (!results.ok()) {
     err << "gridrun export: " << results.status().message() << "\n";
     return 1;

@@ -21,8 +21,8 @@ int RunQuery(const QueryOptions& options, std::ostream& out, std::ostream& err) 
     err << "gridrun query: --max-rows must be at least 1\n";
     return 1;
   }
-  auto result = coordinator::QueryDatabaseFile(options.db_path, options.sql,
-                                               coordinator::QueryLimits{options.max_rows, *timeout});
+  auto result = coordinator::QueryDatabaseFile(
+      options.db_path, options.sql, coordinator::QueryLimits{options.max_rows, *timeout});
   if (!result.ok()) {
     err << "gridrun query: " << result.status().message() << "\n";
     return 1;

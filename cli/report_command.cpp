@@ -27,8 +27,8 @@ std::string SizeText(uintmax_t bytes) {
 }  // namespace
 
 int RunReport(const ReportCommandOptions& options, std::ostream& out, std::ostream& err) {
-  auto results =
-      coordinator::ReadExperimentFromFile(options.db_path, options.experiment, /*with_images=*/true);
+  auto results = coordinator::ReadExperimentFromFile(options.db_path, options.experiment,
+                                                     /*with_images=*/true);
   if (!results.ok()) {
     err << "gridrun report: " << results.status().message() << "\n";
     return 1;

@@ -215,8 +215,8 @@ void RenderSamples(const ExperimentResults& results, std::ostringstream& html) {
                                 name + ", epoch " + std::to_string(epoch) + ", step " +
                                 std::to_string(it->second->step);
         html << "<td><img class=\"sample\" alt=\"" << XmlEscape(alt) << "\" title=\""
-             << XmlEscape(alt) << "\" src=\"data:image/png;base64," << absl::Base64Escape(it->second->png)
-             << "\"></td>";
+             << XmlEscape(alt) << "\" src=\"data:image/png;base64,"
+             << absl::Base64Escape(it->second->png) << "\"></td>";
       }
       html << "</tr>\n";
     }

@@ -15,10 +15,6 @@
 namespace gridrun::cli {
 namespace {
 
-SqlValue TextValue(const std::string& text) { return SqlValue{SqlValue::Type::kText, text}; }
-SqlValue IntValue(int64_t value) {
-  return SqlValue{SqlValue::Type::kInteger, std::to_string(value)};
-}
 SqlValue RealValue(double value, bool for_people) {
   if (!std::isfinite(value)) return SqlValue{};  // NULL: JSON has no NaN
   return SqlValue{SqlValue::Type::kReal, for_people ? ShortNumber(value) : ExactNumber(value)};
@@ -51,8 +47,8 @@ std::string ExperimentSummary(const v1::Experiment& experiment) {
   for (coordinator::TrialState state : coordinator::kAllTrialStates) {
     const int64_t n = CountOf(experiment, coordinator::TrialStateName(state));
     if (n == 0) continue;
-    counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " +
-              coordinator::TrialStateName(state);
+    counts +=
+        (counts.empty() ? "" : ", ") + std::to_string(n) + " " + coordinator::TrialStateName(state);
   }
   if (!counts.empty()) line += ": " + counts;
   return line;
@@ -81,14 +77,14 @@ int ListExperiments(CoordinatorConnection& connection, OutputFormat format, std:
       return 1;
     }
     for (const v1::Experiment& experiment : response.experiments()) {
-      std::vector<SqlValue> row = {TextValue(experiment.experiment_id()),
-                                     TextValue(experiment.name()),
-                                     TextValue(ExperimentStatusText(experiment.status()))};
+      std::vector<SqlValue> row = {SqlValue::Text(experiment.experiment_id()),
+                                   SqlValue::Text(experiment.name()),
+                                   SqlValue::Text(ExperimentStatusText(experiment.status()))};
       for (coordinator::TrialState state : coordinator::kAllTrialStates) {
-        row.push_back(IntValue(CountOf(experiment, coordinator::TrialStateName(state))));
+        row.push_back(SqlValue::Integer(CountOf(experiment, coordinator::TrialStateName(state))));
       }
-      row.push_back(IntValue(experiment.total_trials()));
-      row.push_back(TextValue(LocalTimeText(experiment.created_ms())));
+      row.push_back(SqlValue::Integer(experiment.total_trials()));
+      row.push_back(SqlValue::Text(LocalTimeText(experiment.created_ms())));
       result.rows.push_back(std::move(row));
     }
     page_token = response.next_page_token();
@@ -108,7 +104,8 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
   v1::ListTrialsRequest list;
   list.set_experiment_id(experiment.experiment_id());
   v1::ListTrialsResponse trials;
-  const grpc::Status status = connection.grid().ListTrials(connection.NewCallContext().get(), list, &trials);
+  const grpc::Status status =
+      connection.grid().ListTrials(connection.NewCallContext().get(), list, &trials);
   if (!status.ok()) {
     err << "gridrun status: " << connection.Explain(status, experiment_ref) << "\n";
     return 1;
@@ -142,14 +139,14 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
   std::vector<std::string> failures;
   for (const v1::Trial& trial : trials.trials()) {
     std::vector<SqlValue> row;
-    if (!people) row.push_back(IntValue(trial.trial_id()));
-    row.push_back(IntValue(trial.number()));
+    if (!people) row.push_back(SqlValue::Integer(trial.trial_id()));
+    row.push_back(SqlValue::Integer(trial.number()));
     std::string state = TrialStateText(trial.state());
     if (people && trial.reused_from() != 0) state += " (reused)";
-    row.push_back(TextValue(state));
-    row.push_back(IntValue(trial.attempt()));
-    row.push_back(TextValue(trial.worker_id()));
-    row.push_back(IntValue(trial.progress().epoch()));
+    row.push_back(SqlValue::Text(state));
+    row.push_back(SqlValue::Integer(trial.attempt()));
+    row.push_back(SqlValue::Text(trial.worker_id()));
+    row.push_back(SqlValue::Integer(trial.progress().epoch()));
     if (people) {
       std::string step = std::to_string(trial.progress().step());
       if (trial.progress().total_steps() > 0) {
@@ -157,8 +154,8 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
       }
       row.push_back(SqlValue{SqlValue::Type::kInteger, step});
     } else {
-      row.push_back(IntValue(trial.progress().step()));
-      row.push_back(IntValue(trial.progress().total_steps()));
+      row.push_back(SqlValue::Integer(trial.progress().step()));
+      row.push_back(SqlValue::Integer(trial.progress().total_steps()));
     }
     for (const std::string& name : params) {
       auto it = trial.params().find(name);
@@ -170,8 +167,8 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
                                                        : RealValue(it->second, people));
     }
     if (!people) {
-      row.push_back(IntValue(trial.reused_from()));
-      row.push_back(TextValue(trial.error()));
+      row.push_back(SqlValue::Integer(trial.reused_from()));
+      row.push_back(SqlValue::Text(trial.error()));
     } else if (!trial.error().empty()) {
       failures.push_back("trial " + std::to_string(trial.number()) + " (" +
                          TrialStateText(trial.state()) + "): " + trial.error());
@@ -205,8 +202,8 @@ int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err
     err << "gridrun status: " << connected.status().message() << "\n";
     return 1;
   }
-  return ShowExperiment(*connected->coordinator, options.experiment, connected->experiment,
-                        *format, out, err);
+  return ShowExperiment(*connected->coordinator, options.experiment, connected->experiment, *format,
+                        out, err);
 }
 
 void AddStatusCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
@@ -269,7 +266,7 @@ std::string ParamsText(const std::map<std::string, std::string>& params,
 }
 
 SqlValue ParamQueryValue(const std::string& text) {
-  if (text.empty()) return TextValue(text);
+  if (text.empty()) return SqlValue::Text(text);
   int64_t integer = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer);
   if (error == std::errc() && end == text.data() + text.size()) {
@@ -280,7 +277,7 @@ SqlValue ParamQueryValue(const std::string& text) {
   if (rerror == std::errc() && rend == text.data() + text.size() && std::isfinite(real)) {
     return SqlValue{SqlValue::Type::kReal, text};
   }
-  return TextValue(text);
+  return SqlValue::Text(text);
 }
 
 std::map<std::string, std::string> ParamsOf(const v1::Trial& trial) {

@@ -22,7 +22,8 @@ std::string FormatTable(const QueryResult& result) {
   std::vector<size_t> widths(result.columns.size());
   for (size_t c = 0; c < result.columns.size(); ++c) widths[c] = result.columns[c].size();
   for (const auto& row : result.rows) {
-    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], CellText(row[c]).size());
+    for (size_t c = 0; c < row.size(); ++c)
+      widths[c] = std::max(widths[c], CellText(row[c]).size());
   }
   // Cells padded to their column's width (numbers on the right), lines
   // without trailing blanks.
@@ -75,10 +76,18 @@ std::string FormatJson(const QueryResult& result) {
     for (size_t c = 0; c < row.size(); ++c) {
       const SqlValue& v = row[c];
       switch (v.type) {
-        case SqlValue::Type::kNull: object[result.columns[c]] = nullptr; break;
-        case SqlValue::Type::kInteger: object[result.columns[c]] = std::stoll(v.text); break;
-        case SqlValue::Type::kReal: object[result.columns[c]] = std::stod(v.text); break;
-        default: object[result.columns[c]] = CellText(v); break;
+        case SqlValue::Type::kNull:
+          object[result.columns[c]] = nullptr;
+          break;
+        case SqlValue::Type::kInteger:
+          object[result.columns[c]] = std::stoll(v.text);
+          break;
+        case SqlValue::Type::kReal:
+          object[result.columns[c]] = std::stod(v.text);
+          break;
+        default:
+          object[result.columns[c]] = CellText(v);
+          break;
       }
     }
     rows.push_back(std::move(object));

@@ -243,8 +243,7 @@ absl::StatusOr<ExperimentResults> ResultsReader::ReadExperiment(const std::strin
 }
 
 absl::StatusOr<BestTrialResult> ResultsReader::BestTrial(const std::string& id_or_name,
-                                                         const std::string& metric,
-                                                         bool maximize) {
+                                                         const std::string& metric, bool maximize) {
   if (metric.empty()) return absl::InvalidArgumentError("empty metric name");
   try {
     SQLite::Transaction snapshot(*db_);
@@ -260,9 +259,10 @@ absl::StatusOr<BestTrialResult> ResultsReader::BestTrial(const std::string& id_o
         return absl::NotFoundError(absl::StrCat("every trial of experiment '", info->name,
                                                 "' reported metric '", metric, "' as NaN"));
       }
-      return absl::NotFoundError(absl::StrCat(
-          "experiment '", info->name, "' has no metric '", metric, "'; ",
-          metrics.empty() ? "it has no metrics yet" : "its metrics: " + absl::StrJoin(metrics, ", ")));
+      return absl::NotFoundError(
+          absl::StrCat("experiment '", info->name, "' has no metric '", metric, "'; ",
+                       metrics.empty() ? "it has no metrics yet"
+                                       : "its metrics: " + absl::StrJoin(metrics, ", ")));
     }
     BestTrialResult result;
     result.experiment = *std::move(info);

@@ -104,8 +104,7 @@ class ResultsReader {
   // values, every metric point and (when `with_images`) every sample PNG
   // (without: the samples' names and steps only), axes from the spec.
   // NOT_FOUND "no experiment 'x'"; INTERNAL for storage errors.
-  absl::StatusOr<ExperimentResults> ReadExperiment(const std::string& id_or_name,
-                                                   bool with_images);
+  absl::StatusOr<ExperimentResults> ReadExperiment(const std::string& id_or_name, bool with_images);
 
   // The experiment's trials (any state) ordered by the last value (highest
   // step) of `metric`, smallest first (largest with `maximize`); NaN values

@@ -317,8 +317,8 @@ absl::Status CheckApplicationId(SQLite::Database& db, int version) {
 // Pragmas a query may run. The schema pragmas take a table or index name
 // as their argument; the value pragmas only report (`PRAGMA x = v` would set
 // one and is refused). Every other pragma is refused.
-constexpr std::string_view kSchemaPragmas[] = {"table_info",  "table_xinfo", "table_list",
-                                               "index_list",  "index_info",  "index_xinfo",
+constexpr std::string_view kSchemaPragmas[] = {"table_info",      "table_xinfo", "table_list",
+                                               "index_list",      "index_info",  "index_xinfo",
                                                "foreign_key_list"};
 constexpr std::string_view kValuePragmas[] = {"user_version", "application_id", "schema_version",
                                               "foreign_keys", "synchronous",    "page_size",
@@ -452,28 +452,30 @@ absl::StatusOr<StatementPtr> PrepareOneReadOnly(sqlite3* handle, const std::stri
 }
 
 SqlValue CellOf(sqlite3_stmt* stmt, int column) {
+  SqlValue cell;
   switch (sqlite3_column_type(stmt, column)) {
     case SQLITE_NULL:
-      return SqlValue{};
-    case SQLITE_BLOB: {
-      const void* bytes = sqlite3_column_blob(stmt, column);
-      const int size = sqlite3_column_bytes(stmt, column);
-      return SqlValue{SqlValue::Type::kBlob,
-                      size == 0 ? std::string() : std::string(static_cast<const char*>(bytes), size)};
-    }
+      return cell;
     case SQLITE_INTEGER:
+      cell.type = SqlValue::Type::kInteger;
+      break;
     case SQLITE_FLOAT:
-    default: {
-      const int type = sqlite3_column_type(stmt, column);
-      const unsigned char* text = sqlite3_column_text(stmt, column);
-      const int size = sqlite3_column_bytes(stmt, column);
-      return SqlValue{type == SQLITE_INTEGER ? SqlValue::Type::kInteger
-                      : type == SQLITE_FLOAT ? SqlValue::Type::kReal
-                                             : SqlValue::Type::kText,
-                      text == nullptr ? std::string()
-                                      : std::string(reinterpret_cast<const char*>(text), size)};
-    }
+      cell.type = SqlValue::Type::kReal;
+      break;
+    case SQLITE_BLOB:
+      cell.type = SqlValue::Type::kBlob;
+      break;
+    default:
+      cell.type = SqlValue::Type::kText;
+      break;
   }
+  // A BLOB's bytes; anything else as text (numbers as SQLite prints them).
+  const void* data = cell.type == SqlValue::Type::kBlob
+                         ? sqlite3_column_blob(stmt, column)
+                         : static_cast<const void*>(sqlite3_column_text(stmt, column));
+  const int size = sqlite3_column_bytes(stmt, column);
+  if (data != nullptr) cell.text.assign(static_cast<const char*>(data), size);
+  return cell;
 }
 
 }  // namespace
@@ -588,7 +590,9 @@ absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenReadOnlyDatabase(const std
   return db;
 }
 
-SqlValue SqlValue::Integer(int64_t value) { return SqlValue{Type::kInteger, std::to_string(value)}; }
+SqlValue SqlValue::Integer(int64_t value) {
+  return SqlValue{Type::kInteger, std::to_string(value)};
+}
 
 SqlValue SqlValue::Text(std::string text) { return SqlValue{Type::kText, std::move(text)}; }
 
@@ -631,8 +635,8 @@ absl::StatusOr<QueryResult> RunReadOnlyQuery(SQLite::Database& db, const std::st
   }
   if (rc != SQLITE_DONE) {
     if (guard.timed_out) {
-      return absl::DeadlineExceededError(absl::StrCat("query stopped after the time limit of ",
-                                                      limits.timeout_ms, " ms"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("query stopped after the time limit of ", limits.timeout_ms, " ms"));
     }
     return QueryError(rc, handle, guard);
   }

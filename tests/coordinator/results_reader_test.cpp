@@ -213,15 +213,30 @@ TEST_F(ResultsReaderTest, QueryAllowsReadsAndTheListedPragmas) {
 // The union of what the two former engines refused (cli/read_only_query and
 // the schema's), on the reader's read-only connection.
 TEST_F(ResultsReaderTest, QueryRefusesEverythingThatIsNotARead) {
-  for (const char* sql :
-       {"DELETE FROM trials", "UPDATE trials SET state = 'FAILED'", "INSERT INTO workers "
-        "(worker_id) VALUES ('w')", "DROP TABLE metrics", "CREATE TABLE u (x)",
-        "PRAGMA user_version = 99", "PRAGMA journal_mode = DELETE", "PRAGMA journal_mode",
-        "PRAGMA foreign_keys = OFF", "PRAGMA integrity_check", "PRAGMA wal_checkpoint",
-        "PRAGMA optimize", "BEGIN", "VACUUM", "ATTACH DATABASE ':memory:' AS other",
-        "SELECT load_extension('/tmp/evil.so')", "SELECT LOAD_EXTENSION('/tmp/evil.so')",
-        "SELECT 1; DELETE FROM trials", "SELECT 1; SELECT 2",
-        "WITH x AS (SELECT 1) DELETE FROM trials", "SELEC 1", "", "  ;"}) {
+  for (const char* sql : {"DELETE FROM trials",
+                          "UPDATE trials SET state = 'FAILED'",
+                          "INSERT INTO workers "
+                          "(worker_id) VALUES ('w')",
+                          "DROP TABLE metrics",
+                          "CREATE TABLE u (x)",
+                          "PRAGMA user_version = 99",
+                          "PRAGMA journal_mode = DELETE",
+                          "PRAGMA journal_mode",
+                          "PRAGMA foreign_keys = OFF",
+                          "PRAGMA integrity_check",
+                          "PRAGMA wal_checkpoint",
+                          "PRAGMA optimize",
+                          "BEGIN",
+                          "VACUUM",
+                          "ATTACH DATABASE ':memory:' AS other",
+                          "SELECT load_extension('/tmp/evil.so')",
+                          "SELECT LOAD_EXTENSION('/tmp/evil.so')",
+                          "SELECT 1; DELETE FROM trials",
+                          "SELECT 1; SELECT 2",
+                          "WITH x AS (SELECT 1) DELETE FROM trials",
+                          "SELEC 1",
+                          "",
+                          "  ;"}) {
     absl::StatusOr<QueryResult> result = reader_->Query(sql);
     EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
         << "'" << sql << "': " << result.status();
@@ -247,9 +262,10 @@ TEST_F(ResultsReaderTest, QueryLimitsRowsAndTime) {
   EXPECT_TRUE(some->truncated);
   EXPECT_FALSE(reader_->Query("SELECT trial_id FROM trials", QueryLimits{4, 10'000})->truncated);
   absl::Status endless = reader_
-                             ->Query("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
-                                     "FROM c) SELECT count(*) FROM c",
-                                     QueryLimits{10, 100})
+                             ->Query(
+                                 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+                                 "FROM c) SELECT count(*) FROM c",
+                                 QueryLimits{10, 100})
                              .status();
   EXPECT_EQ(endless.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(endless.message(), "query stopped after the time limit of 100 ms");
@@ -268,8 +284,9 @@ TEST_F(ResultsReaderTest, TheEngineLeavesAReadWriteConnectionAsItWas) {
                 .code(),
             absl::StatusCode::kDeadlineExceeded);
   writer_->exec("INSERT INTO workers (worker_id) VALUES ('w-1')");
-  EXPECT_EQ(writer_->execAndGet("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
-                                "WHERE x < 200000) SELECT count(*) FROM c")
+  EXPECT_EQ(writer_
+                ->execAndGet("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                             "WHERE x < 200000) SELECT count(*) FROM c")
                 .getInt64(),
             200000);
   EXPECT_EQ(RunReadOnlyQuery(*writer_, "SELECT COUNT(*) FROM workers")->rows[0][0].AsInteger(), 1);
@@ -308,19 +325,19 @@ TEST(SchemaMigrationTest, Version3DatabaseGetsTrialSource) {
     SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     const std::vector<Migration> v3(SchemaMigrations().begin(), SchemaMigrations().begin() + 3);
     ASSERT_TRUE(ApplyMigrations(db, v3).ok());
-    EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM sqlite_master WHERE name = 'trial_source'")
-                  .getInt(),
-              0);
+    EXPECT_EQ(
+        db.execAndGet("SELECT COUNT(*) FROM sqlite_master WHERE name = 'trial_source'").getInt(),
+        0);
     db.exec(kData);
   }
   {
     absl::StatusOr<std::unique_ptr<SQLite::Database>> db = OpenDatabase(path);
     ASSERT_TRUE(db.ok()) << db.status();
     EXPECT_EQ(*ReadSchemaVersion(**db), LatestSchemaVersion());
-    absl::StatusOr<QueryResult> last = RunReadOnlyQuery(
-        **db,
-        "SELECT trial_id, source_trial_id, name, value FROM trial_metrics_last "
-        "WHERE trial_id = 3 ORDER BY name");
+    absl::StatusOr<QueryResult> last =
+        RunReadOnlyQuery(**db,
+                         "SELECT trial_id, source_trial_id, name, value FROM trial_metrics_last "
+                         "WHERE trial_id = 3 ORDER BY name");
     ASSERT_TRUE(last.ok()) << last.status();
     ASSERT_EQ(last->rows.size(), 2u);
     EXPECT_EQ(last->rows[0][1].AsInteger(), 1);

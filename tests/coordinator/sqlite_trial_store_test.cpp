@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <string>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
