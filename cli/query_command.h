@@ -1,7 +1,7 @@
 // `gridrun query --db FILE "SQL" [--format table|csv|json]`: runs one
 // read-only SQL statement against a gridrun database -- or any SQLite file --
 // through coordinator::QueryDatabaseFile (results_reader.h; the guards are
-// RunReadOnlyQuery's in sqlite_schema.h) and prints the rows.
+// RunReadOnlyQuery's in coordinator/read_only_query.h) and prints the rows.
 //
 //   $ gridrun query --db runs.db "SELECT trial_id, state FROM trials LIMIT 2"
 //   trial_id  state

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "coordinator/sqlite_schema.h"
+#include "coordinator/read_only_query.h"
 
 namespace gridrun::cli {
 

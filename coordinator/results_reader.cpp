@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "coordinator/grid_spec.h"
+#include "coordinator/sqlite_schema.h"
 
 namespace gridrun::coordinator {
 namespace {

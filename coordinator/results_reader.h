@@ -3,7 +3,7 @@
 // WAL readers never block the writer) and reads an experiment by id or name,
 // its trials with params and last metric values, their learning curves and
 // sample images, the best trial by one metric, and runs guarded ad-hoc SQL
-// (RunReadOnlyQuery in sqlite_schema.h). `gridrun query`, `best`, `export`
+// (RunReadOnlyQuery in read_only_query.h). `gridrun query`, `best`, `export`
 // and `report` read through it.
 //
 // A reused trial shows its source trial's data: every read here follows the
@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "coordinator/sqlite_schema.h"
+#include "coordinator/read_only_query.h"
 
 namespace gridrun::coordinator {
 
