@@ -1,8 +1,8 @@
 // `gridrun best --db FILE EXPERIMENT --metric NAME [--max] [--format ...]`:
 // the winning trial of an experiment by the last value (highest step) of one
-// metric -- the smallest by default, the largest with --max -- read from the
-// database's trial_metrics_last view (read-only; works while the coordinator
-// writes). Trials in every state take part (the state is shown); NaN values
+// metric -- the smallest by default, the largest with --max -- read through
+// coordinator::ResultsReader::BestTrial (read-only; works while the
+// coordinator writes). Trials in every state take part (the state is shown); NaN values
 // do not; ties go to the lower trial number.
 //
 //   $ gridrun best --db runs.db vae-kl-sweep --metric test/neg_elbo

@@ -13,26 +13,18 @@ std::string Trials(int64_t n, const char* adjective) {
 }  // namespace
 
 int RunCancel(const CancelOptions& options, std::ostream& out, std::ostream& err) {
-  auto connection = CoordinatorConnection::Open(options.connection);
-  if (!connection.ok()) {
-    err << "gridrun cancel: " << connection.status().message() << "\n";
-    return 1;
-  }
-  CoordinatorConnection& coordinator = **connection;
   // Look it up first: the id and name for the message, NOT_FOUND early.
-  v1::GetExperimentRequest get;
-  get.set_experiment_id(options.experiment);
-  v1::Experiment experiment;
-  grpc::Status status =
-      coordinator.grid().GetExperiment(coordinator.NewCallContext().get(), get, &experiment);
-  if (!status.ok()) {
-    err << "gridrun cancel: " << coordinator.Explain(status, options.experiment) << "\n";
+  auto connected = ConnectToExperiment(options.connection, options.experiment);
+  if (!connected.ok()) {
+    err << "gridrun cancel: " << connected.status().message() << "\n";
     return 1;
   }
+  CoordinatorConnection& coordinator = *connected->coordinator;
+  const v1::Experiment& experiment = connected->experiment;
   v1::CancelExperimentRequest request;
   request.set_experiment_id(experiment.experiment_id());
   v1::CancelExperimentResponse response;
-  status =
+  const grpc::Status status =
       coordinator.grid().CancelExperiment(coordinator.NewCallContext().get(), request, &response);
   if (!status.ok()) {
     err << "gridrun cancel: " << coordinator.Explain(status, options.experiment) << "\n";

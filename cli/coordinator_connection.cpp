@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "common/duration.h"
+#include "common/status_macros.h"
 
 namespace gridrun::cli {
 
@@ -83,6 +84,21 @@ std::string CoordinatorConnection::Explain(const grpc::Status& status,
                                   std::to_string(static_cast<int>(status.error_code()))
                             : detail;
   }
+}
+
+absl::StatusOr<ExperimentConnection> ConnectToExperiment(const ConnectionOptions& options,
+                                                         const std::string& experiment_ref) {
+  ExperimentConnection result;
+  ASSIGN_OR_RETURN(result.coordinator, CoordinatorConnection::Open(options));
+  v1::GetExperimentRequest get;
+  get.set_experiment_id(experiment_ref);
+  const grpc::Status status = result.coordinator->grid().GetExperiment(
+      result.coordinator->NewCallContext().get(), get, &result.experiment);
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        result.coordinator->Explain(status, experiment_ref));
+  }
+  return result;
 }
 
 }  // namespace gridrun::cli

@@ -1,5 +1,6 @@
 // The CLI's connection to a running coordinator, shared by every subcommand
-// that talks gRPC (submit, status, watch, cancel).
+// that talks gRPC (submit, status, watch, cancel), and ConnectToExperiment,
+// their common "connect, then look the experiment up" step.
 //
 // Flags (each also read from the environment, flag first):
 //   --coordinator HOST:PORT   GRIDRUN_COORDINATOR   default 127.0.0.1:50051
@@ -78,5 +79,19 @@ class CoordinatorConnection {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::GridService::Stub> grid_;
 };
+
+// A connection together with the experiment a command is about.
+struct ExperimentConnection {
+  std::unique_ptr<CoordinatorConnection> coordinator;
+  v1::Experiment experiment;
+};
+
+// The prologue of every command about one experiment (status EXP, watch,
+// cancel): opens a connection and fetches `experiment_ref` (id or name) with
+// GetExperiment. Errors: as Open(); otherwise the call's gRPC code with
+// Explain()'s sentence as the message ("no experiment 'x'", "cannot reach
+// the coordinator at HOST:PORT: ...").
+absl::StatusOr<ExperimentConnection> ConnectToExperiment(const ConnectionOptions& options,
+                                                         const std::string& experiment_ref);
 
 }  // namespace gridrun::cli

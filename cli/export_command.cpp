@@ -11,8 +11,10 @@
 #include <set>
 #include <system_error>
 
-#include "cli/report_command.h"
+#include "cli/report_html.h"
 #include "cli/status_command.h"
+#include "cli/table_format.h"
+#include "coordinator/results_reader.h"
 
 namespace gridrun::cli {
 namespace {
@@ -61,22 +63,13 @@ std::string SanitizeFileName(std::string_view name) {
   return safe;
 }
 
-std::string CsvEscape(std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
-  std::string quoted = "\"";
-  for (char c : field) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
-
 int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err) {
   if (options.out_dir.empty()) {
     err << "gridrun export: --out: empty directory name\n";
     return 1;
   }
-  auto results = LoadExperimentResults(options.db_path, options.experiment, /*with_images=*/true);
+  auto results = coordinator::ReadExperimentFromFile(options.db_path, options.experiment,
+                                                     /*with_images=*/true);
   if (!results.ok()) {
     err << "gridrun export: " << results.status().message() << "\n";
     return 1;

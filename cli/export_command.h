@@ -1,5 +1,6 @@
 // `gridrun export --db FILE EXPERIMENT --out DIR`: copies an experiment's
-// results out of the database (opened read-only) into plain files:
+// results out of the database (read through coordinator::ResultsReader,
+// read-only) into plain files:
 //
 //   DIR/metrics.csv   long format, one row per metric point:
 //                     trial,number,<grid axes...>,name,step,epoch,value
@@ -43,8 +44,5 @@ void AddExportCommand(CLI::App& app, std::ostream& out = std::cout, std::ostream
 // [A-Za-z0-9._-] becomes '_'; "", "." and ".." (any all-dot name) become "_".
 // The result never contains '/'.
 std::string SanitizeFileName(std::string_view name);
-
-// RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
-std::string CsvEscape(std::string_view field);
 
 }  // namespace gridrun::cli

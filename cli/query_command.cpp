@@ -1,8 +1,8 @@
 #include "cli/query_command.h"
 
-#include "cli/read_only_query.h"
 #include "cli/table_format.h"
 #include "common/duration.h"
+#include "coordinator/results_reader.h"
 
 namespace gridrun::cli {
 
@@ -21,8 +21,8 @@ int RunQuery(const QueryOptions& options, std::ostream& out, std::ostream& err) 
     err << "gridrun query: --max-rows must be at least 1\n";
     return 1;
   }
-  auto result = RunReadOnlyQuery(options.db_path, options.sql,
-                                 QueryLimits{options.max_rows, *timeout});
+  auto result = coordinator::QueryDatabaseFile(
+      options.db_path, options.sql, coordinator::QueryLimits{options.max_rows, *timeout});
   if (!result.ok()) {
     err << "gridrun query: " << result.status().message() << "\n";
     return 1;

@@ -1,6 +1,7 @@
 // `gridrun query --db FILE "SQL" [--format table|csv|json]`: runs one
-// read-only SQL statement against a gridrun database (see
-// cli/read_only_query.h for the guards) and prints the rows.
+// read-only SQL statement against a gridrun database -- or any SQLite file --
+// through coordinator::QueryDatabaseFile (results_reader.h; the guards are
+// RunReadOnlyQuery's in coordinator/read_only_query.h) and prints the rows.
 //
 //   $ gridrun query --db runs.db "SELECT trial_id, state FROM trials LIMIT 2"
 //   trial_id  state

@@ -1,8 +1,9 @@
 // `gridrun report --db FILE EXPERIMENT --out report.html
 //                [--heatmap-metric NAME] [--x AXIS] [--y AXIS]`:
 // writes one self-contained HTML report of an experiment (see
-// cli/report_html.h for what it holds) from the database, read-only, so it
-// works while the coordinator is writing.
+// cli/report_html.h for what it holds) from the database, read through
+// coordinator::ResultsReader (read-only, so it works while the coordinator is
+// writing).
 //
 //   $ gridrun report --db runs.db vae-kl-sweep --out vae.html
 //   wrote vae.html (12 trials, 5 metrics, 60 sample images, 1.2 MiB)
@@ -11,15 +12,13 @@
 // experiment 'x'"), a heat-map metric or axis that does not exist (the
 // message lists those that do), or the file cannot be written.
 //
-// This header also declares LoadExperimentResults, which `gridrun export`
-// shares. Thread-safety: each call opens its own read-only connection.
+// Thread-safety: each call opens its own read-only connection.
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
 
-#include "absl/status/statusor.h"
 #include "cli/report_html.h"
 
 namespace gridrun::cli {
@@ -37,16 +36,5 @@ int RunReport(const ReportCommandOptions& options, std::ostream& out, std::ostre
 
 // Adds the `report` subcommand; `out`/`err` must outlive `app`.
 void AddReportCommand(CLI::App& app, std::ostream& out = std::cout, std::ostream& err = std::cerr);
-
-// Reads one experiment (by id or name) from the database at `db_path`,
-// opened read-only, in one consistent snapshot: its trials in grid order
-// with params, last metric values, every metric point and (when
-// `with_images`) every sample PNG. A reused trial shows its source trial's
-// points and samples. Errors: NOT_FOUND for a missing database file or
-// "no experiment 'x'"; FAILED_PRECONDITION for a file that is not a gridrun
-// database of this version; INTERNAL for SQLite errors.
-absl::StatusOr<ExperimentResults> LoadExperimentResults(const std::string& db_path,
-                                                        const std::string& experiment,
-                                                        bool with_images);
 
 }  // namespace gridrun::cli

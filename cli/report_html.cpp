@@ -5,14 +5,16 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "cli/status_command.h"
 #include "cli/svg_chart.h"
+#include "common/status_macros.h"
+#include "coordinator/trial_state.h"
 
 namespace gridrun::cli {
 namespace {
 
 constexpr const char* kDefaultHeatMapMetrics[] = {"fid", "test/neg_elbo", "loss/total"};
-constexpr const char* kStates[] = {"WAITING", "RUNNING", "COMPLETE", "FAILED", "CANCELLED"};
 
 constexpr std::string_view kStyle = R"css(
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px;
@@ -80,9 +82,10 @@ void RenderSummary(const ExperimentResults& results, std::ostringstream& html) {
   std::map<std::string, int64_t> counts;
   for (const TrialResults& trial : results.trials) ++counts[trial.state];
   std::string states;
-  for (const char* state : kStates) {
-    if (counts[state] == 0) continue;
-    states += (states.empty() ? "" : ", ") + std::to_string(counts[state]) + " " + state;
+  for (coordinator::TrialState state : coordinator::kAllTrialStates) {
+    const std::string name = coordinator::TrialStateName(state);
+    if (counts[name] == 0) continue;
+    states += (states.empty() ? "" : ", ") + std::to_string(counts[name]) + " " + name;
   }
   html << "<section id=\"summary\">\n<table class=\"summary\">\n"
        << "<tr><th>experiment</th><td>" << XmlEscape(results.name) << "</td></tr>\n"
@@ -130,7 +133,8 @@ void RenderResultsTable(const ExperimentResults& results, const std::vector<std:
   }
   html << "</table>\n";
   for (const TrialResults& trial : results.trials) {
-    if (trial.state == "FAILED" && !trial.error.empty()) {
+    if (trial.state == coordinator::TrialStateName(coordinator::TrialState::kFailed) &&
+        !trial.error.empty()) {
       html << "<p class=\"note\">trial " << trial.number << " failed: " << XmlEscape(trial.error)
            << "</p>\n";
     }
@@ -178,7 +182,7 @@ void RenderCurves(const ExperimentResults& results, const std::vector<std::strin
 
 void RenderSamples(const ExperimentResults& results, std::ostringstream& html) {
   html << "<section id=\"samples\">\n<h2>Samples</h2>\n";
-  const std::vector<std::string> names = results.SampleNames();
+  const std::vector<std::string> names = SampleNames(results);
   if (names.empty()) html << "<p class=\"note\">No sample images recorded yet.</p>\n";
   for (const std::string& name : names) {
     std::set<int64_t> epochs;
@@ -211,8 +215,8 @@ void RenderSamples(const ExperimentResults& results, std::ostringstream& html) {
                                 name + ", epoch " + std::to_string(epoch) + ", step " +
                                 std::to_string(it->second->step);
         html << "<td><img class=\"sample\" alt=\"" << XmlEscape(alt) << "\" title=\""
-             << XmlEscape(alt) << "\" src=\"data:image/png;base64," << Base64Encode(it->second->png)
-             << "\"></td>";
+             << XmlEscape(alt) << "\" src=\"data:image/png;base64,"
+             << absl::Base64Escape(it->second->png) << "\"></td>";
       }
       html << "</tr>\n";
     }
@@ -274,9 +278,9 @@ void RenderHeatMapSection(const ExperimentResults& results, const HeatMapChoice&
 
 }  // namespace
 
-std::vector<std::string> ExperimentResults::MetricNames() const {
+std::vector<std::string> MetricNames(const ExperimentResults& results) {
   std::set<std::string> names;
-  for (const TrialResults& trial : trials) {
+  for (const TrialResults& trial : results.trials) {
     for (const auto& [name, value] : trial.last_metrics) names.insert(name);
     for (const auto& [name, points] : trial.series) names.insert(name);
   }
@@ -288,9 +292,9 @@ std::vector<std::string> ExperimentResults::MetricNames() const {
   return ordered;
 }
 
-std::vector<std::string> ExperimentResults::SampleNames() const {
+std::vector<std::string> SampleNames(const ExperimentResults& results) {
   std::set<std::string> names;
-  for (const TrialResults& trial : trials) {
+  for (const TrialResults& trial : results.trials) {
     for (const SampleImage& sample : trial.samples) names.insert(sample.name);
   }
   return std::vector<std::string>(names.begin(), names.end());
@@ -303,7 +307,7 @@ absl::StatusOr<HeatMapChoice> ChooseHeatMap(const ExperimentResults& results,
   for (const TrialResults& trial : results.trials) {
     for (const auto& [name, value] : trial.last_metrics) last_names.insert(name);
   }
-  const std::vector<std::string> metrics = results.MetricNames();
+  const std::vector<std::string> metrics = MetricNames(results);
   if (!options.heatmap_metric.empty()) {
     if (!last_names.count(options.heatmap_metric)) {
       return absl::InvalidArgumentError("--heatmap-metric: experiment '" + results.name +
@@ -363,9 +367,8 @@ absl::StatusOr<HeatMapChoice> ChooseHeatMap(const ExperimentResults& results,
 
 absl::StatusOr<std::string> RenderReportHtml(const ExperimentResults& results,
                                              const ReportOptions& options) {
-  auto choice = ChooseHeatMap(results, options);
-  if (!choice.ok()) return choice.status();
-  const std::vector<std::string> metrics = results.MetricNames();
+  ASSIGN_OR_RETURN(const HeatMapChoice choice, ChooseHeatMap(results, options));
+  const std::vector<std::string> metrics = MetricNames(results);
   std::ostringstream html;
   html << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
        << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -375,37 +378,11 @@ absl::StatusOr<std::string> RenderReportHtml(const ExperimentResults& results,
   RenderResultsTable(results, metrics, html);
   RenderCurves(results, metrics, html);
   RenderSamples(results, html);
-  RenderHeatMapSection(results, *choice, html);
+  RenderHeatMapSection(results, choice, html);
   html << "<footer>gridrun report";
   if (options.generated_ms > 0) html << ", generated " << LocalTimeText(options.generated_ms);
   html << "</footer>\n</body>\n</html>\n";
   return html.str();
-}
-
-std::string Base64Encode(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) |
-                       (static_cast<uint8_t>(bytes[i + 1]) << 8) |
-                       static_cast<uint8_t>(bytes[i + 2]);
-    out += kAlphabet[n >> 18];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i < bytes.size()) {
-    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
-    out += kAlphabet[n >> 18];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
 }
 
 std::string TrialLabel(const ExperimentResults& results, const TrialResults& trial) {

@@ -1,7 +1,5 @@
-// The results of one experiment as read from the database (ExperimentResults,
-// filled by LoadExperimentResults in cli/report_command.h and shared with
-// `gridrun export`), and the single-file HTML report `gridrun report` makes
-// of them.
+// The single-file HTML report `gridrun report` makes of the results of one
+// experiment (coordinator::ExperimentResults, as ResultsReader reads them).
 //
 // The report is ONE self-contained HTML5 file: inline CSS, inline SVG charts
 // (cli/svg_chart.h), PNG samples as data: URIs; it holds no URL and no
@@ -20,64 +18,24 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "coordinator/results_reader.h"
 
 namespace gridrun::cli {
 
-struct MetricSample {
-  int64_t step = 0;
-  int64_t epoch = 0;
-  std::optional<double> value;  // std::nullopt: the worker reported NaN
-};
+using coordinator::ExperimentResults;
+using coordinator::MetricSample;
+using coordinator::SampleImage;
+using coordinator::TrialResults;
 
-struct SampleImage {
-  std::string name;
-  int64_t step = 0;
-  int64_t epoch = 0;
-  std::string png;  // bytes; empty when loaded without images
-  int rows = 0;
-  int cols = 0;
-};
-
-struct TrialResults {
-  int64_t trial_id = 0;
-  int64_t number = 0;
-  std::string state;  // "COMPLETE", ...
-  int attempt = 0;
-  int64_t reused_from = 0;  // 0, or the trial whose results these are
-  std::string error;
-  std::map<std::string, std::string> params;
-  // Last value (highest step) of each metric; metrics reported only with
-  // CompleteTrial are included. NaN stands for a NULL value.
-  std::map<std::string, double> last_metrics;
-  std::map<std::string, std::vector<MetricSample>> series;  // by name, ascending step
-  std::vector<SampleImage> samples;                         // by name, then ascending step
-};
-
-struct ExperimentResults {
-  std::string experiment_id;
-  std::string name;
-  std::string status;
-  std::string spec_yaml;
-  int64_t created_ms = 0;
-  // Grid axes in the spec's order, each with its values in the spec's order
-  // (or, if the spec cannot be parsed, in order of first appearance).
-  std::vector<std::string> axes;
-  std::map<std::string, std::vector<std::string>> axis_values;
-  std::vector<TrialResults> trials;  // in grid order
-
-  // Every metric name any trial has (series or last value): the key metrics
-  // of `gridrun status` first, then alphabetical.
-  std::vector<std::string> MetricNames() const;
-  // Every sample name any trial has, alphabetical.
-  std::vector<std::string> SampleNames() const;
-};
+// Every metric name any trial has (series or last value): the key metrics
+// of `gridrun status` first, then alphabetical.
+std::vector<std::string> MetricNames(const ExperimentResults& results);
+// Every sample name any trial has, alphabetical.
+std::vector<std::string> SampleNames(const ExperimentResults& results);
 
 struct ReportOptions {
   std::string heatmap_metric;  // "" : the first of fid, test/neg_elbo, loss/total present
@@ -103,9 +61,6 @@ absl::StatusOr<HeatMapChoice> ChooseHeatMap(const ExperimentResults& results,
 // The whole HTML document. Errors as ChooseHeatMap.
 absl::StatusOr<std::string> RenderReportHtml(const ExperimentResults& results,
                                              const ReportOptions& options);
-
-// Standard base64 (RFC 4648, with padding).
-std::string Base64Encode(std::string_view bytes);
 
 // "latent_size=2, kl_weight=0.5" for a trial, axes in `results.axes` order.
 std::string TrialLabel(const ExperimentResults& results, const TrialResults& trial);

@@ -6,20 +6,18 @@
 #include <ctime>
 #include <memory>
 
-#include "cli/read_only_query.h"
+#include "absl/strings/ascii.h"
 #include "cli/table_format.h"
 #include "coordinator/grid_spec.h"
+#include "coordinator/proto_convert.h"
+#include "coordinator/trial_state.h"
 
 namespace gridrun::cli {
 namespace {
 
-QueryValue TextValue(const std::string& text) { return QueryValue{QueryValue::Type::kText, text}; }
-QueryValue IntValue(int64_t value) {
-  return QueryValue{QueryValue::Type::kInteger, std::to_string(value)};
-}
-QueryValue RealValue(double value, bool for_people) {
-  if (!std::isfinite(value)) return QueryValue{};  // NULL: JSON has no NaN
-  return QueryValue{QueryValue::Type::kReal, for_people ? ShortNumber(value) : ExactNumber(value)};
+SqlValue RealValue(double value, bool for_people) {
+  if (!std::isfinite(value)) return SqlValue{};  // NULL: JSON has no NaN
+  return SqlValue{SqlValue::Type::kReal, for_people ? ShortNumber(value) : ExactNumber(value)};
 }
 const char* ExperimentStatusText(v1::ExperimentStatus status) {
   switch (status) {
@@ -34,8 +32,6 @@ const char* ExperimentStatusText(v1::ExperimentStatus status) {
   }
 }
 
-constexpr const char* kStateNames[] = {"WAITING", "RUNNING", "COMPLETE", "FAILED", "CANCELLED"};
-
 int64_t CountOf(const v1::Experiment& experiment, const std::string& state) {
   auto it = experiment.trial_counts().find(state);
   return it == experiment.trial_counts().end() ? 0 : it->second;
@@ -48,10 +44,11 @@ std::string ExperimentSummary(const v1::Experiment& experiment) {
                      std::to_string(experiment.total_trials()) + " trial" +
                      (experiment.total_trials() == 1 ? "" : "s");
   std::string counts;
-  for (const char* state : kStateNames) {
-    const int64_t n = CountOf(experiment, state);
+  for (coordinator::TrialState state : coordinator::kAllTrialStates) {
+    const int64_t n = CountOf(experiment, coordinator::TrialStateName(state));
     if (n == 0) continue;
-    counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + state;
+    counts +=
+        (counts.empty() ? "" : ", ") + std::to_string(n) + " " + coordinator::TrialStateName(state);
   }
   if (!counts.empty()) line += ": " + counts;
   return line;
@@ -61,10 +58,8 @@ int ListExperiments(CoordinatorConnection& connection, OutputFormat format, std:
                     std::ostream& err) {
   QueryResult result;
   result.columns = {"id", "name", "status"};
-  for (const char* state : kStateNames) {
-    std::string column = state;
-    for (char& c : column) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    result.columns.push_back(column);
+  for (coordinator::TrialState state : coordinator::kAllTrialStates) {
+    result.columns.push_back(absl::AsciiStrToLower(coordinator::TrialStateName(state)));
   }
   result.columns.push_back("total");
   result.columns.push_back("created");
@@ -82,12 +77,14 @@ int ListExperiments(CoordinatorConnection& connection, OutputFormat format, std:
       return 1;
     }
     for (const v1::Experiment& experiment : response.experiments()) {
-      std::vector<QueryValue> row = {TextValue(experiment.experiment_id()),
-                                     TextValue(experiment.name()),
-                                     TextValue(ExperimentStatusText(experiment.status()))};
-      for (const char* state : kStateNames) row.push_back(IntValue(CountOf(experiment, state)));
-      row.push_back(IntValue(experiment.total_trials()));
-      row.push_back(TextValue(LocalTimeText(experiment.created_ms())));
+      std::vector<SqlValue> row = {SqlValue::Text(experiment.experiment_id()),
+                                   SqlValue::Text(experiment.name()),
+                                   SqlValue::Text(ExperimentStatusText(experiment.status()))};
+      for (coordinator::TrialState state : coordinator::kAllTrialStates) {
+        row.push_back(SqlValue::Integer(CountOf(experiment, coordinator::TrialStateName(state))));
+      }
+      row.push_back(SqlValue::Integer(experiment.total_trials()));
+      row.push_back(SqlValue::Text(LocalTimeText(experiment.created_ms())));
       result.rows.push_back(std::move(row));
     }
     page_token = response.next_page_token();
@@ -102,20 +99,13 @@ int ListExperiments(CoordinatorConnection& connection, OutputFormat format, std:
 }
 
 int ShowExperiment(CoordinatorConnection& connection, const std::string& experiment_ref,
-                   OutputFormat format, std::ostream& out, std::ostream& err) {
-  v1::GetExperimentRequest get;
-  get.set_experiment_id(experiment_ref);
-  v1::Experiment experiment;
-  grpc::Status status =
-      connection.grid().GetExperiment(connection.NewCallContext().get(), get, &experiment);
-  if (!status.ok()) {
-    err << "gridrun status: " << connection.Explain(status, experiment_ref) << "\n";
-    return 1;
-  }
+                   const v1::Experiment& experiment, OutputFormat format, std::ostream& out,
+                   std::ostream& err) {
   v1::ListTrialsRequest list;
   list.set_experiment_id(experiment.experiment_id());
   v1::ListTrialsResponse trials;
-  status = connection.grid().ListTrials(connection.NewCallContext().get(), list, &trials);
+  const grpc::Status status =
+      connection.grid().ListTrials(connection.NewCallContext().get(), list, &trials);
   if (!status.ok()) {
     err << "gridrun status: " << connection.Explain(status, experiment_ref) << "\n";
     return 1;
@@ -148,37 +138,37 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
 
   std::vector<std::string> failures;
   for (const v1::Trial& trial : trials.trials()) {
-    std::vector<QueryValue> row;
-    if (!people) row.push_back(IntValue(trial.trial_id()));
-    row.push_back(IntValue(trial.number()));
+    std::vector<SqlValue> row;
+    if (!people) row.push_back(SqlValue::Integer(trial.trial_id()));
+    row.push_back(SqlValue::Integer(trial.number()));
     std::string state = TrialStateText(trial.state());
     if (people && trial.reused_from() != 0) state += " (reused)";
-    row.push_back(TextValue(state));
-    row.push_back(IntValue(trial.attempt()));
-    row.push_back(TextValue(trial.worker_id()));
-    row.push_back(IntValue(trial.progress().epoch()));
+    row.push_back(SqlValue::Text(state));
+    row.push_back(SqlValue::Integer(trial.attempt()));
+    row.push_back(SqlValue::Text(trial.worker_id()));
+    row.push_back(SqlValue::Integer(trial.progress().epoch()));
     if (people) {
       std::string step = std::to_string(trial.progress().step());
       if (trial.progress().total_steps() > 0) {
         step += "/" + std::to_string(trial.progress().total_steps());
       }
-      row.push_back(QueryValue{QueryValue::Type::kInteger, step});
+      row.push_back(SqlValue{SqlValue::Type::kInteger, step});
     } else {
-      row.push_back(IntValue(trial.progress().step()));
-      row.push_back(IntValue(trial.progress().total_steps()));
+      row.push_back(SqlValue::Integer(trial.progress().step()));
+      row.push_back(SqlValue::Integer(trial.progress().total_steps()));
     }
     for (const std::string& name : params) {
       auto it = trial.params().find(name);
-      row.push_back(it == trial.params().end() ? QueryValue{} : ParamQueryValue(it->second));
+      row.push_back(it == trial.params().end() ? SqlValue{} : ParamQueryValue(it->second));
     }
     for (const std::string& name : metrics) {
       auto it = trial.latest_metrics().find(name);
-      row.push_back(it == trial.latest_metrics().end() ? QueryValue{}
+      row.push_back(it == trial.latest_metrics().end() ? SqlValue{}
                                                        : RealValue(it->second, people));
     }
     if (!people) {
-      row.push_back(IntValue(trial.reused_from()));
-      row.push_back(TextValue(trial.error()));
+      row.push_back(SqlValue::Integer(trial.reused_from()));
+      row.push_back(SqlValue::Text(trial.error()));
     } else if (!trial.error().empty()) {
       failures.push_back("trial " + std::to_string(trial.number()) + " (" +
                          TrialStateText(trial.state()) + "): " + trial.error());
@@ -199,13 +189,21 @@ int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err
     err << "gridrun status: " << format.status().message() << "\n";
     return 1;
   }
-  auto connection = CoordinatorConnection::Open(options.connection);
-  if (!connection.ok()) {
-    err << "gridrun status: " << connection.status().message() << "\n";
+  if (options.experiment.empty()) {
+    auto connection = CoordinatorConnection::Open(options.connection);
+    if (!connection.ok()) {
+      err << "gridrun status: " << connection.status().message() << "\n";
+      return 1;
+    }
+    return ListExperiments(**connection, *format, out, err);
+  }
+  auto connected = ConnectToExperiment(options.connection, options.experiment);
+  if (!connected.ok()) {
+    err << "gridrun status: " << connected.status().message() << "\n";
     return 1;
   }
-  if (options.experiment.empty()) return ListExperiments(**connection, *format, out, err);
-  return ShowExperiment(**connection, options.experiment, *format, out, err);
+  return ShowExperiment(*connected->coordinator, options.experiment, connected->experiment, *format,
+                        out, err);
 }
 
 void AddStatusCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
@@ -267,19 +265,19 @@ std::string ParamsText(const std::map<std::string, std::string>& params,
   return text;
 }
 
-QueryValue ParamQueryValue(const std::string& text) {
-  if (text.empty()) return TextValue(text);
+SqlValue ParamQueryValue(const std::string& text) {
+  if (text.empty()) return SqlValue::Text(text);
   int64_t integer = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer);
   if (error == std::errc() && end == text.data() + text.size()) {
-    return QueryValue{QueryValue::Type::kInteger, text};
+    return SqlValue{SqlValue::Type::kInteger, text};
   }
   double real = 0;
   auto [rend, rerror] = std::from_chars(text.data(), text.data() + text.size(), real);
   if (rerror == std::errc() && rend == text.data() + text.size() && std::isfinite(real)) {
-    return QueryValue{QueryValue::Type::kReal, text};
+    return SqlValue{SqlValue::Type::kReal, text};
   }
-  return TextValue(text);
+  return SqlValue::Text(text);
 }
 
 std::map<std::string, std::string> ParamsOf(const v1::Trial& trial) {
@@ -287,20 +285,8 @@ std::map<std::string, std::string> ParamsOf(const v1::Trial& trial) {
 }
 
 const char* TrialStateText(v1::TrialState state) {
-  switch (state) {
-    case v1::TRIAL_WAITING:
-      return "WAITING";
-    case v1::TRIAL_RUNNING:
-      return "RUNNING";
-    case v1::TRIAL_COMPLETE:
-      return "COMPLETE";
-    case v1::TRIAL_FAILED:
-      return "FAILED";
-    case v1::TRIAL_CANCELLED:
-      return "CANCELLED";
-    default:
-      return "UNKNOWN";
-  }
+  if (state == v1::TRIAL_STATE_UNSPECIFIED || !v1::TrialState_IsValid(state)) return "UNKNOWN";
+  return coordinator::TrialStateName(coordinator::FromProto(state));
 }
 
 std::string ShortNumber(double value) {

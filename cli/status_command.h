@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "cli/coordinator_connection.h"
-#include "cli/read_only_query.h"
+#include "cli/table_format.h"
 #include "proto/gridrun.pb.h"
 
 namespace gridrun::cli {
@@ -69,7 +69,7 @@ std::string ParamsText(const std::map<std::string, std::string>& params,
 
 // A param value as a table cell: INTEGER or REAL when the whole text reads
 // as a finite number (JSON output then shows a number), TEXT otherwise.
-QueryValue ParamQueryValue(const std::string& text);
+SqlValue ParamQueryValue(const std::string& text);
 
 // The params of a proto trial as a std::map.
 std::map<std::string, std::string> ParamsOf(const v1::Trial& trial);

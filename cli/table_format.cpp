@@ -8,25 +8,22 @@
 namespace gridrun::cli {
 namespace {
 
-bool IsNumber(const QueryValue& v) {
-  return v.type == QueryValue::Type::kInteger || v.type == QueryValue::Type::kReal;
+bool IsNumber(const SqlValue& v) {
+  return v.type == SqlValue::Type::kInteger || v.type == SqlValue::Type::kReal;
 }
 
-std::string CsvField(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
+// What a cell shows: a BLOB's size rather than its bytes.
+std::string CellText(const SqlValue& v) {
+  if (v.type == SqlValue::Type::kBlob) return "<blob " + std::to_string(v.text.size()) + " bytes>";
+  return v.text;
 }
 
 std::string FormatTable(const QueryResult& result) {
   std::vector<size_t> widths(result.columns.size());
   for (size_t c = 0; c < result.columns.size(); ++c) widths[c] = result.columns[c].size();
   for (const auto& row : result.rows) {
-    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].text.size());
+    for (size_t c = 0; c < row.size(); ++c)
+      widths[c] = std::max(widths[c], CellText(row[c]).size());
   }
   // Cells padded to their column's width (numbers on the right), lines
   // without trailing blanks.
@@ -49,8 +46,8 @@ std::string FormatTable(const QueryResult& result) {
   for (const auto& row : result.rows) {
     std::vector<std::string> cells;
     std::vector<bool> right;
-    for (const QueryValue& v : row) {
-      cells.push_back(v.text);
+    for (const SqlValue& v : row) {
+      cells.push_back(CellText(v));
       right.push_back(IsNumber(v));
     }
     emit_line(out, cells, right);
@@ -62,11 +59,11 @@ std::string FormatTable(const QueryResult& result) {
 std::string FormatCsv(const QueryResult& result) {
   std::ostringstream out;
   for (size_t c = 0; c < result.columns.size(); ++c) {
-    out << (c ? "," : "") << CsvField(result.columns[c]);
+    out << (c ? "," : "") << CsvEscape(result.columns[c]);
   }
   out << "\n";
   for (const auto& row : result.rows) {
-    for (size_t c = 0; c < row.size(); ++c) out << (c ? "," : "") << CsvField(row[c].text);
+    for (size_t c = 0; c < row.size(); ++c) out << (c ? "," : "") << CsvEscape(CellText(row[c]));
     out << "\n";
   }
   return out.str();
@@ -77,12 +74,20 @@ std::string FormatJson(const QueryResult& result) {
   for (const auto& row : result.rows) {
     nlohmann::ordered_json object = nlohmann::ordered_json::object();
     for (size_t c = 0; c < row.size(); ++c) {
-      const QueryValue& v = row[c];
+      const SqlValue& v = row[c];
       switch (v.type) {
-        case QueryValue::Type::kNull: object[result.columns[c]] = nullptr; break;
-        case QueryValue::Type::kInteger: object[result.columns[c]] = std::stoll(v.text); break;
-        case QueryValue::Type::kReal: object[result.columns[c]] = std::stod(v.text); break;
-        default: object[result.columns[c]] = v.text; break;
+        case SqlValue::Type::kNull:
+          object[result.columns[c]] = nullptr;
+          break;
+        case SqlValue::Type::kInteger:
+          object[result.columns[c]] = std::stoll(v.text);
+          break;
+        case SqlValue::Type::kReal:
+          object[result.columns[c]] = std::stod(v.text);
+          break;
+        default:
+          object[result.columns[c]] = CellText(v);
+          break;
       }
     }
     rows.push_back(std::move(object));
@@ -97,6 +102,16 @@ absl::StatusOr<OutputFormat> ParseOutputFormat(const std::string& name) {
   if (name == "csv") return OutputFormat::kCsv;
   if (name == "json") return OutputFormat::kJson;
   return absl::InvalidArgumentError("--format: '" + name + "' is not one of table, csv, json");
+}
+
+std::string CsvEscape(std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
+  std::string quoted = "\"";
+  for (char c : field) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
 }
 
 std::string FormatResult(const QueryResult& result, OutputFormat format) {

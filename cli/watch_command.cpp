@@ -175,21 +175,13 @@ bool WatchDisplay::AllComplete() const {
 }
 
 int RunWatch(const WatchOptions& options, std::ostream& out, std::ostream& err) {
-  auto connection = CoordinatorConnection::Open(options.connection);
-  if (!connection.ok()) {
-    err << "gridrun watch: " << connection.status().message() << "\n";
+  auto connected = ConnectToExperiment(options.connection, options.experiment);
+  if (!connected.ok()) {
+    err << "gridrun watch: " << connected.status().message() << "\n";
     return 1;
   }
-  CoordinatorConnection& coordinator = **connection;
-  v1::GetExperimentRequest get;
-  get.set_experiment_id(options.experiment);
-  v1::Experiment experiment;
-  grpc::Status status =
-      coordinator.grid().GetExperiment(coordinator.NewCallContext().get(), get, &experiment);
-  if (!status.ok()) {
-    err << "gridrun watch: " << coordinator.Explain(status, options.experiment) << "\n";
-    return 1;
-  }
+  CoordinatorConnection& coordinator = *connected->coordinator;
+  const v1::Experiment& experiment = connected->experiment;
   WatchDisplay display(out, options.live, options.min_line_interval_ms,
                        GridAxisNames(experiment.spec_yaml()));
 
@@ -203,7 +195,7 @@ int RunWatch(const WatchOptions& options, std::ostream& out, std::ostream& err) 
     display.OnEvent(event, SteadyNowMs());
     ++events;
   }
-  status = reader->Finish();
+  const grpc::Status status = reader->Finish();
   if (!status.ok()) {
     std::string why = coordinator.Explain(status, options.experiment);
     if (events > 0 && (status.error_code() == grpc::StatusCode::UNAVAILABLE ||

@@ -112,7 +112,7 @@ grpc::Status GridServiceImpl::ListTrials(grpc::ServerContext* context,
   auto trials = store_->ListTrials(request->experiment_id(), states);
   RETURN_GRPC_IF_ERROR(trials.status());
   for (const TrialRecord& trial : *trials) {
-    auto latest = store_->LatestMetrics(trial.reused_from ? trial.reused_from : trial.trial_id);
+    auto latest = store_->LatestMetrics(trial.trial_id);
     RETURN_GRPC_IF_ERROR(latest.status());
     ToProto(trial, *latest, response->add_trials());
   }
@@ -168,7 +168,7 @@ grpc::Status GridServiceImpl::WatchExperiment(grpc::ServerContext* context,
         continue;
       }
       seen[trial.trial_id] = Seen{trial.state, trial.step, trial.epoch};
-      auto latest = store_->LatestMetrics(trial.reused_from ? trial.reused_from : trial.trial_id);
+      auto latest = store_->LatestMetrics(trial.trial_id);
       RETURN_GRPC_IF_ERROR(latest.status());
       v1::TrialEvent event;
       event.set_kind(kind);

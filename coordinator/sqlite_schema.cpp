@@ -1,14 +1,12 @@
 #include "coordinator/sqlite_schema.h"
 
-#include <sqlite3.h>
-
 #include <cstring>
 #include <filesystem>
-#include <set>
 #include <string_view>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -235,6 +233,55 @@ constexpr std::string_view kSchemaV3 = R"sql(
 ALTER TABLE trials ADD COLUMN preemptions INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Version 4: trial_source, the one statement of the reuse rule. A trial
+// shows the data (metrics, final metrics, samples, checkpoints) of
+// source_trial_id: itself, or the original trial it reused (reused_from).
+// The views below, the store and the CLI's results reader (results_reader.h)
+// all read the rule from here; the two views are rebuilt on it with the same
+// columns as before.
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE VIEW trial_source AS
+SELECT trial_id AS trial_id,
+       (CASE WHEN reused_from != 0 THEN reused_from ELSE trial_id END) AS source_trial_id
+FROM trials;
+
+DROP VIEW results;
+DROP VIEW trial_metrics_last;
+
+CREATE VIEW trial_metrics_last AS
+SELECT s.trial_id        AS trial_id,
+       s.source_trial_id AS source_trial_id,
+       l.name            AS name,
+       l.step            AS step,
+       l.epoch           AS epoch,
+       l.value           AS value
+FROM trial_source AS s
+JOIN metrics_last AS l ON l.trial_id = s.source_trial_id;
+
+CREATE VIEW results AS
+SELECT e.name          AS experiment,
+       t.experiment_id AS experiment_id,
+       t.trial_id      AS trial_id,
+       t.number        AS number,
+       t.state         AS state,
+       t.attempt       AS attempt,
+       t.reused_from   AS reused_from,
+       (SELECT json_group_object(p.name, CASE WHEN json_valid(p.value) THEN json(p.value)
+                                              ELSE p.value END)
+        FROM trial_params AS p WHERE p.trial_id = t.trial_id) AS params_json,
+       (SELECT json_group_object(l.name, l.value)
+        FROM trial_metrics_last AS l WHERE l.trial_id = t.trial_id) AS metrics_json,
+       (SELECT json_group_object(f.name, f.value)
+        FROM trial_source AS s JOIN final_metrics AS f ON f.trial_id = s.source_trial_id
+        WHERE s.trial_id = t.trial_id) AS final_metrics_json,
+       t.error         AS error,
+       t.worker_id     AS worker_id,
+       t.started_ms    AS started_ms,
+       t.finished_ms   AS finished_ms
+FROM trials AS t
+JOIN experiments AS e ON e.experiment_id = t.experiment_id;
+)sql";
+
 absl::Status Internal(const std::string& what, const std::exception& e) {
   return absl::InternalError(absl::StrCat(what, ": ", e.what()));
 }
@@ -260,52 +307,6 @@ absl::Status CheckApplicationId(SQLite::Database& db, int version) {
   return absl::OkStatus();
 }
 
-// Only reads: plain SELECTs, functions, and pragmas that report without
-// setting anything.
-int ReadOnlyAuthorizer(void* /*user*/, int action, const char* arg1, const char* arg2,
-                       const char* /*database*/, const char* /*trigger*/) {
-  switch (action) {
-    case SQLITE_SELECT:
-    case SQLITE_READ:
-    case SQLITE_FUNCTION:
-    case SQLITE_RECURSIVE:
-      return SQLITE_OK;
-    case SQLITE_PRAGMA: {
-      static const std::set<std::string_view> kPragmasWithArgument = {
-          "table_info", "table_xinfo", "index_list",
-          "index_info", "index_xinfo", "foreign_key_list"};
-      if (arg2 == nullptr || kPragmasWithArgument.count(arg1) != 0) return SQLITE_OK;
-      return SQLITE_DENY;
-    }
-    default:
-      return SQLITE_DENY;
-  }
-}
-
-absl::Status QueryError(int rc, sqlite3* handle) {
-  const std::string message = sqlite3_errmsg(handle);
-  if ((rc & 0xff) == SQLITE_ERROR || (rc & 0xff) == SQLITE_AUTH) {
-    return absl::InvalidArgumentError(message);
-  }
-  return absl::InternalError(message);
-}
-
-struct StatementDeleter {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-};
-using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
-
-// Compiles `sql` with the read-only authorizer installed; `tail` receives
-// what follows the first statement.
-int PrepareReadOnly(sqlite3* handle, const char* sql, StatementPtr* stmt, const char** tail) {
-  sqlite3_set_authorizer(handle, ReadOnlyAuthorizer, nullptr);
-  sqlite3_stmt* raw = nullptr;
-  const int rc = sqlite3_prepare_v2(handle, sql, -1, &raw, tail);
-  sqlite3_set_authorizer(handle, nullptr, nullptr);
-  stmt->reset(raw);
-  return rc;
-}
-
 }  // namespace
 
 const std::vector<Migration>& SchemaMigrations() {
@@ -313,6 +314,7 @@ const std::vector<Migration>& SchemaMigrations() {
       {1, "initial schema", kSchemaV1},
       {2, "metrics_last table", kSchemaV2},
       {3, "trials.preemptions", kSchemaV3},
+      {4, "trial_source view", kSchemaV4},
   };
   return kMigrations;
 }
@@ -341,7 +343,7 @@ absl::Status ApplyMigrations(SQLite::Database& db, const std::vector<Migration>&
     if (version > latest) {
       return absl::FailedPreconditionError(NewerSchemaMessage(version, latest));
     }
-    if (absl::Status s = CheckApplicationId(db, version); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckApplicationId(db, version));
     if (version == latest) return absl::OkStatus();
   } catch (const std::exception& e) {
     return Internal("reading the schema version", e);
@@ -355,7 +357,7 @@ absl::Status ApplyMigrations(SQLite::Database& db, const std::vector<Migration>&
     if (version > latest) {
       return absl::FailedPreconditionError(NewerSchemaMessage(version, latest));
     }
-    if (absl::Status s = CheckApplicationId(db, version); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckApplicationId(db, version));
     for (step = version + 1; step <= latest; ++step) {
       db.exec(std::string(migrations[step - 1].sql));
     }
@@ -384,7 +386,7 @@ absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string
   } catch (const std::exception& e) {
     return Internal(absl::StrCat("opening database ", path), e);
   }
-  if (absl::Status s = ApplyMigrations(*db, SchemaMigrations()); !s.ok()) return s;
+  RETURN_IF_ERROR(ApplyMigrations(*db, SchemaMigrations()));
   return db;
 }
 
@@ -405,7 +407,7 @@ absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenReadOnlyDatabase(const std
     if (version > latest) {
       return absl::FailedPreconditionError(NewerSchemaMessage(version, latest));
     }
-    if (absl::Status s = CheckApplicationId(*db, version); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckApplicationId(*db, version));
     if (version < latest) {
       return absl::FailedPreconditionError(absl::StrCat(
           "database schema version ", version, " of ", path, " is older than this gridrun (",
@@ -415,55 +417,6 @@ absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenReadOnlyDatabase(const std
     return Internal(absl::StrCat("opening database ", path, " read-only"), e);
   }
   return db;
-}
-
-absl::StatusOr<QueryResult> RunReadOnlyQuery(SQLite::Database& db, const std::string& sql) {
-  sqlite3* handle = db.getHandle();
-  StatementPtr stmt;
-  const char* tail = nullptr;
-  int rc = PrepareReadOnly(handle, sql.c_str(), &stmt, &tail);
-  if (rc != SQLITE_OK) return QueryError(rc, handle);
-  if (stmt == nullptr) return absl::InvalidArgumentError("empty query");
-  // Whatever follows may only be blanks, ';' and comments.
-  while (tail != nullptr && *tail != '\0') {
-    StatementPtr next;
-    rc = PrepareReadOnly(handle, tail, &next, &tail);
-    if (rc != SQLITE_OK) return QueryError(rc, handle);
-    if (next != nullptr) return absl::InvalidArgumentError("one SQL statement at a time, please");
-  }
-  if (sqlite3_stmt_readonly(stmt.get()) == 0) {
-    return absl::InvalidArgumentError("query must not modify the database");
-  }
-
-  QueryResult result;
-  const int columns = sqlite3_column_count(stmt.get());
-  for (int c = 0; c < columns; ++c) result.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
-  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
-    std::vector<SqlValue>& row = result.rows.emplace_back();
-    row.reserve(columns);
-    for (int c = 0; c < columns; ++c) {
-      switch (sqlite3_column_type(stmt.get(), c)) {
-        case SQLITE_INTEGER:
-          row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt.get(), c)));
-          break;
-        case SQLITE_FLOAT:
-          row.emplace_back(sqlite3_column_double(stmt.get(), c));
-          break;
-        case SQLITE_TEXT:
-        case SQLITE_BLOB: {
-          const void* bytes = sqlite3_column_blob(stmt.get(), c);
-          const int size = sqlite3_column_bytes(stmt.get(), c);
-          row.emplace_back(size == 0 ? std::string()
-                                     : std::string(static_cast<const char*>(bytes), size));
-          break;
-        }
-        default:
-          row.emplace_back(std::monostate{});
-      }
-    }
-  }
-  if (rc != SQLITE_DONE) return QueryError(rc, handle);
-  return result;
 }
 
 }  // namespace gridrun::coordinator

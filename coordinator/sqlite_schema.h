@@ -1,5 +1,5 @@
-// The gridrun SQLite database: its schema (tables, indexes, the `results` and
-// `trial_metrics_last` views, the trigger-kept `metrics_last` table), the
+// The gridrun SQLite database: its schema (tables, indexes, the `results`,
+// `trial_metrics_last` and `trial_source` views, the trigger-kept `metrics_last` table), the
 // migrations that build it, and how connections to it are opened.
 //
 // Schema versions live in `PRAGMA user_version`; `PRAGMA application_id`
@@ -19,8 +19,12 @@
 //   busy_timeout           a second connection waits for the writer instead
 //                          of failing with SQLITE_BUSY.
 //
-// The query path of the CLI opens the file with OpenReadOnlyDatabase()
-// (SQLITE_OPEN_READONLY) and runs SQL through RunReadOnlyQuery(); e.g.
+// Every view follows the reuse rule through `trial_source` (version 4): a
+// trial shows the data of source_trial_id, itself or the trial it reused.
+//
+// The CLI reads through coordinator/results_reader.h, which opens the file
+// with OpenReadOnlyDatabase() (SQLITE_OPEN_READONLY) and runs ad-hoc SQL
+// through RunReadOnlyQuery() (read_only_query.h); e.g.
 //   SELECT experiment, number, state,
 //          json_extract(params_json, '$.kl_weight') AS kl_weight,
 //          json_extract(metrics_json, '$.test_elbo') AS test_elbo
@@ -35,13 +39,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "coordinator/read_only_query.h"  // RunReadOnlyQuery, QueryResult
 
 namespace gridrun::coordinator {
 
@@ -93,18 +98,5 @@ absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string
 // LatestSchemaVersion() (older: the coordinator migrates it on its next
 // start; newer: upgrade gridrun).
 absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenReadOnlyDatabase(const std::string& path);
-
-// One cell of a query result: NULL, INTEGER, REAL, or TEXT/BLOB bytes.
-using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
-
-struct QueryResult {
-  std::vector<std::string> columns;
-  std::vector<std::vector<SqlValue>> rows;
-};
-
-// Runs one read-only SQL statement (a trailing ';' is fine) and returns every
-// row. INVALID_ARGUMENT if the SQL does not compile, holds more than one
-// statement, or would modify the database; INTERNAL on storage errors.
-absl::StatusOr<QueryResult> RunReadOnlyQuery(SQLite::Database& db, const std::string& sql);
 
 }  // namespace gridrun::coordinator

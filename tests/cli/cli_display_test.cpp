@@ -154,13 +154,13 @@ TEST(CliStatusHelpersTest, ParamsFollowTheSpecsAxisOrder) {
 }
 
 TEST(CliStatusHelpersTest, ParamValuesAreTypedWhenTheyAreNumbers) {
-  EXPECT_EQ(ParamQueryValue("64").type, QueryValue::Type::kInteger);
-  EXPECT_EQ(ParamQueryValue("0.0002").type, QueryValue::Type::kReal);
-  EXPECT_EQ(ParamQueryValue("1e-05").type, QueryValue::Type::kReal);
-  EXPECT_EQ(ParamQueryValue("adam").type, QueryValue::Type::kText);
-  EXPECT_EQ(ParamQueryValue("nan").type, QueryValue::Type::kText);
-  EXPECT_EQ(ParamQueryValue("").type, QueryValue::Type::kText);
-  EXPECT_EQ(ParamQueryValue("2x").type, QueryValue::Type::kText);
+  EXPECT_EQ(ParamQueryValue("64").type, SqlValue::Type::kInteger);
+  EXPECT_EQ(ParamQueryValue("0.0002").type, SqlValue::Type::kReal);
+  EXPECT_EQ(ParamQueryValue("1e-05").type, SqlValue::Type::kReal);
+  EXPECT_EQ(ParamQueryValue("adam").type, SqlValue::Type::kText);
+  EXPECT_EQ(ParamQueryValue("nan").type, SqlValue::Type::kText);
+  EXPECT_EQ(ParamQueryValue("").type, SqlValue::Type::kText);
+  EXPECT_EQ(ParamQueryValue("2x").type, SqlValue::Type::kText);
 }
 
 TEST(CliExportNamesTest, SanitizeFileNameKeepsEverythingInOneComponent) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "cli/svg_chart.h"
 
 namespace gridrun::cli {
@@ -171,15 +172,16 @@ TEST(CliSvgChartTest, HeatMapColoursCellsAndPrintsValues) {
 
 // ---- report_html ----
 
+// The data: URIs use absl::Base64Escape: standard RFC 4648 base64, padded.
 TEST(CliReportHtmlTest, Base64MatchesRfc4648Vectors) {
-  EXPECT_EQ(Base64Encode(""), "");
-  EXPECT_EQ(Base64Encode("f"), "Zg==");
-  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(Base64Encode("foob"), "Zm9vYg==");
-  EXPECT_EQ(Base64Encode("fooba"), "Zm9vYmE=");
-  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
-  EXPECT_EQ(Base64Encode(std::string("\xff\x00\x80", 3)), "/wCA");
+  EXPECT_EQ(absl::Base64Escape(""), "");
+  EXPECT_EQ(absl::Base64Escape("f"), "Zg==");
+  EXPECT_EQ(absl::Base64Escape("fo"), "Zm8=");
+  EXPECT_EQ(absl::Base64Escape("foo"), "Zm9v");
+  EXPECT_EQ(absl::Base64Escape("foob"), "Zm9vYg==");
+  EXPECT_EQ(absl::Base64Escape("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(absl::Base64Escape("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(absl::Base64Escape(std::string("\xff\x00\x80", 3)), "/wCA");
 }
 
 ExperimentResults SampleResults() {
@@ -229,7 +231,7 @@ TEST(CliReportHtmlTest, ReportHasEverySectionAndNoUrls) {
   EXPECT_EQ(Count(*html, "<svg class=\"chart\""), 2u);  // loss/total, test/neg_elbo
   EXPECT_EQ(Count(*html, "<svg class=\"heatmap\""), 1u);
   EXPECT_EQ(Count(*html, "<img class=\"sample\""), 8u);  // 4 trials x 2 epochs
-  EXPECT_THAT(*html, HasSubstr("src=\"data:image/png;base64," + Base64Encode("PNG1") + "\""));
+  EXPECT_THAT(*html, HasSubstr("src=\"data:image/png;base64," + absl::Base64Escape("PNG1") + "\""));
   EXPECT_THAT(*html, HasSubstr("<th>epoch 1</th><th>epoch 3</th>"));
   // Self-contained: no URL, no script, no external reference of any kind.
   for (const char* forbidden : {"http:", "https:", "<script", "url(", "<link", "@import"}) {
@@ -359,7 +361,7 @@ TEST(CliReportHtmlTest, MetricNamesPutKeyMetricsFirst) {
   TrialResults t;
   t.last_metrics = {{"zeta", 1}, {"fid", 2}, {"alpha", 3}, {"loss/total", 4}};
   r.trials.push_back(t);
-  EXPECT_THAT(r.MetricNames(), ElementsAre("loss/total", "fid", "alpha", "zeta"));
+  EXPECT_THAT(MetricNames(r), ElementsAre("loss/total", "fid", "alpha", "zeta"));
 }
 
 }  // namespace

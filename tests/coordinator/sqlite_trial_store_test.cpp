@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -60,20 +60,19 @@ namespace {
 constexpr int64_t kLeaseMs = 30'000;
 
 std::string Text(const SqlValue& value) {
-  if (const auto* s = std::get_if<std::string>(&value)) return *s;
+  if (value.type == SqlValue::Type::kText) return value.text;
   ADD_FAILURE() << "not TEXT";
   return "";
 }
 
 int64_t Int(const SqlValue& value) {
-  if (const auto* i = std::get_if<int64_t>(&value)) return *i;
+  if (std::optional<int64_t> i = value.AsInteger()) return *i;
   ADD_FAILURE() << "not INTEGER";
   return 0;
 }
 
 double Real(const SqlValue& value) {
-  if (const auto* d = std::get_if<double>(&value)) return *d;
-  if (const auto* i = std::get_if<int64_t>(&value)) return static_cast<double>(*i);
+  if (std::optional<double> d = value.AsDouble()) return *d;
   ADD_FAILURE() << "not a number";
   return 0;
 }
@@ -315,7 +314,7 @@ TEST_F(SqliteTrialStoreFileTest, ReadOnlyConnectionsReadButCannotWrite) {
   EXPECT_THROW((*raw)->exec("CREATE TABLE x (y)"), SQLite::Exception);
   absl::StatusOr<QueryResult> count = RunReadOnlyQuery(**raw, "SELECT COUNT(*) FROM results");
   ASSERT_TRUE(count.ok()) << count.status();
-  EXPECT_EQ(std::get<int64_t>(count->rows[0][0]), 1);
+  EXPECT_EQ(Int(count->rows[0][0]), 1);
 
   // Readers see what the writer commits later.
   ASSERT_TRUE(writer->ClaimNextTrial("w-1", 1, "cpu", 0, kLeaseMs).ok());
@@ -405,7 +404,7 @@ TEST_F(SqliteTrialStoreFileTest, Version1DatabaseGetsMetricsLastFromItsMetrics) 
   EXPECT_EQ(Int(rows.rows[1][3]), 1);
   EXPECT_DOUBLE_EQ(Real(rows.rows[1][4]), 0.5);
   EXPECT_EQ(Int(rows.rows[2][0]), 2);
-  EXPECT_TRUE(std::holds_alternative<std::monostate>(rows.rows[2][4]));  // NaN stays NULL
+  EXPECT_TRUE(rows.rows[2][4].is_null());  // NaN stays NULL
   EXPECT_EQ(Int(store->Query("PRAGMA user_version").value().rows.at(0).at(0)),
             LatestSchemaVersion());
 }

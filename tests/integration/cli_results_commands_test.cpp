@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "cli/best_command.h"
 #include "cli/export_command.h"
 #include "cli/query_command.h"
@@ -353,7 +354,7 @@ TEST_F(CliReportTest, RendersOneSelfContainedFile) {
   EXPECT_EQ(Count(html, "<svg class=\"heatmap\""), 1u);
   EXPECT_EQ(Count(html, "<img class=\"sample\""), 6u);
   EXPECT_THAT(html,
-              HasSubstr("src=\"data:image/png;base64," + cli::Base64Encode(TinyPng()) + "\""));
+              HasSubstr("src=\"data:image/png;base64," + absl::Base64Escape(TinyPng()) + "\""));
   EXPECT_THAT(html, HasSubstr("<title>test/neg_elbo</title>"));
   EXPECT_THAT(html, HasSubstr("data-scale=\"log\""));  // test/neg_elbo spans 10..3000
   EXPECT_THAT(html, HasSubstr("fid by latent_size and kl_weight"));
