@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/status_macros.h"
 
 namespace gridrun::models {
 
@@ -25,7 +26,7 @@ absl::StatusOr<std::string> SaveCheckpointState(const Trainer& trainer,
   try {
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive state(archive.compilation_unit());
-    if (auto s = trainer.SaveState(state); !s.ok()) return s;
+    RETURN_IF_ERROR(trainer.SaveState(state));
     archive.write("trainer", state);
     archive.write("epoch", c10::IValue(meta.epoch));
     archive.write("data_position_keys", c10::IValue(absl::StrJoin(keys, "\n")));
@@ -53,7 +54,7 @@ absl::StatusOr<CheckpointMeta> LoadCheckpointState(std::string_view bytes, Train
         !archive.try_read("data_position_values", values)) {
       return absl::DataLossError("checkpoint: missing trainer/epoch/data_position");
     }
-    if (auto s = trainer.LoadState(state); !s.ok()) return s;
+    RETURN_IF_ERROR(trainer.LoadState(state));
     meta.epoch = epoch.toInt();
     const std::string& joined = keys.toStringRef();
     const std::vector<int64_t> position = values.toIntVector();

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "models/idx_reader.h"
 
 namespace gridrun::models {
@@ -24,8 +25,7 @@ std::vector<std::string> CifarTrainBatchNames() {
 }
 
 absl::StatusOr<CifarBatch> ReadCifarBatch(const std::string& path) {
-  absl::StatusOr<DataFile> file = DataFile::Open(path);
-  if (!file.ok()) return file.status();
+  ASSIGN_OR_RETURN(DataFile file, DataFile::Open(path));
   CifarBatch batch;
   batch.path = path;
   // Plain and gzip files alike: size the buffer from the hint, grow if needed.
@@ -42,9 +42,8 @@ absl::StatusOr<CifarBatch> ReadCifarBatch(const std::string& path) {
   int64_t size = 0;
   while (true) {
     batch.records.resize(static_cast<size_t>(capacity));
-    absl::StatusOr<int64_t> got = file->Read(batch.records.data() + size, capacity - size);
-    if (!got.ok()) return got.status();
-    size += *got;
+    ASSIGN_OR_RETURN(const int64_t got, file.Read(batch.records.data() + size, capacity - size));
+    size += got;
     if (size < capacity) break;
     capacity *= 2;
   }

@@ -6,18 +6,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "models/cifar_reader.h"
+#include "models/torch_errors.h"
 
 namespace gridrun::models {
 namespace {
-
-// c10::Error::what() carries a C++ backtrace; keep status messages short.
-std::string TorchMessage(const std::exception& e) {
-  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
-    return c10_error->what_without_backtrace();
-  }
-  return e.what();
-}
 
 uint64_t SplitMix64(uint64_t& state) {
   uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
@@ -54,48 +48,38 @@ absl::StatusOr<Dataset> LoadIdxDataset(const DatasetInfo& info, const std::strin
   const std::string name(info.name);
   const std::string prefix = split == Split::kTrain ? "train" : "t10k";
   const std::string what = absl::StrCat(name, " ", SplitName(split));
-  absl::StatusOr<std::string> images_path =
-      FindDataFile(dir, prefix + "-images-idx3-ubyte", what + " images");
-  if (!images_path.ok()) return images_path.status();
-  absl::StatusOr<std::string> labels_path =
-      FindDataFile(dir, prefix + "-labels-idx1-ubyte", what + " labels");
-  if (!labels_path.ok()) return labels_path.status();
+  ASSIGN_OR_RETURN(const std::string images_path,
+                   FindDataFile(dir, prefix + "-images-idx3-ubyte", what + " images"));
+  ASSIGN_OR_RETURN(const std::string labels_path,
+                   FindDataFile(dir, prefix + "-labels-idx1-ubyte", what + " labels"));
 
-  absl::StatusOr<DataFile> images_file = DataFile::Open(*images_path);
-  if (!images_file.ok()) return images_file.status();
-  absl::StatusOr<IdxHeader> images_header = ReadIdxHeader(*images_file, IdxKind::kImages);
-  if (!images_header.ok()) return images_header.status();
-  if (images_header->rows != info.height || images_header->cols != info.width) {
+  ASSIGN_OR_RETURN(DataFile images_file, DataFile::Open(images_path));
+  ASSIGN_OR_RETURN(const IdxHeader images_header, ReadIdxHeader(images_file, IdxKind::kImages));
+  if (images_header.rows != info.height || images_header.cols != info.width) {
     return absl::InvalidArgumentError(absl::StrCat(
-        *images_path, ": header says images of ", images_header->rows, "x", images_header->cols,
+        images_path, ": header says images of ", images_header.rows, "x", images_header.cols,
         ", expected ", info.height, "x", info.width, " for ", name));
   }
-  absl::StatusOr<DataFile> labels_file = DataFile::Open(*labels_path);
-  if (!labels_file.ok()) return labels_file.status();
-  absl::StatusOr<IdxHeader> labels_header = ReadIdxHeader(*labels_file, IdxKind::kLabels);
-  if (!labels_header.ok()) return labels_header.status();
-  if (images_header->count != labels_header->count) {
-    return absl::InvalidArgumentError(absl::StrCat(*images_path, " has ", images_header->count,
-                                                   " images but ", *labels_path, " has ",
-                                                   labels_header->count, " labels"));
+  ASSIGN_OR_RETURN(DataFile labels_file, DataFile::Open(labels_path));
+  ASSIGN_OR_RETURN(const IdxHeader labels_header, ReadIdxHeader(labels_file, IdxKind::kLabels));
+  if (images_header.count != labels_header.count) {
+    return absl::InvalidArgumentError(absl::StrCat(images_path, " has ", images_header.count,
+                                                   " images but ", labels_path, " has ",
+                                                   labels_header.count, " labels"));
   }
 
   // Before allocating: a corrupt count must not allocate gigabytes.
-  if (absl::Status s = CheckIdxFitsFile(*images_path, *images_header); !s.ok()) return s;
-  if (absl::Status s = CheckIdxFitsFile(*labels_path, *labels_header); !s.ok()) return s;
-  const int64_t take = limit > 0 ? std::min(limit, images_header->count) : images_header->count;
+  RETURN_IF_ERROR(CheckIdxFitsFile(images_path, images_header));
+  RETURN_IF_ERROR(CheckIdxFitsFile(labels_path, labels_header));
+  const int64_t take = limit > 0 ? std::min(limit, images_header.count) : images_header.count;
   Dataset dataset;
   dataset.info = info;
   dataset.images = torch::empty({take, info.channels, info.height, info.width}, torch::kUInt8);
-  absl::Status status =
-      ReadIdxPayload(*images_file, *images_header, take, dataset.images.data_ptr<uint8_t>());
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(
+      ReadIdxPayload(images_file, images_header, take, dataset.images.data_ptr<uint8_t>()));
   torch::Tensor labels_u8 = torch::empty({take}, torch::kUInt8);
-  status = ReadIdxPayload(*labels_file, *labels_header, take, labels_u8.data_ptr<uint8_t>());
-  if (!status.ok()) return status;
-  absl::StatusOr<torch::Tensor> labels = CheckedLabels(labels_u8, info.num_classes, *labels_path);
-  if (!labels.ok()) return labels.status();
-  dataset.labels = *std::move(labels);
+  RETURN_IF_ERROR(ReadIdxPayload(labels_file, labels_header, take, labels_u8.data_ptr<uint8_t>()));
+  ASSIGN_OR_RETURN(dataset.labels, CheckedLabels(labels_u8, info.num_classes, labels_path));
   return dataset;
 }
 
@@ -116,19 +100,18 @@ absl::StatusOr<Dataset> LoadCifarDataset(const DatasetInfo& info, const std::str
           absl::StrCat("cifar10 train batches not found: looked for ", list));
     }
   } else {
-    absl::StatusOr<std::string> path = FindDataFile(dir, kCifarTestBatchName, "cifar10 test batch");
-    if (!path.ok()) return path.status();
-    paths.push_back(*path);
+    ASSIGN_OR_RETURN(std::string path,
+                     FindDataFile(dir, kCifarTestBatchName, "cifar10 test batch"));
+    paths.push_back(std::move(path));
   }
 
   std::vector<CifarBatch> batches;
   int64_t total = 0;
   for (const std::string& path : paths) {
     if (limit > 0 && total >= limit) break;
-    absl::StatusOr<CifarBatch> batch = ReadCifarBatch(path);
-    if (!batch.ok()) return batch.status();
-    total += batch->count;
-    batches.push_back(*std::move(batch));
+    ASSIGN_OR_RETURN(CifarBatch batch, ReadCifarBatch(path));
+    total += batch.count;
+    batches.push_back(std::move(batch));
   }
   const int64_t take = limit > 0 ? std::min(limit, total) : total;
   Dataset dataset;

@@ -13,19 +13,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
+#include "common/status_macros.h"
+#include "models/torch_errors.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
 namespace gridrun::models {
 namespace {
-
-// c10::Error::what() carries a C++ backtrace; keep status messages short.
-std::string TorchMessage(const std::exception& e) {
-  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
-    return c10_error->what_without_backtrace();
-  }
-  return e.what();
-}
 
 constexpr int kCacheVersion = 1;
 
@@ -97,9 +91,8 @@ absl::Status SaveCache(EvalClassifier& classifier, const ClassifierRecord& recor
                                {"epochs", record.epochs},
                                {"steps", record.steps},
                                {"train_seconds", record.train_seconds}};
-  absl::Status status =
-      WriteFileAtomically(ClassifierRecordPath(cache_dir, record.dataset), json.dump(2) + "\n");
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(
+      WriteFileAtomically(ClassifierRecordPath(cache_dir, record.dataset), json.dump(2) + "\n"));
   const std::string path = ClassifierCachePath(cache_dir, record.dataset);
   const std::string tmp = TempPathFor(path);
   try {
@@ -150,13 +143,12 @@ absl::StatusOr<EvalClassifier> Train(const DatasetInfo& info, const std::string&
                                      const ClassifierTrainOptions& options,
                                      ClassifierRecord* record) {
   const std::string dataset(info.name);
-  absl::StatusOr<Dataset> train =
-      LoadDataset(dataset, data_dir, Split::kTrain, options.train_limit);
-  if (!train.ok()) return train.status();
-  absl::StatusOr<Dataset> test = LoadDataset(dataset, data_dir, Split::kTest, options.test_limit);
-  if (!test.ok()) return test.status();
-  if (train->size() < options.batch_size) {
-    return absl::InvalidArgumentError(absl::StrCat("eval classifier: ", train->size(),
+  ASSIGN_OR_RETURN(const Dataset train,
+                   LoadDataset(dataset, data_dir, Split::kTrain, options.train_limit));
+  ASSIGN_OR_RETURN(const Dataset test,
+                   LoadDataset(dataset, data_dir, Split::kTest, options.test_limit));
+  if (train.size() < options.batch_size) {
+    return absl::InvalidArgumentError(absl::StrCat("eval classifier: ", train.size(),
                                                    " training images, fewer than one batch of ",
                                                    options.batch_size));
   }
@@ -177,10 +169,9 @@ absl::StatusOr<EvalClassifier> Train(const DatasetInfo& info, const std::string&
         static_cast<torch::optim::AdamOptions&>(group.options()).lr(options.learning_rate * 0.1);
       }
     }
-    absl::StatusOr<torch::Tensor> shard =
-        ShardIndices(train->size(), options.batch_size, 0, 1, options.seed, epoch);
-    if (!shard.ok()) return shard.status();
-    BatchIterator batches(*train, *shard, Range::kMinusOneOne);
+    ASSIGN_OR_RETURN(const torch::Tensor shard,
+                     ShardIndices(train.size(), options.batch_size, 0, 1, options.seed, epoch));
+    BatchIterator batches(train, shard, Range::kMinusOneOne);
     torch::Tensor images;
     torch::Tensor labels;
     double loss_sum = 0;
@@ -204,14 +195,13 @@ absl::StatusOr<EvalClassifier> Train(const DatasetInfo& info, const std::string&
   record->train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   classifier->eval();
-  absl::StatusOr<double> accuracy = ClassifierAccuracy(classifier, *test);
-  if (!accuracy.ok()) return accuracy.status();
-  record->test_accuracy = *accuracy;
-  record->test_images = test->size();
+  ASSIGN_OR_RETURN(const double accuracy, ClassifierAccuracy(classifier, test));
+  record->test_accuracy = accuracy;
+  record->test_images = test.size();
   record->epochs = epochs_run;
   record->steps = steps;
   spdlog::info("eval classifier {}: test accuracy {:.4f} on {} images after {:.1f} s", dataset,
-               *accuracy, test->size(), record->train_seconds);
+               accuracy, test.size(), record->train_seconds);
   return classifier;
 }
 
@@ -331,11 +321,10 @@ absl::StatusOr<EvalClassifier> LoadOrTrainEvalClassifier(const std::string& data
         }
       }
     }
-    absl::StatusOr<EvalClassifier> trained = Train(*info, data_dir, options, &rec);
-    if (!trained.ok()) return trained.status();
+    ASSIGN_OR_RETURN(EvalClassifier trained, Train(*info, data_dir, options, &rec));
     if (options.use_cache) {
       for (const std::string& cache_dir : cache_dirs) {
-        absl::Status saved = SaveCache(*trained, rec, cache_dir);
+        absl::Status saved = SaveCache(trained, rec, cache_dir);
         if (saved.ok()) {
           rec.cache_written = true;
           rec.path = ClassifierCachePath(cache_dir, dataset);

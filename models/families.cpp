@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace gridrun::models {
 namespace {
@@ -178,7 +179,7 @@ torch::Tensor ClassifierImpl::forward(const torch::Tensor& images) {
 absl::StatusOr<Vae> BuildVaeMlp(const ImageShape& image, const FamilySize& size) {
   for (auto [what, value] : {std::pair{"latent_size", size.latent_size},
                              std::pair{"width", size.width}, std::pair{"depth", size.depth}}) {
-    if (auto s = CheckPositive(what, value); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckPositive(what, value));
   }
   const int64_t pixels = image.numel();
   nn::Sequential encoder;
@@ -200,15 +201,14 @@ absl::StatusOr<Vae> BuildVaeMlp(const ImageShape& image, const FamilySize& size)
 absl::StatusOr<Vae> BuildVaeConv(const ImageShape& image, const FamilySize& size) {
   for (auto [what, value] : {std::pair{"latent_size", size.latent_size},
                              std::pair{"width", size.width}, std::pair{"depth", size.depth}}) {
-    if (auto s = CheckPositive(what, value); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckPositive(what, value));
   }
-  auto heights = HalvingSizes(image.height, size.depth, image);
-  if (!heights.ok()) return heights.status();
-  auto widths = HalvingSizes(image.width, size.depth, image);
-  if (!widths.ok()) return widths.status();
+  ASSIGN_OR_RETURN(const std::vector<int64_t> heights,
+                   HalvingSizes(image.height, size.depth, image));
+  ASSIGN_OR_RETURN(const std::vector<int64_t> widths, HalvingSizes(image.width, size.depth, image));
   auto channels = [&](int64_t block) { return size.width << block; };  // width * 2^block
   const int64_t top = channels(size.depth - 1);
-  const int64_t bottom_h = heights->back(), bottom_w = widths->back();
+  const int64_t bottom_h = heights.back(), bottom_w = widths.back();
   const int64_t features = top * bottom_h * bottom_w;
 
   nn::Sequential encoder;
@@ -229,7 +229,7 @@ absl::StatusOr<Vae> BuildVaeConv(const ImageShape& image, const FamilySize& size
     // ConvT(k4, s2, p1) maps n to 2n + output_padding.
     decoder->push_back(nn::ConvTranspose2d(
         ConvT(channels(i), out, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, /*bias=*/true,
-              /*output_padding=*/{(*heights)[i] % 2, (*widths)[i] % 2})));
+              /*output_padding=*/{heights[i] % 2, widths[i] % 2})));
     if (i > 0) decoder->push_back(nn::ReLU());
   }
   return Vae(encoder, nn::Linear(features, size.latent_size),
@@ -240,7 +240,7 @@ absl::StatusOr<Generator> BuildMlpGenerator(const ImageShape& image, const Famil
                                             int64_t num_classes) {
   for (auto [what, value] : {std::pair{"latent_size", size.latent_size},
                              std::pair{"width", size.width}, std::pair{"depth", size.depth}}) {
-    if (auto s = CheckPositive(what, value); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckPositive(what, value));
   }
   nn::Sequential net;
   int64_t in = size.latent_size + num_classes;
@@ -259,7 +259,7 @@ absl::StatusOr<Generator> BuildMlpGenerator(const ImageShape& image, const Famil
 absl::StatusOr<Critic> BuildMlpCritic(const ImageShape& image, const FamilySize& size,
                                       int64_t num_classes) {
   for (auto [what, value] : {std::pair{"width", size.width}, std::pair{"depth", size.depth}}) {
-    if (auto s = CheckPositive(what, value); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckPositive(what, value));
   }
   nn::Sequential net;
   int64_t in = image.numel() + num_classes;
@@ -282,30 +282,28 @@ absl::StatusOr<Generator> BuildConvGenerator(const ImageShape& image, const Fami
                                              int64_t num_classes) {
   for (auto [what, value] : {std::pair{"latent_size", size.latent_size},
                              std::pair{"width", size.width}, std::pair{"depth", size.depth}}) {
-    if (auto s = CheckPositive(what, value); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckPositive(what, value));
   }
-  auto heights = HalvingSizes(image.height, size.depth, image);
-  if (!heights.ok()) return heights.status();
-  auto widths = HalvingSizes(image.width, size.depth, image);
-  if (!widths.ok()) return widths.status();
+  ASSIGN_OR_RETURN(const std::vector<int64_t> heights,
+                   HalvingSizes(image.height, size.depth, image));
+  ASSIGN_OR_RETURN(const std::vector<int64_t> widths, HalvingSizes(image.width, size.depth, image));
   auto channels = [&](int64_t block) { return size.width << block; };
 
   nn::Sequential net;
   // 1x1 -> the critic's last map (kernel = that map's size).
-  auto first =
-      nn::ConvTranspose2dOptions(size.latent_size + num_classes, channels(size.depth - 1),
-                                 torch::ExpandingArray<2>({heights->back(), widths->back()}))
-          .stride(1)
-          .padding(0)
-          .bias(false);
+  auto first = nn::ConvTranspose2dOptions(size.latent_size + num_classes, channels(size.depth - 1),
+                                          torch::ExpandingArray<2>({heights.back(), widths.back()}))
+                   .stride(1)
+                   .padding(0)
+                   .bias(false);
   net->push_back(nn::ConvTranspose2d(first));
   net->push_back(nn::BatchNorm2d(channels(size.depth - 1)));
   net->push_back(nn::ReLU());
   for (int64_t i = size.depth - 1; i >= 0; --i) {
     const int64_t out = i == 0 ? image.channels : channels(i - 1);
-    net->push_back(nn::ConvTranspose2d(
-        ConvT(channels(i), out, /*kernel_size=*/4, /*stride=*/2, /*padding=*/1, /*bias=*/false,
-              /*output_padding=*/{(*heights)[i] % 2, (*widths)[i] % 2})));
+    net->push_back(nn::ConvTranspose2d(ConvT(channels(i), out, /*kernel_size=*/4, /*stride=*/2,
+                                             /*padding=*/1, /*bias=*/false,
+                                             /*output_padding=*/{heights[i] % 2, widths[i] % 2})));
     if (i > 0) {
       net->push_back(nn::BatchNorm2d(out));
       net->push_back(nn::ReLU());
@@ -319,12 +317,11 @@ absl::StatusOr<Generator> BuildConvGenerator(const ImageShape& image, const Fami
 absl::StatusOr<Critic> BuildConvCritic(const ImageShape& image, const FamilySize& size,
                                        int64_t num_classes, bool batch_norm) {
   for (auto [what, value] : {std::pair{"width", size.width}, std::pair{"depth", size.depth}}) {
-    if (auto s = CheckPositive(what, value); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckPositive(what, value));
   }
-  auto heights = HalvingSizes(image.height, size.depth, image);
-  if (!heights.ok()) return heights.status();
-  auto widths = HalvingSizes(image.width, size.depth, image);
-  if (!widths.ok()) return widths.status();
+  ASSIGN_OR_RETURN(const std::vector<int64_t> heights,
+                   HalvingSizes(image.height, size.depth, image));
+  ASSIGN_OR_RETURN(const std::vector<int64_t> widths, HalvingSizes(image.width, size.depth, image));
   auto channels = [&](int64_t block) { return size.width << block; };
 
   nn::Sequential net;
@@ -338,7 +335,7 @@ absl::StatusOr<Critic> BuildConvCritic(const ImageShape& image, const FamilySize
   }
   net->push_back(
       nn::Conv2d(nn::Conv2dOptions(channels(size.depth - 1), 1,
-                                   torch::ExpandingArray<2>({heights->back(), widths->back()}))
+                                   torch::ExpandingArray<2>({heights.back(), widths.back()}))
                      .stride(1)
                      .padding(0)
                      .bias(true)));
@@ -353,7 +350,7 @@ absl::StatusOr<Classifier> BuildClassifierMlp(const ImageShape& image, const Fam
                                               int64_t num_classes) {
   for (auto [what, value] : {std::pair{"width", size.width}, std::pair{"depth", size.depth},
                              std::pair{"num_classes", num_classes}}) {
-    if (auto s = CheckPositive(what, value); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckPositive(what, value));
   }
   nn::Sequential layers;
   for (int64_t i = 0; i < size.depth; ++i) {

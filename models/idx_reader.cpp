@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace gridrun::models {
 namespace {
@@ -106,10 +107,9 @@ absl::StatusOr<int64_t> DataFile::SkipToEnd() {
   std::vector<unsigned char> scratch(1 << 16);
   int64_t total = 0;
   while (true) {
-    absl::StatusOr<int64_t> got = Read(scratch.data(), static_cast<int64_t>(scratch.size()));
-    if (!got.ok()) return got.status();
-    if (*got == 0) return total;
-    total += *got;
+    ASSIGN_OR_RETURN(const int64_t got, Read(scratch.data(), static_cast<int64_t>(scratch.size())));
+    if (got == 0) return total;
+    total += got;
   }
 }
 
@@ -163,11 +163,10 @@ absl::StatusOr<IdxHeader> ReadIdxHeader(DataFile& file, IdxKind expected) {
   const char* want_name = images ? "idx3 images" : "idx1 labels";
   const int64_t header_bytes = images ? 16 : 8;
   unsigned char buf[16] = {};
-  absl::StatusOr<int64_t> got = file.Read(buf, header_bytes);
-  if (!got.ok()) return got.status();
-  if (*got < 4) {
+  ASSIGN_OR_RETURN(const int64_t got, file.Read(buf, header_bytes));
+  if (got < 4) {
     return absl::InvalidArgumentError(absl::StrCat(
-        file.path(), ": file has ", *got, " bytes, too short for an ", want_name, " header"));
+        file.path(), ": file has ", got, " bytes, too short for an ", want_name, " header"));
   }
   const uint32_t magic = BigEndian32(buf);
   if (magic != want_magic) {
@@ -175,8 +174,8 @@ absl::StatusOr<IdxHeader> ReadIdxHeader(DataFile& file, IdxKind expected) {
                                                    ", expected ", Hex32(want_magic), " (",
                                                    want_name, ")"));
   }
-  if (*got < header_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(file.path(), ": truncated: file has ", *got,
+  if (got < header_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(file.path(), ": truncated: file has ", got,
                                                    " bytes, an ", want_name, " header needs ",
                                                    header_bytes));
   }
@@ -215,13 +214,10 @@ absl::Status CheckIdxFitsFile(const std::string& path, const IdxHeader& header) 
   if (header.TotalBytes() <= most) return absl::OkStatus();
   // Too small for certain: stream through it (no allocation) to report the
   // same message as ReadIdxPayload.
-  absl::StatusOr<DataFile> file = DataFile::Open(path);
-  if (!file.ok()) return file.status();
-  absl::StatusOr<int64_t> bytes = file->SkipToEnd();
-  if (!bytes.ok()) return bytes.status();
-  return absl::InvalidArgumentError(absl::StrCat(path, ": truncated: header says ",
-                                                 header.Describe(), " but file has ", *bytes,
-                                                 " bytes"));
+  ASSIGN_OR_RETURN(DataFile file, DataFile::Open(path));
+  ASSIGN_OR_RETURN(const int64_t bytes, file.SkipToEnd());
+  return absl::InvalidArgumentError(absl::StrCat(
+      path, ": truncated: header says ", header.Describe(), " but file has ", bytes, " bytes"));
 }
 
 absl::Status ReadIdxPayload(DataFile& file, const IdxHeader& header, int64_t take, uint8_t* dst) {
@@ -230,13 +226,11 @@ absl::Status ReadIdxPayload(DataFile& file, const IdxHeader& header, int64_t tak
         absl::StrCat(file.path(), ": asked for ", take, " items of ", header.count));
   }
   const int64_t want = take * header.ItemBytes();
-  absl::StatusOr<int64_t> got = file.Read(dst, want);
-  if (!got.ok()) return got.status();
-  int64_t file_bytes = header.HeaderBytes() + *got;
-  if (*got == want) {
-    absl::StatusOr<int64_t> rest = file.SkipToEnd();
-    if (!rest.ok()) return rest.status();
-    file_bytes += *rest;
+  ASSIGN_OR_RETURN(const int64_t got, file.Read(dst, want));
+  int64_t file_bytes = header.HeaderBytes() + got;
+  if (got == want) {
+    ASSIGN_OR_RETURN(const int64_t rest, file.SkipToEnd());
+    file_bytes += rest;
   }
   if (file_bytes < header.TotalBytes()) {
     return absl::InvalidArgumentError(absl::StrCat(file.path(), ": truncated: header says ",

@@ -8,17 +8,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "models/torch_errors.h"
 
 namespace gridrun::models {
 namespace {
-
-// c10::Error::what() carries a C++ backtrace; keep status messages short.
-std::string TorchMessage(const std::exception& e) {
-  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
-    return c10_error->what_without_backtrace();
-  }
-  return e.what();
-}
 
 // images [N,C,H,W] -> uint8 [N,H,W,C] on CPU.
 torch::Tensor ToPixelsNHWC(const torch::Tensor& images, Range range) {

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 
 namespace gridrun::models {
 namespace {
@@ -149,10 +150,9 @@ std::string FormatLayerTable(const LayerTableSection& section) {
 }
 
 absl::StatusOr<std::string> LayerTable(const ModelBundle& bundle, const ImageShape& input) {
-  auto sections = TraceLayers(bundle, input);
-  if (!sections.ok()) return sections.status();
+  ASSIGN_OR_RETURN(const auto sections, TraceLayers(bundle, input));
   std::vector<std::string> parts;
-  for (const auto& s : *sections) parts.push_back(FormatLayerTable(s));
+  for (const auto& s : sections) parts.push_back(FormatLayerTable(s));
   return absl::StrJoin(parts, "\n");
 }
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "models/presets.h"
 
 namespace gridrun::models {
@@ -26,32 +27,21 @@ absl::StatusOr<ModelBundle> BuildFamily(const ModelInfo& info, const FamilySize&
   const std::string_view name = info.name;
 
   if (name == "vae-mlp" || name == "vae-conv") {
-    auto vae = name == "vae-mlp" ? BuildVaeMlp(b.image, size) : BuildVaeConv(b.image, size);
-    if (!vae.ok()) return vae.status();
-    b.vae = *vae;
+    ASSIGN_OR_RETURN(b.vae,
+                     name == "vae-mlp" ? BuildVaeMlp(b.image, size) : BuildVaeConv(b.image, size));
   } else if (name == "gan-mlp" || name == "cgan-mlp") {
-    auto g = BuildMlpGenerator(b.image, size, classes);
-    if (!g.ok()) return g.status();
-    auto d = BuildMlpCritic(b.image, size, classes);
-    if (!d.ok()) return d.status();
-    b.generator = *g;
-    b.critic = *d;
+    ASSIGN_OR_RETURN(b.generator, BuildMlpGenerator(b.image, size, classes));
+    ASSIGN_OR_RETURN(b.critic, BuildMlpCritic(b.image, size, classes));
   } else if (name == "dcgan" || name == "wgan" || name == "wgan-gp" || name == "cwgan-conv") {
-    auto g = BuildConvGenerator(b.image, size, classes);
-    if (!g.ok()) return g.status();
+    ASSIGN_OR_RETURN(b.generator, BuildConvGenerator(b.image, size, classes));
     // BatchNorm in the critic for BCE and weight clipping (DCGAN / WGAN
     // papers); none under a gradient penalty, which is per-sample.
     const bool critic_bn = info.objective != Objective::kWganGp;
-    auto d = BuildConvCritic(b.image, size, classes, critic_bn);
-    if (!d.ok()) return d.status();
-    b.generator = *g;
-    b.critic = *d;
+    ASSIGN_OR_RETURN(b.critic, BuildConvCritic(b.image, size, classes, critic_bn));
     DcganInit(*b.generator);
     DcganInit(*b.critic);
   } else if (name == "classifier-mlp") {
-    auto net = BuildClassifierMlp(b.image, size, dataset.num_classes);
-    if (!net.ok()) return net.status();
-    b.classifier = *net;
+    ASSIGN_OR_RETURN(b.classifier, BuildClassifierMlp(b.image, size, dataset.num_classes));
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("model: no builder for family '", std::string(name), "'"));

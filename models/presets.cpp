@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace gridrun::models {
 namespace {
@@ -327,13 +328,10 @@ absl::StatusOr<ModelBundle> BuildPreset(const ModelInfo& info, int64_t latent_si
     BuildSeed001Dcgan(b);
   } else if (name == "seed001-vae-mlp") {
     // Seed 001's VAE is the vae-mlp family at width 500, depth 1.
-    auto vae = BuildVaeMlp(b.image, FamilySize{latent_size, 500, 1});
-    if (!vae.ok()) return vae.status();
-    b.vae = *vae;
+    ASSIGN_OR_RETURN(b.vae, BuildVaeMlp(b.image, FamilySize{latent_size, 500, 1}));
   } else if (name == "seed001-classifier") {
-    auto net = BuildClassifierMlp(b.image, FamilySize{0, 500, 1}, dataset.num_classes);
-    if (!net.ok()) return net.status();
-    b.classifier = *net;
+    ASSIGN_OR_RETURN(b.classifier,
+                     BuildClassifierMlp(b.image, FamilySize{0, 500, 1}, dataset.num_classes));
     b.latent_size = 0;
   } else if (name == "seed002-dcgan") {
     BuildSeed002(b, /*label_channels=*/0);

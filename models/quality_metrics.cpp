@@ -7,17 +7,11 @@
 #include <exception>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "models/torch_errors.h"
 
 namespace gridrun::models {
 namespace {
-
-// c10::Error::what() carries a C++ backtrace; keep status messages short.
-std::string TorchMessage(const std::exception& e) {
-  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
-    return c10_error->what_without_backtrace();
-  }
-  return e.what();
-}
 
 std::string ShapeString(const torch::Tensor& t) {
   std::string out = "[";
@@ -89,9 +83,8 @@ absl::StatusOr<FeatureStats> FitGaussian(const torch::Tensor& features) {
 
 absl::StatusOr<FeatureStats> RealFeatureStats(EvalClassifier& classifier,
                                               const torch::Tensor& images, Range range) {
-  absl::StatusOr<ClassifierOutputs> outputs = RunEvalClassifier(classifier, images, range);
-  if (!outputs.ok()) return outputs.status();
-  return FitGaussian(outputs->features);
+  ASSIGN_OR_RETURN(const ClassifierOutputs outputs, RunEvalClassifier(classifier, images, range));
+  return FitGaussian(outputs.features);
 }
 
 absl::StatusOr<double> FrechetDistance(const torch::Tensor& mu1, const torch::Tensor& sigma1,
@@ -163,18 +156,14 @@ absl::StatusOr<QualityMetrics> ComputeQualityMetrics(EvalClassifier& classifier,
                                                      const FeatureStats& real,
                                                      const torch::Tensor& generated,
                                                      Range generated_range) {
-  absl::StatusOr<ClassifierOutputs> outputs =
-      RunEvalClassifier(classifier, generated, generated_range);
-  if (!outputs.ok()) return outputs.status();
-  absl::StatusOr<FeatureStats> fake = FitGaussian(outputs->features);
-  if (!fake.ok()) return fake.status();
-  absl::StatusOr<double> fid = FrechetDistance(real.mean, real.cov, fake->mean, fake->cov);
-  if (!fid.ok()) return fid.status();
+  ASSIGN_OR_RETURN(const ClassifierOutputs outputs,
+                   RunEvalClassifier(classifier, generated, generated_range));
+  ASSIGN_OR_RETURN(const FeatureStats fake, FitGaussian(outputs.features));
   QualityMetrics metrics;
-  metrics.fid = *fid;
-  metrics.count = outputs->predictions.size(0);
+  ASSIGN_OR_RETURN(metrics.fid, FrechetDistance(real.mean, real.cov, fake.mean, fake.cov));
+  metrics.count = outputs.predictions.size(0);
   metrics.class_counts.assign(static_cast<size_t>(classifier->num_classes()), 0);
-  const int64_t* predicted = outputs->predictions.data_ptr<int64_t>();
+  const int64_t* predicted = outputs.predictions.data_ptr<int64_t>();
   for (int64_t i = 0; i < metrics.count; ++i) ++metrics.class_counts[predicted[i]];
   metrics.mode_coverage = ModeCoverage(metrics.class_counts);
   metrics.class_kl = ClassKl(metrics.class_counts);
@@ -186,9 +175,8 @@ absl::StatusOr<QualityMetrics> ComputeQualityMetrics(EvalClassifier& classifier,
                                                      Range real_range,
                                                      const torch::Tensor& generated,
                                                      Range generated_range) {
-  absl::StatusOr<FeatureStats> real = RealFeatureStats(classifier, real_images, real_range);
-  if (!real.ok()) return real.status();
-  return ComputeQualityMetrics(classifier, *real, generated, generated_range);
+  ASSIGN_OR_RETURN(const FeatureStats real, RealFeatureStats(classifier, real_images, real_range));
+  return ComputeQualityMetrics(classifier, real, generated, generated_range);
 }
 
 }  // namespace gridrun::models

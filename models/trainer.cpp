@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "models/optim.h"
 
 namespace gridrun::models {
@@ -46,7 +47,7 @@ class ClassifierTrainer final : public Trainer {
     torch::Tensor logits = bundle_.classifier->forward(x);
     torch::Tensor ce = torch::nn::functional::cross_entropy(logits, y);
     const double ce_value = ce.item<double>();
-    if (auto s = CheckFinite("loss/ce", ce_value); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckFinite("loss/ce", ce_value));
     ce.backward();
     Sync(params_);
     optimizer_->step();
@@ -221,7 +222,7 @@ absl::StatusOr<Metrics> Trainer::Step(std::span<const Batch> batches) {
         "Step: expected ", batches_per_step_, " batches (critic_iters), got ", batches.size()));
   }
   for (const Batch& batch : batches) {
-    if (auto s = ValidateBatch(batch, "Step"); !s.ok()) return s;
+    RETURN_IF_ERROR(ValidateBatch(batch, "Step"));
   }
   try {
     ReseedForStep();
@@ -235,7 +236,7 @@ absl::StatusOr<Metrics> Trainer::Step(std::span<const Batch> batches) {
 }
 
 absl::StatusOr<Metrics> Trainer::Evaluate(const Batch& held_out) {
-  if (auto s = ValidateBatch(held_out, "Evaluate"); !s.ok()) return s;
+  RETURN_IF_ERROR(ValidateBatch(held_out, "Evaluate"));
   try {
     SetTraining(false);
     torch::NoGradGuard no_grad;
@@ -358,10 +359,10 @@ absl::StatusOr<std::unique_ptr<Trainer>> MakeClassifierTrainer(ModelBundle bundl
   if (!bundle.classifier) {
     return absl::InvalidArgumentError(absl::StrCat("'", bundle.name, "' is not a classifier"));
   }
-  auto optimizer = MakeOptimizer(config.optimizer, bundle.classifier->parameters());
-  if (!optimizer.ok()) return optimizer.status();
+  ASSIGN_OR_RETURN(auto optimizer,
+                   MakeOptimizer(config.optimizer, bundle.classifier->parameters()));
   return std::unique_ptr<Trainer>(
-      new ClassifierTrainer(std::move(bundle), config, options, std::move(*optimizer)));
+      new ClassifierTrainer(std::move(bundle), config, options, std::move(optimizer)));
 }
 
 absl::StatusOr<std::unique_ptr<Trainer>> MakeTrainer(ModelBundle bundle, const TrialConfig& config,

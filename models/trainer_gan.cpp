@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "models/losses.h"
 #include "models/optim.h"
 #include "models/trainer.h"
@@ -98,7 +99,7 @@ class GanTrainer final : public Trainer {
         stats = torch::stack(parts).to(torch::kCPU, torch::kFloat64);
       }
       auto values = stats.accessor<double, 1>();
-      if (auto s = CheckFinite("loss/d", values[0]); !s.ok()) return s;
+      RETURN_IF_ERROR(CheckFinite("loss/d", values[0]));
       loss.backward();
       Sync(d_params_);
       d_opt_->step();
@@ -119,7 +120,7 @@ class GanTrainer final : public Trainer {
       torch::Tensor out = d->forward(fake, labels);
       torch::Tensor loss = bce ? GanGeneratorLoss(out) : WassersteinGeneratorLoss(out);
       loss_g = loss.item<double>();
-      if (auto s = CheckFinite("loss/g", loss_g); !s.ok()) return s;
+      RETURN_IF_ERROR(CheckFinite("loss/g", loss_g));
       loss.backward();
     }
     Sync(g_params_);
@@ -223,12 +224,10 @@ absl::StatusOr<std::unique_ptr<Trainer>> MakeGanTrainer(ModelBundle bundle,
     return absl::InvalidArgumentError(
         absl::StrCat("gp_weight: must be >= 0, got ", config.gp_weight));
   }
-  auto g_opt = MakeOptimizer(config.optimizer, bundle.generator->parameters());
-  if (!g_opt.ok()) return g_opt.status();
-  auto d_opt = MakeOptimizer(config.optimizer, bundle.critic->parameters());
-  if (!d_opt.ok()) return d_opt.status();
+  ASSIGN_OR_RETURN(auto g_opt, MakeOptimizer(config.optimizer, bundle.generator->parameters()));
+  ASSIGN_OR_RETURN(auto d_opt, MakeOptimizer(config.optimizer, bundle.critic->parameters()));
   return std::unique_ptr<Trainer>(
-      new GanTrainer(std::move(bundle), config, options, std::move(*g_opt), std::move(*d_opt)));
+      new GanTrainer(std::move(bundle), config, options, std::move(g_opt), std::move(d_opt)));
 }
 
 }  // namespace gridrun::models

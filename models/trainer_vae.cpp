@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "models/losses.h"
 #include "models/optim.h"
 #include "models/trainer.h"
@@ -36,7 +37,7 @@ class VaeTrainer final : public Trainer {
     auto values = stats.accessor<double, 1>();
     Metrics metrics = {
         {"loss/total", values[0]}, {"loss/recon", values[1]}, {"loss/kl", values[2]}};
-    if (auto s = CheckFinite("loss/total", values[0]); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckFinite("loss/total", values[0]));
     loss.total.backward();
     Sync(params_);
     optimizer_->step();
@@ -84,16 +85,14 @@ absl::StatusOr<std::unique_ptr<Trainer>> MakeVaeTrainer(ModelBundle bundle,
   if (!bundle.vae) {
     return absl::InvalidArgumentError(absl::StrCat("'", bundle.name, "' is not a VAE"));
   }
-  auto recon = ParseReconLoss(config.recon_loss);
-  if (!recon.ok()) return recon.status();
+  ASSIGN_OR_RETURN(const ReconLoss recon, ParseReconLoss(config.recon_loss));
   if (!(config.kl_weight >= 0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("kl_weight: must be >= 0, got ", config.kl_weight));
   }
-  auto optimizer = MakeOptimizer(config.optimizer, bundle.vae->parameters());
-  if (!optimizer.ok()) return optimizer.status();
+  ASSIGN_OR_RETURN(auto optimizer, MakeOptimizer(config.optimizer, bundle.vae->parameters()));
   return std::unique_ptr<Trainer>(
-      new VaeTrainer(std::move(bundle), config, options, *recon, std::move(*optimizer)));
+      new VaeTrainer(std::move(bundle), config, options, recon, std::move(optimizer)));
 }
 
 }  // namespace gridrun::models

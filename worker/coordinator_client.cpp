@@ -34,7 +34,37 @@ void SetLease(Message* m, const std::string& worker_id, const LeasedTrial& t) {
   m->set_attempt(t.attempt);
 }
 
+// The one place a LeaseTrialResponse becomes a LeaseReply, on every rank.
+LeaseReply ToLeaseReply(const v1::LeaseTrialResponse& response, std::string serialized) {
+  LeaseReply reply;
+  reply.retry_after_ms = response.retry_after_ms();
+  if (response.has_lease()) {
+    const v1::TrialLease& l = response.lease();
+    LeasedTrial t;
+    t.trial_id = l.trial_id();
+    t.experiment_id = l.experiment_id();
+    t.attempt = l.attempt();
+    t.config_json = l.config_json();
+    t.lease_expires_ms = l.lease_expires_ms();
+    t.has_checkpoint = l.has_checkpoint();
+    t.checkpoint_step = l.checkpoint().step();
+    t.checkpoint_epoch = l.checkpoint().epoch();
+    reply.trial = std::move(t);
+  }
+  reply.serialized = std::move(serialized);
+  return reply;
+}
+
 }  // namespace
+
+absl::StatusOr<LeaseReply> DecodeLeaseReply(std::string serialized) {
+  v1::LeaseTrialResponse response;
+  if (!response.ParseFromString(serialized)) {
+    return absl::InvalidArgumentError("lease of " + std::to_string(serialized.size()) +
+                                      " bytes does not parse as a LeaseTrialResponse");
+  }
+  return ToLeaseReply(response, std::move(serialized));
+}
 
 struct WorkerClient::Stub {
   std::shared_ptr<grpc::Channel> channel;
@@ -108,22 +138,7 @@ absl::StatusOr<LeaseReply> WorkerClient::Lease() {
     return stub_->service->LeaseTrial(c, request, &response);
   });
   if (!status.ok()) return ToAbsl(status);
-  LeaseReply reply;
-  reply.retry_after_ms = response.retry_after_ms();
-  if (response.has_lease()) {
-    const v1::TrialLease& l = response.lease();
-    LeasedTrial t;
-    t.trial_id = l.trial_id();
-    t.experiment_id = l.experiment_id();
-    t.attempt = l.attempt();
-    t.config_json = l.config_json();
-    t.lease_expires_ms = l.lease_expires_ms();
-    t.has_checkpoint = l.has_checkpoint();
-    t.checkpoint_step = l.checkpoint().step();
-    t.checkpoint_epoch = l.checkpoint().epoch();
-    reply.trial = std::move(t);
-  }
-  return reply;
+  return ToLeaseReply(response, response.SerializeAsString());
 }
 
 absl::StatusOr<HeartbeatReply> WorkerClient::Heartbeat(const LeasedTrial& trial,
@@ -144,17 +159,8 @@ absl::StatusOr<HeartbeatReply> WorkerClient::Heartbeat(const LeasedTrial& trial,
 }
 
 absl::Status WorkerClient::ReportMetrics(const LeasedTrial& trial,
-                                         const std::vector<MetricPoint>& points) {
-  v1::ReportMetricsRequest request;
+                                         v1::ReportMetricsRequest& request) {
   SetLease(&request, worker_id_, trial);
-  for (const MetricPoint& p : points) {
-    auto* out = request.add_points();
-    out->set_name(p.name);
-    out->set_step(p.step);
-    out->set_epoch(p.epoch);
-    out->set_value(p.value);
-    out->set_wall_ms(p.wall_ms);
-  }
   v1::ReportMetricsResponse response;
   return ToAbsl(stub_->Retry(options_, retry_budget_, "ReportMetrics", [&](auto* c) {
     return stub_->service->ReportMetrics(c, request, &response);

@@ -1,7 +1,11 @@
 // WorkerClient: rank 0's connection to the coordinator's WorkerService.
 //
 // Plain structs in, plain structs out, so training code never includes gRPC
-// or protobuf headers (compile time, and torch/protobuf header clashes).
+// or protobuf headers (compile time, and torch/protobuf header clashes). Two
+// things travel in their protobuf form without exposing it: a lease's
+// serialized bytes (LeaseReply::serialized, what rank 0 broadcasts to the
+// other ranks) and a batch of metric points (the TrialReporter builds each
+// point once, straight into a forward-declared v1::ReportMetricsRequest).
 // Transient failures (coordinator restarting: UNAVAILABLE, or a timeout) are
 // retried with capped exponential backoff until `retry_budget` runs out;
 // everything else returns at once. ABORTED from any trial call means the
@@ -16,11 +20,14 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proto/client_channel.h"
+
+namespace gridrun::v1 {
+class ReportMetricsRequest;
+}  // namespace gridrun::v1
 
 namespace gridrun::worker {
 
@@ -38,15 +45,17 @@ struct LeasedTrial {
 struct LeaseReply {
   std::optional<LeasedTrial> trial;  // empty: nothing to do now
   int64_t retry_after_ms = 0;
+  // The v1::LeaseTrialResponse this reply was read from, serialized: the
+  // bytes rank 0 broadcasts so that every rank reads the same lease with
+  // DecodeLeaseReply. Empty for a response without a lease or retry hint.
+  std::string serialized;
 };
 
-struct MetricPoint {
-  std::string name;
-  int64_t step = 0;
-  int64_t epoch = 0;
-  double value = 0;
-  int64_t wall_ms = 0;
-};
+// Reads a serialized v1::LeaseTrialResponse (LeaseReply::serialized, as
+// broadcast by rank 0) into the LeaseReply WorkerClient::Lease returned for
+// it; empty bytes give a reply without a trial. INVALID_ARGUMENT if the bytes
+// do not parse as a LeaseTrialResponse.
+absl::StatusOr<LeaseReply> DecodeLeaseReply(std::string serialized);
 
 struct HeartbeatReply {
   bool cancel = false;
@@ -73,7 +82,9 @@ class WorkerClient {
 
   absl::StatusOr<LeaseReply> Lease();
   absl::StatusOr<HeartbeatReply> Heartbeat(const LeasedTrial& trial, const TrialProgress& progress);
-  absl::Status ReportMetrics(const LeasedTrial& trial, const std::vector<MetricPoint>& points);
+  // Sends the points of `request` (its worker and lease fields are set here
+  // from this worker and `trial`); the points stay in `request`.
+  absl::Status ReportMetrics(const LeasedTrial& trial, v1::ReportMetricsRequest& request);
   absl::Status ReportSample(const LeasedTrial& trial, const std::string& name, int64_t step,
                             int64_t epoch, const std::string& png, int rows, int cols);
   absl::Status SaveCheckpoint(const LeasedTrial& trial, int64_t step, int64_t epoch,

@@ -1,6 +1,6 @@
 #include "worker/coordinator_sink.h"
 
-#include "common/clock.h"
+#include "common/status_macros.h"
 
 namespace gridrun::worker {
 
@@ -8,7 +8,7 @@ CoordinatorSink::CoordinatorSink(WorkerClient* client, const LeasedTrial& trial)
     : client_(client), trial_(trial), reporter_(client, trial, client->heartbeat_interval_ms()) {}
 
 void CoordinatorSink::Metric(const std::string& name, int64_t step, int64_t epoch, double value) {
-  reporter_.AddMetric(MetricPoint{name, step, epoch, value, SystemClock::Get()->NowMs()});
+  reporter_.AddMetric(name, step, epoch, value);
 }
 
 void CoordinatorSink::Progress(int64_t epoch, int64_t step, int64_t total_steps,
@@ -16,7 +16,7 @@ void CoordinatorSink::Progress(int64_t epoch, int64_t step, int64_t total_steps,
   reporter_.SetProgress(TrialProgress{epoch, step, total_steps, steps_per_second});
 }
 
-absl::Status CoordinatorSink::Note(absl::Status status) {
+absl::Status CoordinatorSink::MarkLeaseLostIfAborted(absl::Status status) {
   if (status.code() == absl::StatusCode::kAborted) lease_lost_ = true;
   return status;
 }
@@ -24,22 +24,22 @@ absl::Status CoordinatorSink::Note(absl::Status status) {
 absl::Status CoordinatorSink::Sample(const std::string& name, int64_t step, int64_t epoch,
                                      const std::string& png, int rows, int cols) {
   if (lease_lost()) return absl::AbortedError("lease lost");
-  return Note(client_->ReportSample(trial_, name, step, epoch, png, rows, cols));
+  return MarkLeaseLostIfAborted(client_->ReportSample(trial_, name, step, epoch, png, rows, cols));
 }
 
 absl::Status CoordinatorSink::Checkpoint(int64_t step, int64_t epoch, const std::string& bytes) {
   if (lease_lost()) return absl::AbortedError("lease lost");
   // Metrics up to this step go first, so a resume from this checkpoint never
   // leaves a gap before it.
-  if (auto s = Note(reporter_.Flush()); !s.ok()) return s;
-  return Note(client_->SaveCheckpoint(trial_, step, epoch, bytes));
+  RETURN_IF_ERROR(MarkLeaseLostIfAborted(reporter_.Flush()));
+  return MarkLeaseLostIfAborted(client_->SaveCheckpoint(trial_, step, epoch, bytes));
 }
 
 bool CoordinatorSink::ShouldStop() { return lease_lost() || reporter_.cancel_requested(); }
 
 absl::Status CoordinatorSink::Flush() {
-  if (auto s = Note(reporter_.Flush()); !s.ok()) return s;
-  return Note(reporter_.HeartbeatNow());
+  RETURN_IF_ERROR(MarkLeaseLostIfAborted(reporter_.Flush()));
+  return MarkLeaseLostIfAborted(reporter_.HeartbeatNow());
 }
 
 }  // namespace gridrun::worker

@@ -32,7 +32,7 @@ class CoordinatorSink final : public TrialSink {
 
  private:
   // ABORTED means the lease is gone: remember it so we stop.
-  absl::Status Note(absl::Status status);
+  absl::Status MarkLeaseLostIfAborted(absl::Status status);
 
   WorkerClient* client_;
   LeasedTrial trial_;

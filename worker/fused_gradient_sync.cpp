@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "common/status_macros.h"
+
 namespace gridrun::worker {
 
 FusedGradientSync::Fusion& FusedGradientSync::FusionFor(const std::vector<torch::Tensor>& params) {
@@ -46,7 +48,7 @@ absl::Status BroadcastModuleState(Communicator& comm, const std::vector<torch::T
   for (const torch::Tensor& t : tensors) {
     torch::Tensor target = t;
     if (!target.is_contiguous()) return absl::InternalError("BroadcastModuleState: non-contiguous");
-    if (auto s = comm.Broadcast(target, 0); !s.ok()) return s;
+    RETURN_IF_ERROR(comm.Broadcast(target, 0));
   }
   return absl::OkStatus();
 }

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "common/status_macros.h"
+
 namespace gridrun::worker {
 namespace {
 
@@ -57,7 +59,7 @@ int MpiCommunicator::LocalRank() const {
 }
 
 absl::Status MpiCommunicator::AllReduceSum(torch::Tensor& tensor) {
-  if (auto s = CheckTensor(tensor, "AllReduceSum"); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckTensor(tensor, "AllReduceSum"));
   MPI_Datatype type = MpiType(tensor);
   if (type == MPI_DATATYPE_NULL || type == MPI_UINT8_T) {
     return absl::InvalidArgumentError("AllReduceSum: unsupported dtype " +
@@ -76,7 +78,7 @@ absl::Status MpiCommunicator::AllReduceSum(torch::Tensor& tensor) {
 }
 
 absl::Status MpiCommunicator::Broadcast(torch::Tensor& tensor, int root) {
-  if (auto s = CheckTensor(tensor, "Broadcast"); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckTensor(tensor, "Broadcast"));
   // Bytes: any dtype broadcasts exactly.
   const int64_t bytes = tensor.numel() * tensor.element_size();
   if (bytes > INT32_MAX) return absl::InvalidArgumentError("Broadcast: tensor over 2 GiB");

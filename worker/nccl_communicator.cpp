@@ -3,6 +3,8 @@
 #include <string>
 #include <thread>
 
+#include "common/status_macros.h"
+
 namespace gridrun::worker {
 namespace {
 
@@ -78,7 +80,7 @@ absl::StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::Create(
   ncclResult_t r =
       ncclCommInitRankConfig(&comm->comm_, comm->size_, id, comm->rank_, &config);
   if (r != ncclSuccess && r != ncclInProgress) return NcclError("ncclCommInitRankConfig", r);
-  if (auto s = comm->WaitForCompletion("ncclCommInitRank"); !s.ok()) return s;
+  RETURN_IF_ERROR(comm->WaitForCompletion("ncclCommInitRank"));
   return comm;
 }
 
@@ -121,23 +123,21 @@ absl::Status NcclCommunicator::WaitForCompletion(const char* what) {
 
 absl::Status NcclCommunicator::AllReduceSum(torch::Tensor& tensor) {
   if (aborted_) return absl::FailedPreconditionError("NCCL communicator was aborted");
-  if (auto s = CheckTensor(tensor, "AllReduceSum"); !s.ok()) return s;
-  auto type = NcclType(tensor);
-  if (!type.ok()) return type.status();
-  ncclResult_t r = ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(),
-                                 static_cast<size_t>(tensor.numel()), *type, ncclSum, comm_,
-                                 stream_);
+  RETURN_IF_ERROR(CheckTensor(tensor, "AllReduceSum"));
+  ASSIGN_OR_RETURN(const ncclDataType_t type, NcclType(tensor));
+  ncclResult_t r =
+      ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), static_cast<size_t>(tensor.numel()), type,
+                    ncclSum, comm_, stream_);
   if (r != ncclSuccess && r != ncclInProgress) return NcclError("ncclAllReduce", r);
   return WaitForCompletion("ncclAllReduce");
 }
 
 absl::Status NcclCommunicator::Broadcast(torch::Tensor& tensor, int root) {
   if (aborted_) return absl::FailedPreconditionError("NCCL communicator was aborted");
-  if (auto s = CheckTensor(tensor, "Broadcast"); !s.ok()) return s;
-  auto type = NcclType(tensor);
-  if (!type.ok()) return type.status();
+  RETURN_IF_ERROR(CheckTensor(tensor, "Broadcast"));
+  ASSIGN_OR_RETURN(const ncclDataType_t type, NcclType(tensor));
   ncclResult_t r = ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(),
-                                 static_cast<size_t>(tensor.numel()), *type, root, comm_, stream_);
+                                 static_cast<size_t>(tensor.numel()), type, root, comm_, stream_);
   if (r != ncclSuccess && r != ncclInProgress) return NcclError("ncclBroadcast", r);
   return WaitForCompletion("ncclBroadcast");
 }

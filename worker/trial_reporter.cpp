@@ -2,21 +2,36 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "common/clock.h"
+#include "proto/gridrun.pb.h"
 
 namespace gridrun::worker {
 namespace {
 
-constexpr size_t kBatchPoints = 100;
+constexpr int kBatchPoints = 100;
+constexpr int kMaxPointsPerRequest = 5000;
 constexpr auto kBatchDelay = std::chrono::seconds(1);
+
+using Points = google::protobuf::RepeatedPtrField<v1::MetricPoint>;
+
+// Moves the first `count` points of `from` to the end of `to` (the messages
+// change owner; nothing is copied).
+void MoveFront(Points* from, int count, Points* to) {
+  std::vector<v1::MetricPoint*> moved(static_cast<size_t>(count));
+  from->ExtractSubrange(0, count, moved.data());
+  for (v1::MetricPoint* point : moved) to->AddAllocated(point);
+}
 
 }  // namespace
 
-TrialReporter::TrialReporter(WorkerClient* client, LeasedTrial trial,
-                             int64_t heartbeat_interval_ms)
+TrialReporter::TrialReporter(WorkerClient* client, LeasedTrial trial, int64_t heartbeat_interval_ms)
     : client_(client),
       trial_(std::move(trial)),
       heartbeat_interval_ms_(heartbeat_interval_ms),
+      queue_(std::make_unique<v1::ReportMetricsRequest>()),
       lease_expires_ms_(trial_.lease_expires_ms) {
   thread_ = std::thread([this] { Loop(); });
 }
@@ -30,10 +45,16 @@ TrialReporter::~TrialReporter() {
   thread_.join();
 }
 
-void TrialReporter::AddMetric(MetricPoint point) {
+void TrialReporter::AddMetric(const std::string& name, int64_t step, int64_t epoch, double value) {
+  const int64_t wall_ms = SystemClock::Get()->NowMs();
   std::lock_guard<std::mutex> lock(mutex_);
-  queue_.push_back(std::move(point));
-  if (queue_.size() >= kBatchPoints) wake_.notify_all();
+  v1::MetricPoint* point = queue_->add_points();
+  point->set_name(name);
+  point->set_step(step);
+  point->set_epoch(epoch);
+  point->set_value(value);
+  point->set_wall_ms(wall_ms);
+  if (queue_->points_size() >= kBatchPoints) wake_.notify_all();
 }
 
 void TrialReporter::SetProgress(const TrialProgress& progress) {
@@ -42,24 +63,30 @@ void TrialReporter::SetProgress(const TrialProgress& progress) {
 }
 
 // One sender at a time (send_mutex_), taken before mutex_ and never while
-// holding it; mutex_ is held only to copy from or trim the queue, so the
-// training thread's AddMetric never waits on the network.
+// holding it; mutex_ is held only to move points out of or back into the
+// queue, so the training thread's AddMetric never waits on the network.
 absl::Status TrialReporter::SendQueued() {
   std::lock_guard<std::mutex> sending(send_mutex_);
   while (true) {
     if (lease_lost_) return absl::AbortedError("lease lost");
-    std::vector<MetricPoint> batch;
+    v1::ReportMetricsRequest request;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (queue_.empty()) return absl::OkStatus();
-      const size_t n = std::min(queue_.size(), size_t{5000});
-      batch.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
+      if (queue_->points_size() == 0) return absl::OkStatus();
+      MoveFront(queue_->mutable_points(), std::min(queue_->points_size(), kMaxPointsPerRequest),
+                request.mutable_points());
     }
-    absl::Status status = client_->ReportMetrics(trial_, batch);
+    absl::Status status = client_->ReportMetrics(trial_, request);
     if (status.code() == absl::StatusCode::kAborted) lease_lost_ = true;
-    if (!status.ok()) return status;  // the points stay queued for the next try
-    std::lock_guard<std::mutex> lock(mutex_);
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(batch.size()));
+    if (!status.ok()) {
+      // Back to the front of the queue, ahead of the points queued since,
+      // for the next try.
+      std::lock_guard<std::mutex> lock(mutex_);
+      Points* queued = queue_->mutable_points();
+      MoveFront(queued, queued->size(), request.mutable_points());
+      queued->Swap(request.mutable_points());
+      return status;
+    }
   }
 }
 
@@ -88,9 +115,10 @@ void TrialReporter::Loop() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait_until(lock, std::min(next_heartbeat, next_batch),
-                       [&] { return stop_ || queue_.size() >= kBatchPoints; });
+                       [&] { return stop_ || queue_->points_size() >= kBatchPoints; });
       if (stop_) return;
-      batch_due = std::chrono::steady_clock::now() >= next_batch || queue_.size() >= kBatchPoints;
+      batch_due =
+          std::chrono::steady_clock::now() >= next_batch || queue_->points_size() >= kBatchPoints;
       progress = progress_;
     }
     if (batch_due) {

@@ -4,7 +4,10 @@
 //      renews the lease. A CANCEL reply sets cancel_requested(); an ABORTED
 //      reply (lease given to someone else) sets lease_lost().
 //   2. Metric points queue up and are sent in batches: when 100 points are
-//      waiting or a second has passed, and on Flush().
+//      waiting or a second has passed, and on Flush(). Each point is built
+//      once, in its wire form (v1::MetricPoint), and moved, not copied, into
+//      the request that carries it; a batch that fails goes back to the front
+//      of the queue for the next try.
 //   3. If the coordinator stays unreachable, calls are retried with backoff
 //      while the lease could still be valid; once the lease's deadline has
 //      passed without a renewal the trial is treated as lost, so we never
@@ -16,11 +19,10 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "worker/coordinator_client.h"
@@ -32,7 +34,8 @@ class TrialReporter {
   TrialReporter(WorkerClient* client, LeasedTrial trial, int64_t heartbeat_interval_ms);
   ~TrialReporter();  // stops the thread (without a final flush)
 
-  void AddMetric(MetricPoint point);
+  // Queues one point, stamped with the current wall-clock time.
+  void AddMetric(const std::string& name, int64_t step, int64_t epoch, double value);
   void SetProgress(const TrialProgress& progress);
 
   // Sends every queued point now. ABORTED if the lease is lost.
@@ -58,7 +61,8 @@ class TrialReporter {
   std::mutex mutex_;
   std::mutex send_mutex_;  // one batch in flight at a time, in order
   std::condition_variable wake_;
-  std::deque<MetricPoint> queue_;
+  // The points waiting to be sent, oldest first (only its points are used).
+  std::unique_ptr<v1::ReportMetricsRequest> queue_;
   TrialProgress progress_;
   std::atomic<int64_t> lease_expires_ms_;
   bool stop_ = false;

@@ -2,19 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
 #include <mutex>
 #include <tuple>
 
 #include "common/model_catalog.h"
+#include "common/status_macros.h"
 #include "models/checkpoint_state.h"
 #include "models/dataset.h"
-#include "models/eval_classifier.h"
+#include "models/eval_classifier_cache.h"
 #include "models/image_grid.h"
 #include "models/model_factory.h"
 #include "models/quality_metrics.h"
@@ -41,50 +37,8 @@ absl::StatusOr<const Dataset*> CachedDataset(const std::string& name, const std:
   auto key = std::make_tuple(name, dir, static_cast<int>(split), limit);
   auto it = cache.find(key);
   if (it != cache.end()) return &it->second;
-  auto loaded = models::LoadDataset(name, dir, split, limit);
-  if (!loaded.ok()) return loaded.status();
-  return &(cache[key] = std::move(*loaded));
-}
-
-// The evaluation classifier and the real test images' feature statistics,
-// per data set (trained once and cached on disk by LoadOrTrainEvalClassifier).
-struct QualityScorer {
-  models::EvalClassifier classifier{nullptr};
-  models::FeatureStats real;
-};
-
-absl::StatusOr<QualityScorer*> CachedScorer(const std::string& dataset, const std::string& dir,
-                                            const Dataset& test) {
-  static std::mutex mutex;
-  static std::map<std::tuple<std::string, std::string, int64_t>, QualityScorer> cache;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto key = std::make_tuple(dataset, dir, test.size());
-  auto it = cache.find(key);
-  if (it != cache.end()) return &it->second;
-  // Several workers on one machine share the data dir: the first trains the
-  // classifier while the others wait for the cache file (an advisory lock).
-  const std::string cache_dir = dir + "/.gridrun-cache";
-  std::filesystem::create_directories(cache_dir);
-  const std::string lock_path = cache_dir + "/classifier-" + dataset + ".lock";
-  const int lock_fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-  if (lock_fd >= 0) ::flock(lock_fd, LOCK_EX);
-  models::ClassifierTrainOptions train_options;
-  train_options.num_threads = at::get_num_threads();
-  models::ClassifierRecord record;
-  auto classifier = models::LoadOrTrainEvalClassifier(dataset, dir, train_options, &record);
-  if (lock_fd >= 0) ::close(lock_fd);  // releases the lock
-  if (!classifier.ok()) return classifier.status();
-  if (!record.from_cache) {
-    spdlog::info("trained the {} evaluation classifier in {:.1f} s (test accuracy {:.4f})",
-                 dataset, record.train_seconds, record.test_accuracy);
-  }
-  QualityScorer scorer;
-  scorer.classifier = *classifier;
-  auto real = models::RealFeatureStats(scorer.classifier, test.images,
-                                       models::Range::kZeroOne);  // uint8 -> [0,1]
-  if (!real.ok()) return real.status();
-  scorer.real = std::move(*real);
-  return &(cache[key] = std::move(scorer));
+  ASSIGN_OR_RETURN(Dataset loaded, models::LoadDataset(name, dir, split, limit));
+  return &(cache[key] = std::move(loaded));
 }
 
 // Every parameter and buffer of the bundle, in a fixed order.
@@ -116,7 +70,8 @@ class Runner {
   absl::Status Setup(const std::string& checkpoint);
   // One all-reduce of the control flags and loss terms. Returns the summed
   // control flags; `losses` become the averages over ranks.
-  absl::StatusOr<std::array<double, kNumControl>> Agree(bool error, models::Metrics& losses);
+  absl::StatusOr<std::array<double, kNumControl>> AllReduceFlagsAndLosses(bool error,
+                                                                          models::Metrics& losses);
   // Rank 0: evaluation, quality, samples. Other ranks: nothing.
   absl::Status EndOfEpoch(int64_t epoch);
   absl::Status SaveCheckpoint(int64_t epoch, int64_t batch_position);
@@ -142,22 +97,17 @@ class Runner {
 absl::Status Runner::Setup(const std::string& checkpoint) {
   const DatasetInfo* info = FindDataset(config_.dataset);
   if (info == nullptr) return absl::InvalidArgumentError("unknown data set " + config_.dataset);
-  auto train = CachedDataset(config_.dataset, options_.data_dir, models::Split::kTrain,
-                             config_.train_size);
-  if (!train.ok()) return train.status();
-  train_ = *train;
-  auto test = CachedDataset(config_.dataset, options_.data_dir, models::Split::kTest,
-                            config_.test_size);
-  if (!test.ok()) return test.status();
-  test_ = *test;
+  ASSIGN_OR_RETURN(train_, CachedDataset(config_.dataset, options_.data_dir, models::Split::kTrain,
+                                         config_.train_size));
+  ASSIGN_OR_RETURN(test_, CachedDataset(config_.dataset, options_.data_dir, models::Split::kTest,
+                                        config_.test_size));
   if (train_->size() < config_.batch_size) {
     return absl::InvalidArgumentError(
         "batch_size " + std::to_string(config_.batch_size) + " is larger than the " +
         std::to_string(train_->size()) + " training images");
   }
 
-  auto bundle = models::BuildModel(config_, *info);
-  if (!bundle.ok()) return bundle.status();
+  ASSIGN_OR_RETURN(models::ModelBundle bundle, models::BuildModel(config_, *info));
   if (!config_.init_encoder_from.empty()) {
     // The transfer source: the named classifier, trained here for one pass
     // over the same training data from the same seed (deterministic).
@@ -166,21 +116,18 @@ absl::Status Runner::Setup(const std::string& checkpoint) {
     source_config.latent_size = 0;
     source_config.width = 0;
     source_config.depth = 0;
-    auto source = models::BuildModel(source_config, *info);
-    if (!source.ok()) return source.status();
+    ASSIGN_OR_RETURN(models::ModelBundle source, models::BuildModel(source_config, *info));
     models::LocalGradientSync local;
-    auto classifier_trainer = models::MakeTrainer(*source, source_config, {});
-    if (!classifier_trainer.ok()) return classifier_trainer.status();
-    auto shard = models::ShardIndices(train_->size(), config_.batch_size, 0, 1,
-                                      static_cast<uint64_t>(config_.trial_seed), 1);
-    if (!shard.ok()) return shard.status();
-    models::BatchIterator it(*train_, *shard, models::Range::kZeroOne);
+    ASSIGN_OR_RETURN(auto classifier_trainer, models::MakeTrainer(source, source_config, {}));
+    ASSIGN_OR_RETURN(const torch::Tensor shard,
+                     models::ShardIndices(train_->size(), config_.batch_size, 0, 1,
+                                          static_cast<uint64_t>(config_.trial_seed), 1));
+    models::BatchIterator it(*train_, shard, models::Range::kZeroOne);
     Batch batch;
     while (it.Next(&batch.images, &batch.labels)) {
-      auto step = (*classifier_trainer)->Step(batch);
-      if (!step.ok()) return step.status();
+      RETURN_IF_ERROR(classifier_trainer->Step(batch).status());
     }
-    if (auto s = models::InitEncoderFrom(*source, *bundle); !s.ok()) return s;
+    RETURN_IF_ERROR(models::InitEncoderFrom(source, bundle));
   }
 
   models::TrainerOptions trainer_options;
@@ -190,19 +137,15 @@ absl::Status Runner::Setup(const std::string& checkpoint) {
   trainer_options.device = options_.device == "cuda"
                                ? torch::Device(torch::kCUDA, options_.device_index)
                                : torch::Device(torch::kCPU);
-  range_ = models::DataRange(bundle->objective);
-  auto trainer = models::MakeTrainer(std::move(*bundle), config_, trainer_options);
-  if (!trainer.ok()) return trainer.status();
-  trainer_ = std::move(*trainer);
-  if (auto s = BroadcastModuleState(tensor_comm_, ModuleState(trainer_->bundle(), false)); !s.ok()) {
-    return s;
-  }
+  range_ = models::DataRange(bundle.objective);
+  ASSIGN_OR_RETURN(trainer_, models::MakeTrainer(std::move(bundle), config_, trainer_options));
+  RETURN_IF_ERROR(BroadcastModuleState(tensor_comm_, ModuleState(trainer_->bundle(), false)));
   if (!checkpoint.empty()) {
-    auto meta = models::LoadCheckpointState(checkpoint, *trainer_);
-    if (!meta.ok()) return meta.status();
-    start_epoch_ = std::max<int64_t>(1, meta->epoch);
-    auto it = meta->data_position.find("batch");
-    start_batch_ = it == meta->data_position.end() ? 0 : it->second;
+    ASSIGN_OR_RETURN(const models::CheckpointMeta meta,
+                     models::LoadCheckpointState(checkpoint, *trainer_));
+    start_epoch_ = std::max<int64_t>(1, meta.epoch);
+    auto it = meta.data_position.find("batch");
+    start_batch_ = it == meta.data_position.end() ? 0 : it->second;
     if (comm_.rank() == 0) {
       spdlog::info("trial resumes at epoch {} batch {} (step {})", start_epoch_, start_batch_,
                    trainer_->step());
@@ -211,8 +154,8 @@ absl::Status Runner::Setup(const std::string& checkpoint) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::array<double, kNumControl>> Runner::Agree(bool error,
-                                                              models::Metrics& losses) {
+absl::StatusOr<std::array<double, kNumControl>> Runner::AllReduceFlagsAndLosses(
+    bool error, models::Metrics& losses) {
   const int64_t n = kNumControl + static_cast<int64_t>(losses.size());
   if (!control_.defined() || control_.numel() != n) control_ = torch::zeros({n}, torch::kFloat64);
   auto* data = control_.data_ptr<double>();
@@ -221,7 +164,7 @@ absl::StatusOr<std::array<double, kNumControl>> Runner::Agree(bool error,
   data[kError] = error ? 1 : 0;
   int64_t i = kNumControl;
   for (const auto& [name, value] : losses) data[i++] = value;
-  if (auto s = comm_.AllReduceSum(control_); !s.ok()) return s;
+  RETURN_IF_ERROR(comm_.AllReduceSum(control_));
   i = kNumControl;
   for (auto& [name, value] : losses) value = data[i++] / comm_.size();
   return std::array<double, kNumControl>{data[kStop], data[kPreempt], data[kError]};
@@ -230,32 +173,28 @@ absl::StatusOr<std::array<double, kNumControl>> Runner::Agree(bool error,
 absl::Status Runner::EndOfEpoch(int64_t epoch) {
   // BatchNorm statistics: everyone takes rank 0's (evaluation and checkpoint
   // must not depend on which rank's statistics they see).
-  if (auto s = BroadcastModuleState(tensor_comm_, ModuleState(trainer_->bundle(), true)); !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(BroadcastModuleState(tensor_comm_, ModuleState(trainer_->bundle(), true)));
   if (comm_.rank() != 0) return absl::OkStatus();
   const int64_t step = trainer_->step();
   Batch held_out;
   held_out.images = models::Normalize(test_->images, range_);
   held_out.labels = test_->labels;
-  auto eval = trainer_->Evaluate(held_out);
-  if (!eval.ok()) return eval.status();
-  last_eval_ = *eval;
-  for (const auto& [name, value] : *eval) sink_->Metric(name, step, epoch, value);
+  ASSIGN_OR_RETURN(last_eval_, trainer_->Evaluate(held_out));
+  for (const auto& [name, value] : last_eval_) sink_->Metric(name, step, epoch, value);
 
   const auto objective = trainer_->bundle().objective;
   const bool generative = objective != Objective::kClassifier;
   if (generative && config_.eval_samples > 1) {
-    auto scorer = CachedScorer(config_.dataset, options_.data_dir, *test_);
-    if (!scorer.ok()) return scorer.status();
-    auto generated = trainer_->Generate(trainer_->FixedNoise(config_.eval_samples));
-    if (!generated.ok()) return generated.status();
-    auto quality = models::ComputeQualityMetrics((*scorer)->classifier, (*scorer)->real,
-                                                 *generated, range_);
-    if (!quality.ok()) return quality.status();
-    const std::map<std::string, double> q = {{"fid", quality->fid},
-                                             {"mode_coverage", quality->mode_coverage},
-                                             {"class_kl", quality->class_kl}};
+    ASSIGN_OR_RETURN(models::QualityScorer* scorer,
+                     models::CachedQualityScorer(config_.dataset, options_.data_dir, *test_));
+    ASSIGN_OR_RETURN(const torch::Tensor generated,
+                     trainer_->Generate(trainer_->FixedNoise(config_.eval_samples)));
+    ASSIGN_OR_RETURN(
+        const models::QualityMetrics quality,
+        models::ComputeQualityMetrics(scorer->classifier, scorer->real, generated, range_));
+    const std::map<std::string, double> q = {{"fid", quality.fid},
+                                             {"mode_coverage", quality.mode_coverage},
+                                             {"class_kl", quality.class_kl}};
     for (const auto& [name, value] : q) {
       sink_->Metric(name, step, epoch, value);
       last_eval_[name] = value;
@@ -264,15 +203,14 @@ absl::Status Runner::EndOfEpoch(int64_t epoch) {
   const auto& wanted = config_.samples.epochs;
   if (generative && std::find(wanted.begin(), wanted.end(), epoch) != wanted.end()) {
     const int count = config_.samples.count;
-    auto images = trainer_->Generate(trainer_->FixedNoise(count));
-    if (!images.ok()) return images.status();
+    ASSIGN_OR_RETURN(const torch::Tensor images, trainer_->Generate(trainer_->FixedNoise(count)));
     // Conditional models: one row per class (labels cycle 0..9).
     auto [rows, cols] = trainer_->bundle().conditional
                             ? std::pair<int, int>((count + 9) / 10, std::min(count, 10))
                             : models::SquareGridShape(count);
-    const std::string png = models::EncodePngGrid(*images, rows, cols, range_);
+    const std::string png = models::EncodePngGrid(images, rows, cols, range_);
     // Not fatal: a lost lease reaches every rank through the stop flag of
-    // the next step's agreement; a sample the coordinator refused is logged.
+    // the next step's all-reduce; a sample the coordinator refused is logged.
     if (auto s = sink_->Sample("samples", step, epoch, png, rows, cols); !s.ok()) {
       spdlog::warn("sample at epoch {} not stored: {}", epoch, s.ToString());
     }
@@ -285,9 +223,8 @@ absl::Status Runner::SaveCheckpoint(int64_t epoch, int64_t batch_position) {
   models::CheckpointMeta meta;
   meta.epoch = epoch;
   meta.data_position["batch"] = batch_position;
-  auto bytes = models::SaveCheckpointState(*trainer_, meta);
-  if (!bytes.ok()) return bytes.status();
-  return sink_->Checkpoint(trainer_->step(), epoch, *bytes);
+  ASSIGN_OR_RETURN(const std::string bytes, models::SaveCheckpointState(*trainer_, meta));
+  return sink_->Checkpoint(trainer_->step(), epoch, bytes);
 }
 
 TrialOutcome Runner::Fail(const std::string& error, bool retryable) {
@@ -343,9 +280,9 @@ TrialOutcome Runner::Run(const std::string& checkpoint) {
       auto losses = trainer_->Step(batches);
       const bool failed = !losses.ok() || !sync_.status().ok();
       models::Metrics reported = losses.ok() ? *losses : models::Metrics{};
-      auto agreed = Agree(failed, reported);
-      if (!agreed.ok()) return Fail("collective failed: " + agreed.status().ToString(), true);
-      const auto flags = *agreed;
+      auto reduced = AllReduceFlagsAndLosses(failed, reported);
+      if (!reduced.ok()) return Fail("collective failed: " + reduced.status().ToString(), true);
+      const auto flags = *reduced;
       if (flags[kError] > 0) {
         if (!losses.ok()) return Fail(std::string(losses.status().message()), false);
         if (!sync_.status().ok()) return Fail(sync_.status().ToString(), true);
@@ -373,7 +310,8 @@ TrialOutcome Runner::Run(const std::string& checkpoint) {
         return outcome;
       }
       if (flags[kPreempt] > 0) {
-        if (auto s = BroadcastModuleState(tensor_comm_, ModuleState(trainer_->bundle(), true)); !s.ok()) {
+        if (auto s = BroadcastModuleState(tensor_comm_, ModuleState(trainer_->bundle(), true));
+            !s.ok()) {
           return Fail(s.ToString(), true);
         }
         if (auto s = SaveCheckpoint(epoch, position); !s.ok()) {
@@ -389,7 +327,7 @@ TrialOutcome Runner::Run(const std::string& checkpoint) {
     // failed, or the others would wait in the next collective forever.
     const absl::Status ended = EndOfEpoch(epoch);
     models::Metrics no_losses;
-    auto ended_everywhere = Agree(!ended.ok(), no_losses);
+    auto ended_everywhere = AllReduceFlagsAndLosses(!ended.ok(), no_losses);
     if (!ended_everywhere.ok()) {
       return Fail("collective failed: " + ended_everywhere.status().ToString(), true);
     }

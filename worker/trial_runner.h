@@ -17,8 +17,9 @@
 //      (any rank's step failed). So every rank leaves the loop at the same
 //      step boundary.
 //   4. End of epoch: BatchNorm statistics from rank 0 to all; rank 0 scores
-//      the held-out data and sample quality, stores the sample grid if the
-//      spec asks for this epoch, and saves a checkpoint.
+//      the held-out data and sample quality (the evaluation classifier of
+//      models/eval_classifier_cache.h), stores the sample grid if the spec
+//      asks for this epoch, and saves a checkpoint.
 //   5. On preemption: a checkpoint of the current position, then return.
 // Thread-safety: one call at a time per process (it owns the training thread).
 #pragma once

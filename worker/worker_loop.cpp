@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/trial_config.h"
@@ -17,44 +16,20 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// What rank 0 tells every rank before each trial.
-struct Order {
-  bool exit = true;
-  LeasedTrial trial;
-};
-
-std::string Encode(const Order& order) {
-  nlohmann::json j = {{"exit", order.exit},
-                      {"trial_id", order.trial.trial_id},
-                      {"attempt", order.trial.attempt},
-                      {"config", order.trial.config_json}};
-  return j.dump();
-}
-
-Order Decode(const std::string& text) {
-  auto j = nlohmann::json::parse(text);
-  Order order;
-  order.exit = j.at("exit").get<bool>();
-  order.trial.trial_id = j.at("trial_id").get<int64_t>();
-  order.trial.attempt = j.at("attempt").get<int>();
-  order.trial.config_json = j.at("config").get<std::string>();
-  return order;
-}
-
 std::string HostName() {
   char name[256] = {};
   ::gethostname(name, sizeof(name) - 1);
   return name;
 }
 
-// Rank 0: waits for a trial and fetches its checkpoint. `order.exit` when it
-// is time to stop.
-Order NextOrder(WorkerClient& client, const WorkerOptions& options, int64_t trials_done,
-                const std::atomic<bool>& preempt, std::string* checkpoint) {
-  Order order;
+// Rank 0: waits for a trial and fetches its checkpoint. Returns the lease
+// as the coordinator sent it, or a reply without a trial when it is time to
+// stop.
+LeaseReply NextLease(WorkerClient& client, const WorkerOptions& options, int64_t trials_done,
+                     const std::atomic<bool>& preempt, std::string* checkpoint) {
   if (options.max_trials > 0 && trials_done >= options.max_trials) {
     spdlog::info("ran {} trials (--max-trials); exiting", trials_done);
-    return order;
+    return {};
   }
   const auto idle_since = SteadyClock::now();
   while (!preempt) {
@@ -63,27 +38,26 @@ Order NextOrder(WorkerClient& client, const WorkerOptions& options, int64_t tria
     if (!reply.ok()) {
       spdlog::warn("LeaseTrial failed: {}", reply.status().ToString());
     } else if (reply->trial) {
-      order.exit = false;
-      order.trial = *reply->trial;
-      if (order.trial.has_checkpoint) {
-        auto bytes = client.FetchCheckpoint(order.trial);
+      const LeasedTrial& trial = *reply->trial;
+      if (trial.has_checkpoint) {
+        auto bytes = client.FetchCheckpoint(trial);
         if (bytes.ok()) {
           *checkpoint = std::move(*bytes);
         } else {
           // No usable checkpoint (e.g. corrupt on the coordinator): start over.
           spdlog::warn("trial {}: cannot fetch its checkpoint ({}); starting from scratch",
-                       order.trial.trial_id, bytes.status().ToString());
+                       trial.trial_id, bytes.status().ToString());
           checkpoint->clear();
         }
       }
-      return order;
+      return *std::move(reply);
     } else {
       wait_ms = std::max<int64_t>(reply->retry_after_ms, 10);
     }
     const double idle = std::chrono::duration<double>(SteadyClock::now() - idle_since).count();
     if (options.exit_when_idle_s >= 0 && idle >= options.exit_when_idle_s) {
       spdlog::info("no trial for {:.1f} s (--exit-when-idle); exiting", idle);
-      return order;
+      return {};
     }
     // Sleep in small slices so SIGTERM is noticed quickly.
     const auto until = SteadyClock::now() + std::chrono::milliseconds(wait_ms);
@@ -91,7 +65,7 @@ Order NextOrder(WorkerClient& client, const WorkerOptions& options, int64_t tria
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  return order;
+  return {};
 }
 
 void ReportOutcome(WorkerClient& client, CoordinatorSink& sink, const LeasedTrial& trial,
@@ -160,26 +134,36 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
 
   int64_t trials_done = 0;
   while (true) {
-    std::string order_text;
+    // Rank 0 decides; every rank reads its decision from the same bytes: the
+    // serialized LeaseTrialResponse, whose lease is the next trial (no lease:
+    // exit).
+    LeaseReply lease;
     std::string checkpoint;
-    Order leased;  // rank 0's, with every lease detail
-    if (comm.rank() == 0) {
-      if (client) leased = NextOrder(*client, options, trials_done, preempt, &checkpoint);
-      order_text = Encode(leased);
+    if (comm.rank() == 0 && client) {
+      lease = NextLease(*client, options, trials_done, preempt, &checkpoint);
     }
-    if (auto s = comm.BroadcastBytes(order_text, 0); !s.ok()) {
+    if (auto s = comm.BroadcastBytes(lease.serialized, 0); !s.ok()) {
       spdlog::error("broadcasting the next trial failed: {}", s.ToString());
       return 1;
     }
-    const Order order = comm.rank() == 0 ? leased : Decode(order_text);
-    if (order.exit) break;
+    if (comm.rank() != 0) {
+      auto decoded = DecodeLeaseReply(std::move(lease.serialized));
+      if (!decoded.ok()) {
+        spdlog::error("the lease broadcast by rank 0 is unreadable: {}",
+                      decoded.status().ToString());
+        return 1;
+      }
+      lease = *std::move(decoded);
+    }
+    if (!lease.trial) break;
+    const LeasedTrial& trial = *lease.trial;
     if (auto s = comm.BroadcastBytes(checkpoint, 0); !s.ok()) {
       spdlog::error("broadcasting the checkpoint failed: {}", s.ToString());
       return 1;
     }
-    auto config = TrialConfigFromJson(order.trial.config_json);
+    auto config = TrialConfigFromJson(trial.config_json);
     std::unique_ptr<CoordinatorSink> sink;
-    if (comm.rank() == 0) sink = std::make_unique<CoordinatorSink>(client.get(), order.trial);
+    if (comm.rank() == 0) sink = std::make_unique<CoordinatorSink>(client.get(), trial);
     TrialOutcome outcome;
     if (!config.ok()) {
       outcome.kind = TrialOutcome::Kind::kFailed;
@@ -187,7 +171,7 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
     } else {
       outcome = RunTrial(*config, checkpoint, comm, sink.get(), run_options);
     }
-    if (comm.rank() == 0) ReportOutcome(*client, *sink, order.trial, outcome);
+    if (comm.rank() == 0) ReportOutcome(*client, *sink, trial, outcome);
     ++trials_done;
     if (outcome.kind == TrialOutcome::Kind::kPreempted || preempt) break;
   }

@@ -2,11 +2,15 @@
 //
 //   1. Rank 0 registers with the coordinator (ranks = the job's size).
 //   2. Rank 0 leases a trial (backing off by the coordinator's retry hint
-//      while there is none), fetches its checkpoint if it has one, and
-//      broadcasts {config, checkpoint} to every rank; or broadcasts "exit"
-//      after --max-trials trials, --exit-when-idle seconds without work, or
-//      a SIGTERM.
-//   3. Every rank runs the trial (worker/trial_runner.h).
+//      while there is none) and fetches its checkpoint if it has one. It
+//      broadcasts the lease as the coordinator sent it (the serialized
+//      LeaseTrialResponse, read on every rank by DecodeLeaseReply), then the
+//      checkpoint bytes (empty: start fresh). To end the job it broadcasts a
+//      LeaseTrialResponse without a lease instead: after --max-trials
+//      trials, --exit-when-idle seconds without work, a SIGTERM, or a failed
+//      registration.
+//   3. Every rank runs the trial (worker/trial_runner.h); decisions taken
+//      during it (stop, preempt, error) travel in its per-step all-reduce.
 //   4. Rank 0 reports the outcome: CompleteTrial; FailTrial (retryable or
 //      not; a cancelled trial is failed and becomes CANCELLED); nothing if the
 //      lease was lost; after SIGTERM a hand-back (FailTrial with preempted,
