@@ -4,7 +4,10 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "cli/table_format.h"
@@ -159,7 +162,7 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
     }
     for (const std::string& name : params) {
       auto it = trial.params().find(name);
-      row.push_back(it == trial.params().end() ? SqlValue{} : ParamQueryValue(it->second));
+      row.push_back(it == trial.params().end() ? SqlValue{} : ParamSqlValue(it->second));
     }
     for (const std::string& name : metrics) {
       auto it = trial.latest_metrics().find(name);
@@ -178,6 +181,104 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
   if (people) out << ExperimentSummary(experiment) << "\n";
   out << FormatResult(result, format);
   for (const std::string& line : failures) out << line << "\n";
+  return 0;
+}
+
+// The environment fields a trial detail shows, in order: JSON key, label.
+constexpr std::pair<const char*, const char*> kEnvironmentFields[] = {
+    {"gridrun_version", "gridrun"}, {"build_commit", "commit"}, {"torch_version", "libtorch"},
+    {"blas", "blas"},               {"mpi", "mpi"},             {"cuda", "cuda"},
+    {"nccl", "nccl"}};
+
+std::string JsonText(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_array()) {
+    std::string text;
+    for (const nlohmann::json& item : value) text += (text.empty() ? "" : ", ") + JsonText(item);
+    return text;
+  }
+  return value.is_null() ? "" : value.dump();
+}
+
+std::string EnvironmentField(const nlohmann::json& environment, const char* key) {
+  if (!environment.is_object() || !environment.contains(key)) return "unknown";
+  return JsonText(environment.at(key));
+}
+
+int ShowTrial(CoordinatorConnection& connection, const StatusOptions& options,
+              OutputFormat format, std::ostream& out, std::ostream& err) {
+  v1::GetTrialRequest request;
+  request.set_experiment_id(options.experiment);
+  request.set_number(options.trial);
+  v1::TrialDetail detail;
+  grpc::Status status =
+      connection.grid().GetTrial(connection.NewCallContext().get(), request, &detail);
+  if (!status.ok()) {
+    // NOT_FOUND names what is missing (the experiment or the trial number).
+    err << "gridrun status: " << connection.Explain(status) << "\n";
+    return 1;
+  }
+  const v1::Trial& trial = detail.trial();
+  QueryResult result;
+  result.columns = {"attempt", "worker", "started"};
+  for (const auto& [key, label] : kEnvironmentFields) result.columns.push_back(key);
+  result.columns.push_back("hosts");
+  result.columns.push_back("ranks");
+  for (const v1::TrialAttempt& attempt : detail.attempts()) {
+    const nlohmann::json environment =
+        nlohmann::json::parse(attempt.environment_json(), nullptr, /*allow_exceptions=*/false);
+    std::vector<SqlValue> row = {SqlValue::Integer(attempt.attempt()), SqlValue::Text(attempt.worker_id()),
+                                   SqlValue::Text(LocalTimeText(attempt.started_ms()))};
+    for (const auto& [key, label] : kEnvironmentFields) {
+      row.push_back(SqlValue::Text(EnvironmentField(environment, key)));
+    }
+    row.push_back(SqlValue::Text(EnvironmentField(environment, "hosts")));
+    std::string ranks;
+    if (environment.is_object() && environment.contains("ranks") &&
+        environment.at("ranks").is_array()) {
+      for (const nlohmann::json& rank : environment.at("ranks")) {
+        if (!rank.is_object()) continue;
+        ranks += (ranks.empty() ? "" : "; ") + std::string("rank ") +
+                 JsonText(rank.value("rank", nlohmann::json())) + ": " +
+                 JsonText(rank.value("host", nlohmann::json())) + " " +
+                 JsonText(rank.value("device", nlohmann::json()));
+      }
+    }
+    row.push_back(SqlValue::Text(ranks.empty() ? "unknown" : ranks));
+    result.rows.push_back(std::move(row));
+  }
+  if (format != OutputFormat::kTable) {
+    out << FormatResult(result, format);
+    return 0;
+  }
+  out << "trial " << trial.number() << " (id " << trial.trial_id() << ") of "
+      << trial.experiment_id() << ": " << TrialStateText(trial.state());
+  if (trial.reused_from() != 0) out << " (reused from trial id " << trial.reused_from() << ")";
+  out << ", attempt " << trial.attempt();
+  if (!trial.worker_id().empty()) out << ", worker " << trial.worker_id();
+  out << "\n";
+  const std::map<std::string, std::string> params = ParamsOf(trial);
+  if (!params.empty()) out << "params: " << ParamsText(params, {}) << "\n";
+  for (const std::string& name : KeyMetricNames()) {
+    auto it = trial.latest_metrics().find(name);
+    if (it != trial.latest_metrics().end()) {
+      out << name << ": " << ShortNumber(it->second) << "\n";
+    }
+  }
+  if (!trial.error().empty()) out << "error: " << trial.error() << "\n";
+  if (result.rows.empty()) {
+    out << "attempts: none recorded\n";
+    return 0;
+  }
+  for (const std::vector<SqlValue>& row : result.rows) {
+    out << "attempt " << row[0].text << " on worker " << row[1].text << ", started "
+        << row[2].text << "\n";
+    for (size_t i = 0; i < std::size(kEnvironmentFields); ++i) {
+      out << "  " << kEnvironmentFields[i].second << ": " << row[3 + i].text << "\n";
+    }
+    out << "  hosts: " << row[row.size() - 2].text << "\n";
+    out << "  ranks: " << row[row.size() - 1].text << "\n";
+  }
   return 0;
 }
 
@@ -202,6 +303,9 @@ int RunStatus(const StatusOptions& options, std::ostream& out, std::ostream& err
     err << "gridrun status: " << connected.status().message() << "\n";
     return 1;
   }
+  if (options.trial >= 0) {
+    return ShowTrial(*connected->coordinator, options, *format, out, err);
+  }
   return ShowExperiment(*connected->coordinator, options.experiment, connected->experiment, *format,
                         out, err);
 }
@@ -211,6 +315,9 @@ void AddStatusCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
   CLI::App* cmd = app.add_subcommand(
       "status", "list experiments, or show the trials of one (state, progress, key metrics)");
   cmd->add_option("experiment", options->experiment, "experiment id or name (omit to list all)");
+  cmd->add_option("trial", options->trial,
+                  "trial number in the grid: show its attempts and where they ran")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--format", options->format, "table, csv or json")->capture_default_str();
   AddConnectionOptions(cmd, &options->connection);
   cmd->callback([options, &out, &err] {
@@ -265,7 +372,7 @@ std::string ParamsText(const std::map<std::string, std::string>& params,
   return text;
 }
 
-SqlValue ParamQueryValue(const std::string& text) {
+SqlValue ParamSqlValue(const std::string& text) {
   if (text.empty()) return SqlValue::Text(text);
   int64_t integer = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer);

@@ -1,4 +1,4 @@
-// `gridrun status [EXPERIMENT] [--format table|csv|json]`: what the
+// `gridrun status [EXPERIMENT [TRIAL]] [--format table|csv|json]`: what the
 // coordinator is doing.
 //
 // Without an argument: one row per experiment, newest first (id, name,
@@ -15,7 +15,13 @@
 //   number  state     attempt  worker  epoch  step     latent_size  kl_weight  loss/total
 //   ...
 //
-// Exit codes: 0 success; 1 unknown experiment ("no experiment 'x'"),
+// With an experiment and a trial number (`gridrun status EXP 3`): that
+// trial's state, params and latest metrics, and each attempt with where it
+// ran (gridrun version and build commit, LibTorch, BLAS, MPI, CUDA/NCCL,
+// hosts, and each rank's host and device; "unknown" for an attempt whose
+// worker did not report it). CSV and JSON: one row per attempt.
+//
+// Exit codes: 0 success; 1 unknown experiment ("no experiment 'x'") or trial,
 // unreachable coordinator, bad --format.
 //
 // This header also holds the trial-display helpers `watch` shares.
@@ -38,6 +44,7 @@ namespace gridrun::cli {
 
 struct StatusOptions {
   std::string experiment;  // "" : list experiments
+  int64_t trial = -1;      // >= 0: show that trial (its grid number) of `experiment`
   std::string format = "table";
   ConnectionOptions connection;
 };

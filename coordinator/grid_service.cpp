@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <thread>
@@ -115,6 +116,36 @@ grpc::Status GridServiceImpl::ListTrials(grpc::ServerContext* context,
     auto latest = store_->LatestMetrics(trial.trial_id);
     RETURN_GRPC_IF_ERROR(latest.status());
     ToProto(trial, *latest, response->add_trials());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status GridServiceImpl::GetTrial(grpc::ServerContext* context,
+                                       const v1::GetTrialRequest* request,
+                                       v1::TrialDetail* response) {
+  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
+  RETURN_GRPC_IF_ERROR(ValidateExperimentRef("experiment_id", request->experiment_id()));
+  auto trials = store_->ListTrials(request->experiment_id(), {});
+  RETURN_GRPC_IF_ERROR(trials.status());
+  auto trial = std::find_if(trials->begin(), trials->end(), [&](const TrialRecord& t) {
+    return t.number == request->number();
+  });
+  if (trial == trials->end()) {
+    return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+        "experiment '", request->experiment_id(), "' has no trial number ", request->number(),
+        " (it has ", trials->size(), ")")));
+  }
+  auto latest = store_->LatestMetrics(trial->trial_id);
+  RETURN_GRPC_IF_ERROR(latest.status());
+  ToProto(*trial, *latest, response->mutable_trial());
+  auto attempts = store_->ListAttempts(trial->trial_id);
+  RETURN_GRPC_IF_ERROR(attempts.status());
+  for (const AttemptRecord& attempt : *attempts) {
+    v1::TrialAttempt* out = response->add_attempts();
+    out->set_attempt(attempt.attempt);
+    out->set_worker_id(attempt.worker_id);
+    out->set_started_ms(attempt.started_ms);
+    out->set_environment_json(attempt.environment_json);
   }
   return grpc::Status::OK;
 }

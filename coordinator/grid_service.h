@@ -28,6 +28,8 @@ class GridServiceImpl final : public v1::GridService::Service {
                                v1::ListExperimentsResponse* response) override;
   grpc::Status ListTrials(grpc::ServerContext* context, const v1::ListTrialsRequest* request,
                           v1::ListTrialsResponse* response) override;
+  grpc::Status GetTrial(grpc::ServerContext* context, const v1::GetTrialRequest* request,
+                        v1::TrialDetail* response) override;
   grpc::Status CancelExperiment(grpc::ServerContext* context,
                                 const v1::CancelExperimentRequest* request,
                                 v1::CancelExperimentResponse* response) override;

@@ -282,6 +282,23 @@ FROM trials AS t
 JOIN experiments AS e ON e.experiment_id = t.experiment_id;
 )sql";
 
+// Version 5: where each attempt of a trial ran. The worker reports its
+// environment (gridrun version and build commit, LibTorch, the BLAS library
+// mapped, MPI, CUDA/NCCL, hosts and devices of its ranks) as a JSON object
+// with each lease request; the row is written when the lease is granted.
+// environment_json is NULL when the worker did not report one (an older
+// worker): unknown.
+constexpr std::string_view kSchemaV5 = R"sql(
+CREATE TABLE trial_attempts (
+  trial_id         INTEGER NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
+  attempt          INTEGER NOT NULL,                  -- trials.attempt of that lease
+  worker_id        TEXT    NOT NULL,
+  environment_json TEXT,                              -- NULL: not reported (unknown)
+  started_ms       INTEGER NOT NULL,                  -- when the lease was granted
+  PRIMARY KEY (trial_id, attempt)
+) WITHOUT ROWID;
+)sql";
+
 absl::Status Internal(const std::string& what, const std::exception& e) {
   return absl::InternalError(absl::StrCat(what, ": ", e.what()));
 }
@@ -315,6 +332,7 @@ const std::vector<Migration>& SchemaMigrations() {
       {2, "metrics_last table", kSchemaV2},
       {3, "trials.preemptions", kSchemaV3},
       {4, "trial_source view", kSchemaV4},
+      {5, "trial_attempts table", kSchemaV5},
   };
   return kMigrations;
 }

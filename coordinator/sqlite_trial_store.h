@@ -25,8 +25,12 @@
 // the coordinator being killed (see sqlite_schema.h for why not FULL).
 //
 // Reused trials (reused_from != 0) have no rows of their own: ListMetrics,
-// LatestMetrics, ListSamples, ListCheckpoints and DeleteCheckpoint act on the
-// source trial, as the `results` view does.
+// LatestMetrics, ListSamples, ListCheckpoints, DeleteCheckpoint and
+// ListAttempts act on the source trial, as the `results` view does.
+//
+// The methods are defined by concern in sqlite_trial_store.cpp and
+// sqlite_store_{experiments,leases,attempts,metrics,checkpoints,workers}.cpp
+// (map in sqlite_store_internal.h).
 //
 // Storage errors (SQLite exceptions) become INTERNAL carrying SQLite's
 // message; no exception leaves this class.
@@ -141,11 +145,15 @@ class SqliteTrialStore final : public TrialStore {
   absl::StatusOr<std::map<std::string, double>> LatestMetrics(int64_t trial_id) override;
   // In (name, step) order.
   absl::StatusOr<std::vector<SampleRecord>> ListSamples(int64_t trial_id) override;
+  absl::Status RecordAttempt(const LeaseRef& lease, const std::string& environment_json,
+                             int64_t now_ms) override;
+  // In attempt order.
+  absl::StatusOr<std::vector<AttemptRecord>> ListAttempts(int64_t trial_id) override;
 
   // Additions beyond TrialStore, for the CLI and tests.
 
   // Runs one read-only SQL statement on this store's connection (e.g.
-  // "SELECT * FROM results"); see RunReadOnlyQuery() in sqlite_schema.h.
+  // "SELECT * FROM results"); see RunReadOnlyQuery() in read_only_query.h.
   absl::StatusOr<QueryResult> Query(const std::string& sql);
   // The file this store was opened on (":memory:" for an in-memory one).
   const std::string& path() const { return path_; }
@@ -177,9 +185,10 @@ class SqliteTrialStore final : public TrialStore {
   absl::StatusOr<TrialRecord> ReadTrial(int64_t trial_id);
   // NOT_FOUND for an unknown trial; ABORTED when `lease` is not current.
   absl::StatusOr<LeaseState> CheckLease(const LeaseRef& lease);
-  // The trial whose metrics/samples/checkpoints `trial_id` shows (its source
-  // if reused). NOT_FOUND for an unknown trial.
-  absl::StatusOr<int64_t> DataTrialId(int64_t trial_id);
+  // The trial whose metrics/samples/checkpoints/attempts `trial_id` shows,
+  // by the schema's reuse rule (the trial_source view): its reuse source if
+  // it is reused, else itself. NOT_FOUND for an unknown trial.
+  absl::StatusOr<int64_t> ReuseSourceOrSelf(int64_t trial_id);
   // Moves `lease`'s trial by `event` (via Transition()) with a CAS on the
   // lease; ABORTED if the row is no longer held.
   absl::StatusOr<TrialState> EndAttempt(const LeaseRef& lease, TrialState from, TrialEvent event,

@@ -144,6 +144,18 @@ struct WorkerRecord {
   int64_t last_seen_ms = 0;
 };
 
+// Where one attempt of a trial ran.
+struct AttemptRecord {
+  int64_t trial_id = 0;
+  int attempt = 0;
+  std::string worker_id;
+  // The worker's run environment (a JSON object: gridrun version and commit,
+  // LibTorch, BLAS, MPI, CUDA/NCCL, hosts, devices and ranks; see
+  // worker/run_environment.h). Empty: the worker did not report one (unknown).
+  std::string environment_json;
+  int64_t started_ms = 0;  // when the lease was granted
+};
+
 // What ExpireLeases did to one trial.
 struct ExpiredLease {
   int64_t trial_id = 0;
@@ -247,6 +259,17 @@ class TrialStore {
   virtual absl::StatusOr<std::vector<CheckpointRecord>> ListCheckpoints(int64_t trial_id) = 0;
   // Removes one checkpoint row (e.g. found corrupt on disk).
   virtual absl::Status DeleteCheckpoint(int64_t trial_id, const std::string& sha256) = 0;
+
+  // Records where the lease's attempt runs: `environment_json` as the worker
+  // reported it ("" when it did not: unknown), started at now_ms. Under
+  // lease; recording the same attempt again replaces the row. ABORTED if
+  // `lease` is not current, NOT_FOUND for an unknown trial.
+  virtual absl::Status RecordAttempt(const LeaseRef& lease, const std::string& environment_json,
+                                     int64_t now_ms) = 0;
+  // The recorded attempts of a trial, oldest first; for a reused trial those
+  // of its source (where its results were produced). NOT_FOUND for an
+  // unknown trial.
+  virtual absl::StatusOr<std::vector<AttemptRecord>> ListAttempts(int64_t trial_id) = 0;
 
   // Reads for the CLI and WatchExperiment.
   virtual absl::StatusOr<std::vector<MetricPointRecord>> ListMetrics(int64_t trial_id) = 0;

@@ -6,7 +6,10 @@
 
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "coordinator/proto_convert.h"
 #include "coordinator/request_validation.h"
 #include "coordinator/status_util.h"
@@ -27,13 +30,31 @@ std::string NewWorkerId() {
 
 // Validates the (worker_id, trial_id, attempt) triple every lease call names.
 absl::Status ValidateLease(const std::string& worker_id, int64_t trial_id, int32_t attempt) {
-  if (auto s = ValidateWorkerId(worker_id); !s.ok()) return s;
-  if (auto s = ValidatePositiveId("trial_id", trial_id); !s.ok()) return s;
+  RETURN_IF_ERROR(ValidateWorkerId(worker_id));
+  RETURN_IF_ERROR(ValidatePositiveId("trial_id", trial_id));
   return ValidateAttempt(attempt);
 }
 
 LeaseRef MakeLease(const std::string& worker_id, int64_t trial_id, int32_t attempt) {
   return LeaseRef{trial_id, worker_id, attempt};
+}
+
+constexpr size_t kMaxEnvironmentBytes = 64 << 10;
+
+// LeaseTrialRequest.environment_json: empty (unknown), or a JSON object of at
+// most kMaxEnvironmentBytes.
+absl::Status ValidateEnvironmentJson(const std::string& text) {
+  if (text.empty()) return absl::OkStatus();
+  if (text.size() > kMaxEnvironmentBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("environment_json: ", text.size(),
+                                                   " bytes is more than the limit of ",
+                                                   kMaxEnvironmentBytes));
+  }
+  const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) {
+    return absl::InvalidArgumentError("environment_json: must be a JSON object");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -118,17 +139,28 @@ grpc::Status WorkerServiceImpl::LeaseTrial(grpc::ServerContext* context,
                                            v1::LeaseTrialResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
   RETURN_GRPC_IF_ERROR(ValidateWorkerId(request->worker_id()));
+  RETURN_GRPC_IF_ERROR(ValidateEnvironmentJson(request->environment_json()));
   auto worker = FindWorker(request->worker_id());
   RETURN_GRPC_IF_ERROR(worker.status());
   SweepIfDue();
-  auto claimed = store_->ClaimNextTrial(worker->worker_id, worker->ranks, worker->device,
-                                        clock_->NowMs(), options_.lease_timeout_ms);
+  const int64_t now_ms = clock_->NowMs();
+  auto claimed = store_->ClaimNextTrial(worker->worker_id, worker->ranks, worker->device, now_ms,
+                                        options_.lease_timeout_ms);
   RETURN_GRPC_IF_ERROR(claimed.status());
   if (!claimed->has_value()) {
     response->set_retry_after_ms(options_.retry_after_ms);
     return grpc::Status::OK;
   }
   const TrialRecord& trial = **claimed;
+  // Where the attempt runs is a record, not a condition of the lease: if it
+  // cannot be written the worker still gets the trial.
+  if (absl::Status recorded = store_->RecordAttempt(
+          MakeLease(worker->worker_id, trial.trial_id, trial.attempt),
+          request->environment_json(), now_ms);
+      !recorded.ok()) {
+    spdlog::error("trial {} attempt {}: recording its environment failed: {}", trial.trial_id,
+                  trial.attempt, recorded.ToString());
+  }
   auto* lease = response->mutable_lease();
   lease->set_trial_id(trial.trial_id);
   lease->set_experiment_id(trial.experiment_id);

@@ -7,7 +7,9 @@
 //   2. LeaseTrial first sweeps expired leases (at most every 100 ms), then
 //      hands out the oldest
 //      experiment's next WAITING trial the worker can run, with its newest
-//      checkpoint's description if it has one; or retry_after_ms.
+//      checkpoint's description if it has one; or retry_after_ms. A granted
+//      lease records the attempt with the environment_json the worker sent
+//      (TrialStore::RecordAttempt; empty from older workers: unknown).
 //   3. Heartbeat renews the lease and carries progress; CANCEL in the reply
 //      tells the worker to stop the trial.
 //   4. Reports and the final Complete/Fail are accepted only under the

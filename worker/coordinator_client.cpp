@@ -6,8 +6,10 @@
 
 #include <thread>
 
+#include "common/build_info.h"
 #include "common/sha256.h"
 #include "proto/gridrun.grpc.pb.h"
+#include "proto/status_convert.h"
 
 namespace gridrun::worker {
 namespace {
@@ -15,11 +17,6 @@ namespace {
 constexpr size_t kChunkBytes = 1 << 20;
 constexpr auto kCallTimeout = std::chrono::seconds(30);
 constexpr auto kMinRetryPause = std::chrono::milliseconds(50);
-
-absl::Status ToAbsl(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
 
 bool IsTransient(const grpc::Status& status) {
   return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
@@ -118,12 +115,12 @@ absl::Status WorkerClient::Register(const std::string& host, int ranks, const st
   request.set_device(device);
   request.set_gpus(gpus);
   request.set_pid(::getpid());
-  request.set_version("0.1.0");
+  request.set_version(kGridrunVersion);
   v1::RegisterWorkerResponse response;
   grpc::Status status = stub_->Retry(options_, retry_budget_, "RegisterWorker", [&](auto* c) {
     return stub_->service->RegisterWorker(c, request, &response);
   });
-  if (!status.ok()) return ToAbsl(status);
+  if (!status.ok()) return FromGrpcStatus(status);
   worker_id_ = response.worker_id();
   heartbeat_interval_ms_ = response.heartbeat_interval_ms();
   lease_timeout_ms_ = response.lease_timeout_ms();
@@ -133,11 +130,12 @@ absl::Status WorkerClient::Register(const std::string& host, int ranks, const st
 absl::StatusOr<LeaseReply> WorkerClient::Lease() {
   v1::LeaseTrialRequest request;
   request.set_worker_id(worker_id_);
+  request.set_environment_json(run_environment_json_);
   v1::LeaseTrialResponse response;
   grpc::Status status = stub_->Retry(options_, retry_budget_, "LeaseTrial", [&](auto* c) {
     return stub_->service->LeaseTrial(c, request, &response);
   });
-  if (!status.ok()) return ToAbsl(status);
+  if (!status.ok()) return FromGrpcStatus(status);
   return ToLeaseReply(response, response.SerializeAsString());
 }
 
@@ -153,7 +151,7 @@ absl::StatusOr<HeartbeatReply> WorkerClient::Heartbeat(const LeasedTrial& trial,
   grpc::Status status = stub_->Retry(options_, retry_budget_, "Heartbeat", [&](auto* c) {
     return stub_->service->Heartbeat(c, request, &response);
   });
-  if (!status.ok()) return ToAbsl(status);
+  if (!status.ok()) return FromGrpcStatus(status);
   return HeartbeatReply{response.action() == v1::HeartbeatResponse::CANCEL,
                         response.lease_expires_ms()};
 }
@@ -162,7 +160,7 @@ absl::Status WorkerClient::ReportMetrics(const LeasedTrial& trial,
                                          v1::ReportMetricsRequest& request) {
   SetLease(&request, worker_id_, trial);
   v1::ReportMetricsResponse response;
-  return ToAbsl(stub_->Retry(options_, retry_budget_, "ReportMetrics", [&](auto* c) {
+  return FromGrpcStatus(stub_->Retry(options_, retry_budget_, "ReportMetrics", [&](auto* c) {
     return stub_->service->ReportMetrics(c, request, &response);
   }));
 }
@@ -179,7 +177,7 @@ absl::Status WorkerClient::ReportSample(const LeasedTrial& trial, const std::str
   request.set_rows(rows);
   request.set_cols(cols);
   v1::ReportSampleResponse response;
-  return ToAbsl(stub_->Retry(options_, retry_budget_, "ReportSample", [&](auto* c) {
+  return FromGrpcStatus(stub_->Retry(options_, retry_budget_, "ReportSample", [&](auto* c) {
     return stub_->service->ReportSample(c, request, &response);
   }));
 }
@@ -187,7 +185,7 @@ absl::Status WorkerClient::ReportSample(const LeasedTrial& trial, const std::str
 absl::Status WorkerClient::SaveCheckpoint(const LeasedTrial& trial, int64_t step, int64_t epoch,
                                           const std::string& bytes) {
   const std::string sha = Sha256Hex(bytes);
-  return ToAbsl(stub_->Retry(options_, retry_budget_, "SaveCheckpoint", [&](auto* c) {
+  return FromGrpcStatus(stub_->Retry(options_, retry_budget_, "SaveCheckpoint", [&](auto* c) {
     v1::SaveCheckpointResponse response;
     auto writer = stub_->service->SaveCheckpoint(c, &response);
     v1::CheckpointChunk chunk;
@@ -226,7 +224,7 @@ absl::StatusOr<std::string> WorkerClient::FetchCheckpoint(const LeasedTrial& tri
     }
     return reader->Finish();
   });
-  if (!status.ok()) return ToAbsl(status);
+  if (!status.ok()) return FromGrpcStatus(status);
   if (Sha256Hex(bytes) != expected_sha) {
     return absl::DataLossError("checkpoint of trial " + std::to_string(trial.trial_id) +
                                " arrived corrupted (sha256 mismatch)");
@@ -240,7 +238,7 @@ absl::Status WorkerClient::Complete(const LeasedTrial& trial,
   SetLease(&request, worker_id_, trial);
   for (const auto& [name, value] : final_metrics) (*request.mutable_final_metrics())[name] = value;
   v1::CompleteTrialResponse response;
-  return ToAbsl(stub_->Retry(options_, retry_budget_, "CompleteTrial", [&](auto* c) {
+  return FromGrpcStatus(stub_->Retry(options_, retry_budget_, "CompleteTrial", [&](auto* c) {
     return stub_->service->CompleteTrial(c, request, &response);
   }));
 }
@@ -262,7 +260,7 @@ absl::Status WorkerClient::SendFail(const LeasedTrial& trial, const std::string&
   request.set_retryable(retryable);
   request.set_preempted(preempted);
   v1::FailTrialResponse response;
-  return ToAbsl(stub_->Retry(options_, retry_budget_, "FailTrial", [&](auto* c) {
+  return FromGrpcStatus(stub_->Retry(options_, retry_budget_, "FailTrial", [&](auto* c) {
     return stub_->service->FailTrial(c, request, &response);
   }));
 }

@@ -80,6 +80,7 @@ class WorkerClient {
   int64_t heartbeat_interval_ms() const { return heartbeat_interval_ms_; }
   int64_t lease_timeout_ms() const { return lease_timeout_ms_; }
 
+  // Sends the run environment set below (empty: none, stored as unknown).
   absl::StatusOr<LeaseReply> Lease();
   absl::StatusOr<HeartbeatReply> Heartbeat(const LeasedTrial& trial, const TrialProgress& progress);
   // Sends the points of `request` (its worker and lease fields are set here
@@ -97,6 +98,11 @@ class WorkerClient {
   // without using up one of its attempts.
   absl::Status HandBack(const LeasedTrial& trial, const std::string& reason);
 
+  // Where this job runs (RunEnvironmentJson(), worker/run_environment.h),
+  // sent with every lease request and stored per attempt. Set once, before
+  // the first Lease().
+  void set_run_environment_json(std::string json) { run_environment_json_ = std::move(json); }
+
   // Changes how long transient failures are retried (e.g. shorter while a
   // lease is about to run out).
   void set_retry_budget(std::chrono::milliseconds budget) { retry_budget_ = budget; }
@@ -110,6 +116,7 @@ class WorkerClient {
   ClientOptions options_;
   std::chrono::milliseconds retry_budget_;
   std::string worker_id_;
+  std::string run_environment_json_;
   int64_t heartbeat_interval_ms_ = 10'000;
   int64_t lease_timeout_ms_ = 30'000;
 };

@@ -9,6 +9,7 @@
 #include "common/trial_config.h"
 #include "worker/coordinator_client.h"
 #include "worker/coordinator_sink.h"
+#include "worker/run_environment.h"
 #include "worker/trial_runner.h"
 
 namespace gridrun::worker {
@@ -110,9 +111,18 @@ void ReportOutcome(WorkerClient& client, CoordinatorSink& sink, const LeasedTria
 
 int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* tensor_comm,
               const std::atomic<bool>& preempt) {
+  // Collective: every rank reports its host and device; rank 0 sends the
+  // whole environment with each lease request.
+  absl::StatusOr<RunEnvironment> environment =
+      CollectRunEnvironment(comm, options.device, options.device_index);
+  if (!environment.ok()) {
+    spdlog::error("collecting the run environment failed: {}", environment.status().ToString());
+    return 1;
+  }
   std::unique_ptr<WorkerClient> client;
   if (comm.rank() == 0) {
     client = std::make_unique<WorkerClient>(options.coordinator);
+    client->set_run_environment_json(RunEnvironmentJson(*environment));
     absl::Status registered = client->Register(HostName(), comm.size(), options.device,
                                                options.device == "cuda" ? comm.size() : 0);
     if (!registered.ok()) {

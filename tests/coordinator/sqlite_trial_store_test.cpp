@@ -435,6 +435,37 @@ TEST_F(SqliteTrialStoreFileTest, Version2TrialsStartWithNoPreemptions) {
   EXPECT_EQ(store->GetTrial(1)->preemptions, 1);
 }
 
+TEST_F(SqliteTrialStoreFileTest, Version3DatabaseGetsAnEmptyAttemptsTable) {
+  {
+    // A database as gridrun with schema version 3 left it: a trial running
+    // its first attempt, leased before attempts were recorded.
+    SQLite::Database db(DbPath(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_TRUE(ApplyMigrations(db, {SchemaMigrations().at(0), SchemaMigrations().at(1),
+                                     SchemaMigrations().at(2)})
+                    .ok());
+    db.exec(
+        "INSERT INTO experiments VALUES ('exp-1', 'old', 'spec', 'sha', 'ACTIVE', 1, 1);"
+        "INSERT INTO trials (trial_id, experiment_id, experiment_seq, number, state, attempt, "
+        "  worker_id, lease_expires_ms, config_json, config_sha256, created_ms) VALUES "
+        "  (1, 'exp-1', 1, 0, 'RUNNING', 1, 'w-1', 100000, '{}', 'a', 1);");
+    EXPECT_FALSE(db.tableExists("trial_attempts"));
+  }
+  std::unique_ptr<SqliteTrialStore> store = OpenStore();
+  EXPECT_EQ(Int(store->Query("PRAGMA user_version").value().rows.at(0).at(0)), 5);
+  EXPECT_EQ(LatestSchemaVersion(), 5);
+  // The attempt that ran before the upgrade has no row: its environment is unknown.
+  absl::StatusOr<std::vector<AttemptRecord>> attempts = store->ListAttempts(1);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  EXPECT_TRUE(attempts->empty());
+  // The running lease records into the new table.
+  ASSERT_TRUE(store->RecordAttempt({1, "w-1", 1}, R"({"hosts":["n1"]})", 7).ok());
+  attempts = store->ListAttempts(1);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ(attempts->at(0).environment_json, R"({"hosts":["n1"]})");
+  EXPECT_EQ(attempts->at(0).started_ms, 7);
+}
+
 TEST_F(SqliteTrialStoreFileTest, AFailedMigrationChangesNothing) {
   SQLite::Database db(DbPath(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   const std::vector<Migration> broken = {

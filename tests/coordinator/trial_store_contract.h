@@ -987,6 +987,73 @@ TYPED_TEST_P(TrialStoreContractTest, WorkersAreUpserted) {
   EXPECT_EQ(this->store().UpsertWorker(WorkerRecord{}).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TYPED_TEST_P(TrialStoreContractTest, AttemptsRecordWhereTheyRan) {
+  const SubmitResult submitted = this->Submit("env", {{0.5, 2}});
+  const TrialRecord first = this->Claim("w-1");
+  const std::string env1 = R"({"build_commit":"abc1234","hosts":["node1"],"ranks":1})";
+  ASSERT_TRUE(this->store().RecordAttempt(LeaseOf(first), env1, this->now()).ok());
+  // Recording the same attempt again replaces its row.
+  ASSERT_TRUE(this->store().RecordAttempt(LeaseOf(first), env1, this->now() + 1).ok());
+  ASSERT_EQ(this->store().FailTrial(LeaseOf(first), "oom", true, this->kMaxAttempts, this->now())
+                .value_or(TrialState::kFailed),
+            TrialState::kWaiting);
+  // A worker that did not report its environment: stored as unknown ("").
+  const TrialRecord second = this->Claim("w-2");
+  ASSERT_EQ(second.trial_id, first.trial_id);
+  ASSERT_TRUE(this->store().RecordAttempt(LeaseOf(second), "", this->now() + 2).ok());
+
+  absl::StatusOr<std::vector<AttemptRecord>> attempts =
+      this->store().ListAttempts(first.trial_id);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ(attempts->at(0).trial_id, first.trial_id);
+  EXPECT_EQ(attempts->at(0).attempt, 1);
+  EXPECT_EQ(attempts->at(0).worker_id, "w-1");
+  EXPECT_EQ(attempts->at(0).environment_json, env1);
+  EXPECT_EQ(attempts->at(0).started_ms, this->now() + 1);
+  EXPECT_EQ(attempts->at(1).attempt, 2);
+  EXPECT_EQ(attempts->at(1).worker_id, "w-2");
+  EXPECT_EQ(attempts->at(1).environment_json, "");
+  EXPECT_EQ(attempts->at(1).started_ms, this->now() + 2);
+  EXPECT_EQ(submitted.trial_count, 1);
+}
+
+TYPED_TEST_P(TrialStoreContractTest, AttemptsNeedTheCurrentLease) {
+  this->Submit("env-lease", {{0.5, 2}});
+  const TrialRecord trial = this->Claim("w-1");
+  LeaseRef stale = LeaseOf(trial);
+  stale.attempt += 1;
+  EXPECT_EQ(this->store().RecordAttempt(stale, "{}", this->now()).code(),
+            absl::StatusCode::kAborted);
+  LeaseRef other = LeaseOf(trial);
+  other.worker_id = "w-9";
+  EXPECT_EQ(this->store().RecordAttempt(other, "{}", this->now()).code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(this->store().RecordAttempt({999999, "w-1", 1}, "{}", this->now()).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(this->store().ListAttempts(999999).status().code(), absl::StatusCode::kNotFound);
+  absl::StatusOr<std::vector<AttemptRecord>> attempts = this->store().ListAttempts(trial.trial_id);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  EXPECT_TRUE(attempts->empty());
+}
+
+TYPED_TEST_P(TrialStoreContractTest, AReusedTrialShowsItsSourcesAttempts) {
+  this->Submit("env-source", {{0.5, 2}});
+  const TrialRecord source = this->Claim("w-1");
+  ASSERT_TRUE(this->store().RecordAttempt(LeaseOf(source), R"({"hosts":["a"]})", this->now()).ok());
+  ASSERT_TRUE(this->store().CompleteTrial(LeaseOf(source), {}, this->now()).ok());
+  this->Submit("env-reuse", {{0.5, 2}});
+  const std::vector<TrialRecord> reused = this->Trials("env-reuse");
+  ASSERT_EQ(reused.size(), 1u);
+  ASSERT_EQ(reused[0].reused_from, source.trial_id);
+  absl::StatusOr<std::vector<AttemptRecord>> attempts =
+      this->store().ListAttempts(reused[0].trial_id);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ(attempts->at(0).trial_id, source.trial_id);
+  EXPECT_EQ(attempts->at(0).environment_json, R"({"hosts":["a"]})");
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     TrialStoreContractTest, SubmitStoresTheExperimentAndItsTrialsInGridOrder,
     ResubmittingTheSameSpecChangesNothing, SameNameWithADifferentSpecIsAlreadyExists,
@@ -1002,7 +1069,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     CancelRequestedTrialThatFailsOrExpiresIsCancelled, CancellingAFinishedExperimentKeepsItDone,
     MetricRewritesAreIdempotent, AThousandPointBatchIsOneCall, AnInvalidPointWritesNothing,
     LatestMetricsTakesTheHighestStep, SamplesAreIdempotent, CheckpointsKeepTheNewest,
-    ACheckpointAtTheSameStepReplacesTheRow, DeleteCheckpointRemovesOneRow, WorkersAreUpserted);
+    ACheckpointAtTheSameStepReplacesTheRow, DeleteCheckpointRemovesOneRow, WorkersAreUpserted,
+    AttemptsRecordWhereTheyRan, AttemptsNeedTheCurrentLease, AReusedTrialShowsItsSourcesAttempts);
 
 // Contracts of stores that persist: a restarted coordinator carries on, and
 // two stores on the same data (two processes) stay consistent.
@@ -1017,6 +1085,7 @@ TYPED_TEST_P(PersistentTrialStoreContractTest, AReopenedStoreHasEverything) {
   ASSERT_TRUE(this->store().WriteMetrics(LeaseOf(done), {{"loss", 10, 1, 0.25, 5}}).ok());
   ASSERT_TRUE(this->store().WriteSample(LeaseOf(done), {"grid", 10, 1, "png-bytes", 2, 2}).ok());
   ASSERT_TRUE(this->store().AddCheckpoint(LeaseOf(done), this->Checkpoint(done, 10), 2).ok());
+  ASSERT_TRUE(this->store().RecordAttempt(LeaseOf(done), R"({"hosts":["node0"]})", 3).ok());
   this->Complete(done, {{"fid", 7}});
   TrialRecord running = this->Claim("w-2");
   ASSERT_TRUE(this->store().UpsertWorker({"w-2", "node1", 1, "cpu", 0, 77, this->now()}).ok());
@@ -1039,6 +1108,8 @@ TYPED_TEST_P(PersistentTrialStoreContractTest, AReopenedStoreHasEverything) {
   EXPECT_EQ(this->store().ListCheckpoints(done.trial_id)->size(), 1u);
   EXPECT_EQ(this->store().GetWorker("w-2")->pid, 77);
   EXPECT_EQ(this->Trials("first")[1].params.at("kl_weight"), "0.5");
+  EXPECT_EQ(this->store().ListAttempts(done.trial_id)->at(0).environment_json,
+            R"({"hosts":["node0"]})");
 
   // The lease survives the restart: its holder carries on.
   ASSERT_TRUE(

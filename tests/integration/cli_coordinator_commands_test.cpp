@@ -268,6 +268,60 @@ TEST_F(CliStatusTest, UnknownExperimentAndBadFormatAreErrors) {
   EXPECT_THAT(err_.str(), HasSubstr("--format: 'yaml' is not one of table, csv, json"));
 }
 
+TEST_F(CliStatusTest, ATrialShowsEachAttemptAndWhereItRan) {
+  ASSERT_EQ(Submit(SmallSpec()), 0) << err_.str();
+  const std::string worker = Register();
+  v1::LeaseTrialRequest request;
+  request.set_worker_id(worker);
+  request.set_environment_json(
+      R"j({"gridrun_version":"0.1.0","build_commit":"abc1234","torch_version":"1.13.0",)j"
+      R"j("blas":"/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3",)j"
+      R"j("mpi":"Open MPI v4.1.4","cuda":"none","nccl":"none","world_size":2,)j"
+      R"j("hosts":["node-a","node-b"],"ranks":[{"rank":0,"host":"node-a","device":"cpu (Xeon)"},)j"
+      R"j({"rank":1,"host":"node-b","device":"cpu (Xeon)"}]})j");
+  v1::LeaseTrialResponse leased;
+  ASSERT_TRUE(worker_->LeaseTrial(Ctx().get(), request, &leased).ok());
+  v1::FailTrialRequest fail = FailRequest(worker, leased.lease(), "worker died");
+  fail.set_retryable(true);
+  v1::FailTrialResponse failed;
+  ASSERT_TRUE(worker_->FailTrial(Ctx().get(), fail, &failed).ok());
+  // The retry comes from a worker that does not report its environment.
+  ASSERT_EQ(LeaseWithin(worker).trial_id(), leased.lease().trial_id());
+
+  cli::StatusOptions options;
+  options.experiment = "svc-test";
+  options.trial = 0;
+  options.connection = Connection();
+  ASSERT_EQ(Run([&] { return cli::RunStatus(options, out_, err_); }), 0) << err_.str();
+  const std::string text = out_.str();
+  EXPECT_THAT(text, StartsWith("trial 0 (id " + std::to_string(leased.lease().trial_id()) +
+                               ") of exp-"));
+  EXPECT_THAT(text, HasSubstr(": RUNNING, attempt 2, worker " + worker + "\n"));
+  EXPECT_THAT(text, HasSubstr("attempt 1 on worker " + worker + ", started "));
+  EXPECT_THAT(text, HasSubstr("  gridrun: 0.1.0\n  commit: abc1234\n  libtorch: 1.13.0\n"
+                              "  blas: /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3\n"
+                              "  mpi: Open MPI v4.1.4\n  cuda: none\n  nccl: none\n"
+                              "  hosts: node-a, node-b\n"
+                              "  ranks: rank 0: node-a cpu (Xeon); rank 1: node-b cpu (Xeon)\n"));
+  EXPECT_THAT(text, HasSubstr("attempt 2 on worker " + worker + ", started "));
+  EXPECT_THAT(text, HasSubstr("  commit: unknown\n"));
+  EXPECT_THAT(text, HasSubstr("error: worker died\n"));
+
+  options.format = "csv";
+  ASSERT_EQ(Run([&] { return cli::RunStatus(options, out_, err_); }), 0) << err_.str();
+  const std::vector<std::string> rows = Lines(out_.str());
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_THAT(rows[0], StartsWith("attempt,worker,started,gridrun_version,build_commit,"
+                                  "torch_version,blas,mpi,cuda,nccl,hosts,ranks"));
+  EXPECT_THAT(rows[1], HasSubstr(",abc1234,1.13.0,"));
+  EXPECT_THAT(rows[2], HasSubstr(",unknown,unknown,"));
+
+  options.format = "table";
+  options.trial = 42;
+  EXPECT_EQ(Run([&] { return cli::RunStatus(options, out_, err_); }), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("has no trial number 42"));
+}
+
 // ---- watch ----
 
 TEST_F(CliWatchTest, FinishedExperimentPrintsEachTrialAndTheSummary) {

@@ -168,6 +168,58 @@ TEST_F(CoordinatorServiceTest, LeaseFollowsGridOrderAndCapabilities) {
   EXPECT_FALSE(Lease(worker).has_lease());
 }
 
+TEST_F(CoordinatorServiceTest, EachLeaseRecordsWhereTheAttemptRuns) {
+  Submit(SmallSpec());
+  const std::string worker = Register();
+  const std::string environment =
+      R"({"build_commit":"abc1234","torch_version":"1.13.0","hosts":["node-a"]})";
+  v1::LeaseTrialRequest request;
+  request.set_worker_id(worker);
+  request.set_environment_json(environment);
+  v1::LeaseTrialResponse leased;
+  ASSERT_TRUE(worker_->LeaseTrial(Ctx().get(), request, &leased).ok());
+  ASSERT_TRUE(leased.has_lease());
+  // An older worker sends no environment: its attempt is recorded as unknown.
+  v1::LeaseTrialResponse old_worker = Lease(worker);
+  ASSERT_TRUE(old_worker.has_lease());
+
+  v1::GetTrialRequest get;
+  get.set_experiment_id("svc-test");
+  get.set_number(0);
+  v1::TrialDetail detail;
+  ASSERT_TRUE(grid_->GetTrial(Ctx().get(), get, &detail).ok());
+  EXPECT_EQ(detail.trial().trial_id(), leased.lease().trial_id());
+  ASSERT_EQ(detail.attempts_size(), 1);
+  EXPECT_EQ(detail.attempts(0).attempt(), 1);
+  EXPECT_EQ(detail.attempts(0).worker_id(), worker);
+  EXPECT_GT(detail.attempts(0).started_ms(), 0);
+  EXPECT_EQ(detail.attempts(0).environment_json(), environment);
+  get.set_number(1);
+  ASSERT_TRUE(grid_->GetTrial(Ctx().get(), get, &detail).ok());
+  ASSERT_EQ(detail.attempts_size(), 1);
+  EXPECT_EQ(detail.attempts(0).environment_json(), "");
+
+  get.set_number(99);
+  grpc::Status missing = grid_->GetTrial(Ctx().get(), get, &detail);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(missing.error_message(), HasSubstr("has no trial number 99"));
+
+  // Not a JSON object, or too big: refused before anything is leased.
+  for (const std::string& bad : {std::string("[1,2]"), std::string("{not json"),
+                                 "{\"x\":\"" + std::string(70'000, 'a') + "\"}"}) {
+    request.set_environment_json(bad);
+    grpc::Status refused = worker_->LeaseTrial(Ctx().get(), request, &leased);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad.substr(0, 20);
+    EXPECT_THAT(refused.error_message(), HasSubstr("environment_json: "));
+  }
+  v1::ListTrialsRequest list;
+  list.set_experiment_id("svc-test");
+  list.add_states(v1::TRIAL_RUNNING);
+  v1::ListTrialsResponse running;
+  ASSERT_TRUE(grid_->ListTrials(Ctx().get(), list, &running).ok());
+  EXPECT_EQ(running.trials_size(), 2);
+}
+
 TEST_F(CoordinatorServiceTest, HeartbeatRenewsAndRejectsStaleLeases) {
   Submit(SmallSpec());
   const std::string worker = Register();

@@ -4,10 +4,14 @@
 // (checkpoint, exit 0, resume later) and cancel (every rank stops).
 #include <gtest/gtest.h>
 
+#include <gmock/gmock.h>
+
 #include <csignal>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "common/build_info.h"
 #include "coordinator/sqlite_trial_store.h"
 #include "tests/integration/coordinator_fixture.h"
 #include "tests/integration/process_util.h"
@@ -132,6 +136,31 @@ TEST_F(WorkerProcessTest, KilledWorkerTrialResumesFromCheckpointElsewhere) {
   ASSERT_TRUE(samples.ok());
   ASSERT_EQ(samples->size(), 1u);
   EXPECT_EQ(samples->front().png.substr(1, 3), "PNG");
+  // Each attempt recorded where it ran: this build's commit, LibTorch, the
+  // BLAS library mapped, MPI, and both ranks' host.
+  auto attempts = Store()->ListAttempts(trial_id);
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 2u);
+  for (const coordinator::AttemptRecord& attempt : *attempts) {
+    SCOPED_TRACE(attempt.environment_json);
+    const nlohmann::json environment = nlohmann::json::parse(attempt.environment_json);
+    EXPECT_EQ(environment.at("build_commit"), kGridrunBuildCommit);
+    EXPECT_NE(environment.at("build_commit"), "unknown");
+    EXPECT_EQ(environment.at("gridrun_version"), kGridrunVersion);
+    EXPECT_THAT(environment.at("torch_version").get<std::string>(),
+                ::testing::MatchesRegex("[0-9]+\\.[0-9]+\\.[0-9]+.*"));
+    EXPECT_THAT(environment.at("blas").get<std::string>(),
+                ::testing::MatchesRegex("/.*blas.*"));  // a resolved path
+    EXPECT_THAT(environment.at("mpi").get<std::string>(), ::testing::HasSubstr("MPI"));
+    EXPECT_EQ(environment.at("cuda"), "none");
+    EXPECT_EQ(environment.at("world_size"), 2);
+    ASSERT_EQ(environment.at("ranks").size(), 2u);
+    const std::string host = environment.at("ranks")[0].at("host");
+    EXPECT_FALSE(host.empty());
+    EXPECT_EQ(environment.at("ranks")[1].at("host"), host);  // one machine
+    EXPECT_EQ(environment.at("hosts"), nlohmann::json::array({host}));
+  }
+  EXPECT_EQ(attempts->at(1).attempt, 2);
 }
 
 TEST_F(WorkerProcessTest, SigtermCheckpointsAndExitsCleanly) {

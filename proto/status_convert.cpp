@@ -1,12 +1,12 @@
-#include "coordinator/status_util.h"
+// absl::Status <-> grpc::Status, code for code (see status_convert.h).
+#include "proto/status_convert.h"
 
 #include <string>
 
-namespace gridrun::coordinator {
+namespace gridrun {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  // absl::StatusCode and grpc::StatusCode share their numeric values.
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
 }
@@ -17,4 +17,4 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
                       status.error_message());
 }
 
-}  // namespace gridrun::coordinator
+}  // namespace gridrun

@@ -1,0 +1,119 @@
+// SqliteTrialStore, checkpoints: recording a checkpoint file under lease,
+// keeping the newest `keep` rows of a trial (and naming the files no row uses
+// any more), listing and deleting rows. Reads act on a reused trial's source.
+#include <set>
+
+#include "coordinator/sqlite_store_internal.h"
+
+namespace gridrun::coordinator {
+namespace {
+
+constexpr char kSqlCheckpointPathAtStep[] =
+    "SELECT path FROM checkpoints WHERE trial_id = ?1 AND step = ?2";
+constexpr char kSqlUpsertCheckpoint[] =
+    "INSERT INTO checkpoints (trial_id, step, epoch, sha256, size_bytes, path, created_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (trial_id, step) DO UPDATE SET "
+    "epoch = excluded.epoch, sha256 = excluded.sha256, size_bytes = excluded.size_bytes, "
+    "path = excluded.path, created_ms = excluded.created_ms";
+constexpr char kSqlCheckpointsBeyondNewest[] =
+    "SELECT step, path FROM checkpoints WHERE trial_id = ?1 "
+    "ORDER BY step DESC LIMIT -1 OFFSET ?2";
+constexpr char kSqlDeleteCheckpointAtStep[] =
+    "DELETE FROM checkpoints WHERE trial_id = ?1 AND step = ?2";
+constexpr char kSqlCheckpointPaths[] = "SELECT path FROM checkpoints WHERE trial_id = ?1";
+constexpr char kSqlCheckpointsOfTrial[] =
+    "SELECT * FROM checkpoints WHERE trial_id = ?1 ORDER BY step DESC";
+constexpr char kSqlDeleteCheckpointBySha[] =
+    "DELETE FROM checkpoints WHERE trial_id = ?1 AND sha256 = ?2";
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> SqliteTrialStore::AddCheckpoint(
+    const LeaseRef& lease, const CheckpointRecord& checkpoint, int keep) {
+  if (keep < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("keep must be at least 1 (got ", keep, ")"));
+  }
+  if (checkpoint.trial_id != 0 && checkpoint.trial_id != lease.trial_id) {
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint of trial ", checkpoint.trial_id,
+                                                   " under the lease of trial ", lease.trial_id));
+  }
+  return InWriteTransaction(
+      absl::StrCat("recording a checkpoint of trial ", lease.trial_id),
+      [&]() -> absl::StatusOr<std::vector<std::string>> {
+        RETURN_IF_ERROR(CheckLease(lease).status());
+        std::vector<std::string> candidates;
+        {
+          CachedStatement q = Prepared(kSqlCheckpointPathAtStep);
+          SQLite::bind(*q, lease.trial_id, checkpoint.step);
+          if (q->executeStep()) candidates.push_back(q->getColumn(0).getString());
+        }
+        {
+          CachedStatement u = Prepared(kSqlUpsertCheckpoint);
+          SQLite::bind(*u, lease.trial_id, checkpoint.step, checkpoint.epoch, checkpoint.sha256,
+                       checkpoint.size_bytes, checkpoint.path, checkpoint.created_ms);
+          u->exec();
+        }
+        std::vector<int64_t> old_steps;
+        {
+          CachedStatement q = Prepared(kSqlCheckpointsBeyondNewest);
+          SQLite::bind(*q, lease.trial_id, keep);
+          while (q->executeStep()) {
+            old_steps.push_back(q->getColumn(0).getInt64());
+            candidates.push_back(q->getColumn(1).getString());
+          }
+        }
+        for (int64_t step : old_steps) {
+          CachedStatement u = Prepared(kSqlDeleteCheckpointAtStep);
+          SQLite::bind(*u, lease.trial_id, step);
+          u->exec();
+        }
+        std::set<std::string> still_used;
+        {
+          CachedStatement q = Prepared(kSqlCheckpointPaths);
+          SQLite::bind(*q, lease.trial_id);
+          while (q->executeStep()) still_used.insert(q->getColumn(0).getString());
+        }
+        std::vector<std::string> dropped;
+        for (std::string& path : candidates) {
+          if (still_used.insert(path).second) dropped.push_back(std::move(path));
+        }
+        return dropped;
+      });
+}
+
+absl::StatusOr<std::vector<CheckpointRecord>> SqliteTrialStore::ListCheckpoints(int64_t trial_id) {
+  return InReadTransaction(
+      "listing checkpoints", [&]() -> absl::StatusOr<std::vector<CheckpointRecord>> {
+        ASSIGN_OR_RETURN(const int64_t source, ReuseSourceOrSelf(trial_id));
+        std::vector<CheckpointRecord> checkpoints;
+        CachedStatement q = Prepared(kSqlCheckpointsOfTrial);
+        SQLite::bind(*q, source);
+        while (q->executeStep()) {
+          CheckpointRecord c;
+          c.trial_id = q->getColumn("trial_id").getInt64();
+          c.step = q->getColumn("step").getInt64();
+          c.epoch = q->getColumn("epoch").getInt64();
+          c.sha256 = q->getColumn("sha256").getString();
+          c.size_bytes = q->getColumn("size_bytes").getInt64();
+          c.path = q->getColumn("path").getString();
+          c.created_ms = q->getColumn("created_ms").getInt64();
+          checkpoints.push_back(std::move(c));
+        }
+        return checkpoints;
+      });
+}
+
+absl::Status SqliteTrialStore::DeleteCheckpoint(int64_t trial_id, const std::string& sha256) {
+  return InWriteTransaction(absl::StrCat("deleting a checkpoint of trial ", trial_id), [&]() {
+    ASSIGN_OR_RETURN(const int64_t source, ReuseSourceOrSelf(trial_id));
+    CachedStatement u = Prepared(kSqlDeleteCheckpointBySha);
+    SQLite::bind(*u, source, sha256);
+    if (u->exec() == 0) {
+      return absl::NotFoundError(
+          absl::StrCat("trial ", trial_id, " has no checkpoint with sha256 ", sha256));
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace gridrun::coordinator

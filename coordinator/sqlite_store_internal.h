@@ -1,0 +1,176 @@
+// Internal to SqliteTrialStore: the pieces every sqlite_store_*.cpp file
+// shares -- the per-connection statement cache, the transaction wrapper, and
+// the row readers. Nothing outside coordinator/sqlite_*.cpp includes this.
+//
+// The store's methods are split by concern, each file with its own SQL:
+//   sqlite_trial_store.cpp        opening, the connection, shared row readers,
+//                                 lease checks, ad-hoc queries
+//   sqlite_store_experiments.cpp  submit, read, list and cancel experiments
+//   sqlite_store_leases.cpp       claim, renew and end attempts; expiry
+//   sqlite_store_attempts.cpp     where each attempt ran (trial_attempts)
+//   sqlite_store_metrics.cpp      metrics and samples
+//   sqlite_store_checkpoints.cpp  checkpoint rows and retention
+//   sqlite_store_workers.cpp      worker registrations
+//
+// Thread-safety: everything here runs under SqliteTrialStore::mu_ (inside
+// InTransaction); the helpers themselves hold no state.
+#pragma once
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <SQLiteCpp/VariadicBind.h>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "coordinator/sqlite_trial_store.h"
+
+namespace gridrun::coordinator {
+namespace sqlite_store {
+
+inline constexpr char kSqlBegin[] = "BEGIN";
+inline constexpr char kSqlBeginImmediate[] = "BEGIN IMMEDIATE";
+inline constexpr char kSqlCommit[] = "COMMIT";
+inline constexpr char kSqlRollback[] = "ROLLBACK";
+
+// SQLite stores a NaN bound with sqlite3_bind_double as NULL; this reads
+// NULL back as NaN. So doubles are bound as they are (SQLite::bind).
+double ReadDouble(const SQLite::Column& column);
+
+// The TrialState spelled in `column`; INTERNAL naming `trial_id` for text
+// that is no state.
+absl::StatusOr<TrialState> ReadState(const SQLite::Column& column, int64_t trial_id);
+
+// A row of `SELECT * FROM trials`, without params.
+absl::StatusOr<TrialRecord> TrialFromRow(const SQLite::Statement& row);
+
+// NOT_FOUND "trial N not found".
+absl::Status TrialNotFound(int64_t trial_id);
+
+}  // namespace sqlite_store
+
+// Compiled statements of one connection, keyed by their SQL text (kSql*
+// constants, which live for the whole program). A statement is compiled on
+// first use and reused from then on; CachedStatement resets it and clears its
+// bindings when released, so no statement keeps a read transaction open
+// between calls.
+class SqliteTrialStore::StatementCache {
+ public:
+  explicit StatementCache(SQLite::Database& db) : db_(db) {}
+
+  struct Entry {
+    std::unique_ptr<SQLite::Statement> statement;
+    bool in_use = false;
+  };
+
+  // Throws SQLite::Exception if `sql` does not compile, std::logic_error if
+  // the statement is already borrowed (a helper re-entered a statement its
+  // caller is still stepping).
+  Entry& Acquire(const char* sql) {
+    auto it = entries_.find(sql);
+    if (it == entries_.end()) {
+      it = entries_.emplace(sql, Entry{std::make_unique<SQLite::Statement>(db_, sql)}).first;
+    }
+    Entry& entry = it->second;
+    if (entry.in_use) {
+      throw std::logic_error(absl::StrCat("statement used re-entrantly: ", sql));
+    }
+    entry.in_use = true;
+    return entry;
+  }
+
+ private:
+  SQLite::Database& db_;
+  std::unordered_map<std::string_view, Entry> entries_;
+};
+
+// A statement borrowed from the cache for one use.
+class SqliteTrialStore::CachedStatement {
+ public:
+  explicit CachedStatement(StatementCache::Entry& entry) : entry_(&entry) {}
+  CachedStatement(CachedStatement&& other) noexcept
+      : entry_(std::exchange(other.entry_, nullptr)) {}
+  CachedStatement(const CachedStatement&) = delete;
+  CachedStatement& operator=(const CachedStatement&) = delete;
+  CachedStatement& operator=(CachedStatement&&) = delete;
+  ~CachedStatement() {
+    if (entry_ == nullptr) return;
+    entry_->statement->tryReset();
+    try {
+      entry_->statement->clearBindings();
+    } catch (const std::exception&) {
+      // sqlite3_clear_bindings cannot fail on a live statement.
+    }
+    entry_->in_use = false;
+  }
+
+  SQLite::Statement* operator->() const { return entry_->statement.get(); }
+  SQLite::Statement& operator*() const { return *entry_->statement; }
+
+ private:
+  StatementCache::Entry* entry_;
+};
+
+// What CheckLease read about a held lease.
+struct SqliteTrialStore::LeaseState {
+  TrialState state = TrialState::kRunning;
+  bool cancel_requested = false;
+  std::string experiment_id;
+  int preemptions = 0;
+};
+
+template <typename Body>
+auto SqliteTrialStore::InTransaction(bool write, const std::string& operation, Body&& body)
+    -> decltype(body()) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (write && read_only_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(operation, ": the database ", path_, " was opened read-only"));
+  }
+  try {
+    Prepared(write ? sqlite_store::kSqlBeginImmediate : sqlite_store::kSqlBegin)->exec();
+    auto result = body();
+    Prepared(result.ok() ? sqlite_store::kSqlCommit : sqlite_store::kSqlRollback)->exec();
+    return result;
+  } catch (const std::exception& e) {
+    if (sqlite3_get_autocommit(db_->getHandle()) == 0) {
+      try {
+        Prepared(sqlite_store::kSqlRollback)->exec();
+      } catch (const std::exception&) {
+        // The connection is unusable; the next call reports the same error.
+      }
+    }
+    // A full disk is not a bug: RESOURCE_EXHAUSTED tells clients (workers
+    // retry it) that the same call can succeed once space returns.
+    if (const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
+        sqlite != nullptr && (sqlite->getErrorCode() & 0xff) == SQLITE_FULL) {
+      return absl::ResourceExhaustedError(absl::StrCat(operation, ": ", e.what(), " (",
+                                                       path_, ")"));
+    }
+    return absl::InternalError(absl::StrCat(operation, ": ", e.what()));
+  }
+}
+
+template <typename Body>
+auto SqliteTrialStore::InWriteTransaction(const std::string& operation, Body&& body)
+    -> decltype(body()) {
+  return InTransaction(/*write=*/true, operation, std::forward<Body>(body));
+}
+
+template <typename Body>
+auto SqliteTrialStore::InReadTransaction(const std::string& operation, Body&& body)
+    -> decltype(body()) {
+  return InTransaction(/*write=*/false, operation, std::forward<Body>(body));
+}
+
+}  // namespace gridrun::coordinator

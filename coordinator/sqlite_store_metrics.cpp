@@ -1,0 +1,119 @@
+// SqliteTrialStore, metrics and samples: idempotent writes under lease, keyed
+// by (trial_id, name, step), and the reads, which for a reused trial return
+// its source's rows.
+#include "coordinator/sqlite_store_internal.h"
+
+namespace gridrun::coordinator {
+namespace {
+
+using sqlite_store::ReadDouble;
+
+constexpr char kSqlUpsertMetric[] =
+    "INSERT INTO metrics (trial_id, name, step, epoch, value, wall_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (trial_id, name, step) DO UPDATE SET "
+    "epoch = excluded.epoch, value = excluded.value, wall_ms = excluded.wall_ms";
+constexpr char kSqlUpsertSample[] =
+    "INSERT INTO samples (trial_id, name, step, epoch, png, rows, cols) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (trial_id, name, step) DO UPDATE SET "
+    "epoch = excluded.epoch, png = excluded.png, rows = excluded.rows, cols = excluded.cols";
+constexpr char kSqlMetricsOfTrial[] =
+    "SELECT name, step, epoch, value, wall_ms FROM metrics WHERE trial_id = ?1 "
+    "ORDER BY name, step";
+constexpr char kSqlLatestMetrics[] = "SELECT name, value FROM metrics_last WHERE trial_id = ?1";
+constexpr char kSqlSamplesOfTrial[] =
+    "SELECT name, step, epoch, png, rows, cols FROM samples WHERE trial_id = ?1 "
+    "ORDER BY name, step";
+
+}  // namespace
+
+absl::StatusOr<int64_t> SqliteTrialStore::WriteMetrics(
+    const LeaseRef& lease, const std::vector<MetricPointRecord>& points) {
+  for (const MetricPointRecord& point : points) {
+    if (point.name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("metric at step ", point.step, " has no name"));
+    }
+  }
+  return InWriteTransaction(
+      absl::StrCat("writing metrics of trial ", lease.trial_id), [&]() -> absl::StatusOr<int64_t> {
+        RETURN_IF_ERROR(CheckLease(lease).status());
+        int64_t written = 0;
+        for (const MetricPointRecord& point : points) {
+          CachedStatement u = Prepared(kSqlUpsertMetric);
+          // A NaN value is stored as NULL.
+          SQLite::bind(*u, lease.trial_id, point.name, point.step, point.epoch, point.value,
+                       point.wall_ms);
+          written += u->exec();
+        }
+        return written;
+      });
+}
+
+absl::Status SqliteTrialStore::WriteSample(const LeaseRef& lease, const SampleRecord& sample) {
+  if (sample.name.empty()) return absl::InvalidArgumentError("sample has no name");
+  return InWriteTransaction(absl::StrCat("writing a sample of trial ", lease.trial_id), [&]() {
+    RETURN_IF_ERROR(CheckLease(lease).status());
+    CachedStatement u = Prepared(kSqlUpsertSample);
+    SQLite::bind(*u, lease.trial_id, sample.name, sample.step, sample.epoch);
+    // The PNG is a BLOB (a std::string would bind as TEXT). Its bytes outlive
+    // the statement's use; the binding is cleared on release.
+    u->bindNoCopy(5, static_cast<const void*>(sample.png.data()),
+                  static_cast<int>(sample.png.size()));
+    u->bind(6, sample.rows);
+    u->bind(7, sample.cols);
+    u->exec();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<MetricPointRecord>> SqliteTrialStore::ListMetrics(int64_t trial_id) {
+  return InReadTransaction(
+      "listing metrics", [&]() -> absl::StatusOr<std::vector<MetricPointRecord>> {
+        ASSIGN_OR_RETURN(const int64_t source, ReuseSourceOrSelf(trial_id));
+        std::vector<MetricPointRecord> points;
+        CachedStatement q = Prepared(kSqlMetricsOfTrial);
+        SQLite::bind(*q, source);
+        while (q->executeStep()) {
+          points.push_back({q->getColumn(0).getString(), q->getColumn(1).getInt64(),
+                            q->getColumn(2).getInt64(), ReadDouble(q->getColumn(3)),
+                            q->getColumn(4).getInt64()});
+        }
+        return points;
+      });
+}
+
+absl::StatusOr<std::map<std::string, double>> SqliteTrialStore::LatestMetrics(int64_t trial_id) {
+  return InReadTransaction(
+      "reading the latest metrics", [&]() -> absl::StatusOr<std::map<std::string, double>> {
+        ASSIGN_OR_RETURN(const int64_t source, ReuseSourceOrSelf(trial_id));
+        std::map<std::string, double> latest;
+        CachedStatement q = Prepared(kSqlLatestMetrics);
+        SQLite::bind(*q, source);
+        while (q->executeStep()) {
+          latest[q->getColumn(0).getString()] = ReadDouble(q->getColumn(1));
+        }
+        return latest;
+      });
+}
+
+absl::StatusOr<std::vector<SampleRecord>> SqliteTrialStore::ListSamples(int64_t trial_id) {
+  return InReadTransaction("listing samples", [&]() -> absl::StatusOr<std::vector<SampleRecord>> {
+    ASSIGN_OR_RETURN(const int64_t source, ReuseSourceOrSelf(trial_id));
+    std::vector<SampleRecord> samples;
+    CachedStatement q = Prepared(kSqlSamplesOfTrial);
+    SQLite::bind(*q, source);
+    while (q->executeStep()) {
+      SampleRecord s;
+      s.name = q->getColumn(0).getString();
+      s.step = q->getColumn(1).getInt64();
+      s.epoch = q->getColumn(2).getInt64();
+      s.png = q->getColumn(3).getString();
+      s.rows = q->getColumn(4).getInt();
+      s.cols = q->getColumn(5).getInt();
+      samples.push_back(std::move(s));
+    }
+    return samples;
+  });
+}
+
+}  // namespace gridrun::coordinator
