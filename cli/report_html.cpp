@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/escaping.h"
+#include "cli/run_environment_text.h"
 #include "cli/status_command.h"
 #include "cli/svg_chart.h"
 #include "common/status_macros.h"
@@ -140,6 +141,35 @@ void RenderResultsTable(const ExperimentResults& results, const std::vector<std:
     }
   }
   html << "</section>\n";
+}
+
+// Where each trial ran: one row per attempt with the environment its worker
+// reported (cli/run_environment_text.h), so a result can be traced to the
+// build, libraries and machines that produced it.
+void RenderEnvironments(const ExperimentResults& results, std::ostringstream& html) {
+  html << "<section id=\"environments\">\n<h2>Where trials ran</h2>\n";
+  bool any = false;
+  for (const TrialResults& trial : results.trials) any = any || !trial.attempts.empty();
+  if (!any) {
+    html << "<p class=\"note\">No attempt has been recorded yet.</p>\n</section>\n";
+    return;
+  }
+  html << "<table class=\"environments\">\n<tr><th>#</th><th>attempt</th><th>worker</th>";
+  for (const EnvironmentField& field : DescribeRunEnvironment("")) {
+    html << "<th>" << XmlEscape(field.label) << "</th>";
+  }
+  html << "</tr>\n";
+  for (const TrialResults& trial : results.trials) {
+    for (const AttemptRecord& attempt : trial.attempts) {
+      html << "<tr><td class=\"num\">" << trial.number << "</td><td class=\"num\">"
+           << attempt.attempt << "</td><td>" << XmlEscape(attempt.worker_id) << "</td>";
+      for (const EnvironmentField& field : DescribeRunEnvironment(attempt.environment_json)) {
+        html << "<td>" << XmlEscape(field.value) << "</td>";
+      }
+      html << "</tr>\n";
+    }
+  }
+  html << "</table>\n</section>\n";
 }
 
 void RenderCurves(const ExperimentResults& results, const std::vector<std::string>& metrics,
@@ -379,6 +409,7 @@ absl::StatusOr<std::string> RenderReportHtml(const ExperimentResults& results,
   RenderCurves(results, metrics, html);
   RenderSamples(results, html);
   RenderHeatMapSection(results, choice, html);
+  RenderEnvironments(results, html);
   html << "<footer>gridrun report";
   if (options.generated_ms > 0) html << ", generated " << LocalTimeText(options.generated_ms);
   html << "</footer>\n</body>\n</html>\n";

@@ -11,7 +11,9 @@
 //      for per-epoch metrics, else step; log-scale y across > 2 decades);
 //   4. sample grids: per sample name a table, a row per trial and a column
 //      per epoch;
-//   5. a heat map of one metric over two grid axes.
+//   5. a heat map of one metric over two grid axes;
+//   6. where each trial ran: per attempt, the worker and the environment it
+//      reported (gridrun build, LibTorch, BLAS, MPI, CUDA/NCCL, hosts, ranks).
 // Every string from the database goes through XmlEscape.
 //
 // Thread-safety: pure functions over values.
@@ -26,6 +28,7 @@
 
 namespace gridrun::cli {
 
+using coordinator::AttemptRecord;
 using coordinator::ExperimentResults;
 using coordinator::MetricSample;
 using coordinator::SampleImage;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "cli/run_environment_text.h"
 #include "cli/table_format.h"
 #include "coordinator/grid_spec.h"
 #include "coordinator/proto_convert.h"
@@ -162,7 +163,7 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
     }
     for (const std::string& name : params) {
       auto it = trial.params().find(name);
-      row.push_back(it == trial.params().end() ? SqlValue{} : ParamSqlValue(it->second));
+      row.push_back(it == trial.params().end() ? SqlValue{} : ParamQueryValue(it->second));
     }
     for (const std::string& name : metrics) {
       auto it = trial.latest_metrics().find(name);
@@ -184,27 +185,6 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
   return 0;
 }
 
-// The environment fields a trial detail shows, in order: JSON key, label.
-constexpr std::pair<const char*, const char*> kEnvironmentFields[] = {
-    {"gridrun_version", "gridrun"}, {"build_commit", "commit"}, {"torch_version", "libtorch"},
-    {"blas", "blas"},               {"mpi", "mpi"},             {"cuda", "cuda"},
-    {"nccl", "nccl"}};
-
-std::string JsonText(const nlohmann::json& value) {
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_array()) {
-    std::string text;
-    for (const nlohmann::json& item : value) text += (text.empty() ? "" : ", ") + JsonText(item);
-    return text;
-  }
-  return value.is_null() ? "" : value.dump();
-}
-
-std::string EnvironmentField(const nlohmann::json& environment, const char* key) {
-  if (!environment.is_object() || !environment.contains(key)) return "unknown";
-  return JsonText(environment.at(key));
-}
-
 int ShowTrial(CoordinatorConnection& connection, const StatusOptions& options,
               OutputFormat format, std::ostream& out, std::ostream& err) {
   v1::GetTrialRequest request;
@@ -221,30 +201,18 @@ int ShowTrial(CoordinatorConnection& connection, const StatusOptions& options,
   const v1::Trial& trial = detail.trial();
   QueryResult result;
   result.columns = {"attempt", "worker", "started"};
-  for (const auto& [key, label] : kEnvironmentFields) result.columns.push_back(key);
-  result.columns.push_back("hosts");
-  result.columns.push_back("ranks");
+  for (const EnvironmentField& field : DescribeRunEnvironment("")) {
+    result.columns.push_back(field.key);
+  }
+  std::vector<std::vector<EnvironmentField>> environments;
   for (const v1::TrialAttempt& attempt : detail.attempts()) {
-    const nlohmann::json environment =
-        nlohmann::json::parse(attempt.environment_json(), nullptr, /*allow_exceptions=*/false);
-    std::vector<SqlValue> row = {SqlValue::Integer(attempt.attempt()), SqlValue::Text(attempt.worker_id()),
-                                   SqlValue::Text(LocalTimeText(attempt.started_ms()))};
-    for (const auto& [key, label] : kEnvironmentFields) {
-      row.push_back(SqlValue::Text(EnvironmentField(environment, key)));
+    std::vector<SqlValue> row = {SqlValue::Integer(attempt.attempt()),
+                                 SqlValue::Text(attempt.worker_id()),
+                                 SqlValue::Text(LocalTimeText(attempt.started_ms()))};
+    environments.push_back(DescribeRunEnvironment(attempt.environment_json()));
+    for (const EnvironmentField& field : environments.back()) {
+      row.push_back(SqlValue::Text(field.value));
     }
-    row.push_back(SqlValue::Text(EnvironmentField(environment, "hosts")));
-    std::string ranks;
-    if (environment.is_object() && environment.contains("ranks") &&
-        environment.at("ranks").is_array()) {
-      for (const nlohmann::json& rank : environment.at("ranks")) {
-        if (!rank.is_object()) continue;
-        ranks += (ranks.empty() ? "" : "; ") + std::string("rank ") +
-                 JsonText(rank.value("rank", nlohmann::json())) + ": " +
-                 JsonText(rank.value("host", nlohmann::json())) + " " +
-                 JsonText(rank.value("device", nlohmann::json()));
-      }
-    }
-    row.push_back(SqlValue::Text(ranks.empty() ? "unknown" : ranks));
     result.rows.push_back(std::move(row));
   }
   if (format != OutputFormat::kTable) {
@@ -270,14 +238,13 @@ int ShowTrial(CoordinatorConnection& connection, const StatusOptions& options,
     out << "attempts: none recorded\n";
     return 0;
   }
-  for (const std::vector<SqlValue>& row : result.rows) {
+  for (size_t i = 0; i < result.rows.size(); ++i) {
+    const std::vector<SqlValue>& row = result.rows[i];
     out << "attempt " << row[0].text << " on worker " << row[1].text << ", started "
         << row[2].text << "\n";
-    for (size_t i = 0; i < std::size(kEnvironmentFields); ++i) {
-      out << "  " << kEnvironmentFields[i].second << ": " << row[3 + i].text << "\n";
+    for (const EnvironmentField& field : environments[i]) {
+      out << "  " << field.label << ": " << field.value << "\n";
     }
-    out << "  hosts: " << row[row.size() - 2].text << "\n";
-    out << "  ranks: " << row[row.size() - 1].text << "\n";
   }
   return 0;
 }
@@ -372,7 +339,7 @@ std::string ParamsText(const std::map<std::string, std::string>& params,
   return text;
 }
 
-SqlValue ParamSqlValue(const std::string& text) {
+SqlValue ParamQueryValue(const std::string& text) {
   if (text.empty()) return SqlValue::Text(text);
   int64_t integer = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer);

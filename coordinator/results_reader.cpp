@@ -60,6 +60,12 @@ constexpr char kSqlSamples[] =
     "JOIN samples AS x ON x.trial_id = s.source_trial_id "
     "WHERE t.experiment_id = ?1 ORDER BY t.number, x.name, x.step";
 
+constexpr char kSqlAttempts[] =
+    "SELECT t.trial_id, a.trial_id, a.attempt, a.worker_id, a.environment_json, a.started_ms "
+    "FROM trials AS t JOIN trial_source AS s ON s.trial_id = t.trial_id "
+    "JOIN trial_attempts AS a ON a.trial_id = s.source_trial_id "
+    "WHERE t.experiment_id = ?1 ORDER BY t.number, a.attempt";
+
 // The newest point of one metric per trial: one primary-key probe of
 // metrics_last per trial (docs/BENCHMARKS.md, part 6). The order (ASC or
 // DESC) and the tie-break follow.
@@ -234,6 +240,18 @@ absl::StatusOr<ExperimentResults> ResultsReader::ReadExperiment(const std::strin
       image.cols = samples.getColumn(5).getInt();
       if (with_images) image.png = samples.getColumn(6).getString();
       trial_of(samples.getColumn(0)).samples.push_back(std::move(image));
+    }
+
+    SQLite::Statement attempts(*db_, kSqlAttempts);
+    attempts.bind(1, results.experiment_id);
+    while (attempts.executeStep()) {
+      AttemptRecord attempt;
+      attempt.trial_id = attempts.getColumn(1).getInt64();  // the source's id
+      attempt.attempt = attempts.getColumn(2).getInt();
+      attempt.worker_id = attempts.getColumn(3).getString();
+      attempt.environment_json = attempts.getColumn(4).getString();  // NULL reads as ""
+      attempt.started_ms = attempts.getColumn(5).getInt64();
+      trial_of(attempts.getColumn(0)).attempts.push_back(std::move(attempt));
     }
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("reading experiment '", id_or_name, "' from ",

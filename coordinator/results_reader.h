@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "coordinator/read_only_query.h"
+#include "coordinator/trial_store.h"
 
 namespace gridrun::coordinator {
 
@@ -60,6 +61,9 @@ struct TrialResults {
   std::map<std::string, double> last_metrics;
   std::map<std::string, std::vector<MetricSample>> series;  // by name, ascending step
   std::vector<SampleImage> samples;                         // by name, then ascending step
+  // Where each attempt ran (trial_attempts; a reused trial shows its
+  // source's attempts), ascending attempt.
+  std::vector<AttemptRecord> attempts;
 };
 
 struct ExperimentInfo {
@@ -101,8 +105,9 @@ class ResultsReader {
   absl::StatusOr<ExperimentInfo> FindExperiment(const std::string& id_or_name);
 
   // The experiment with its trials in grid order: params, last metric
-  // values, every metric point and (when `with_images`) every sample PNG
-  // (without: the samples' names and steps only), axes from the spec.
+  // values, every metric point, where each attempt ran and (when
+  // `with_images`) every sample PNG (without: the samples' names and steps
+  // only), axes from the spec.
   // NOT_FOUND "no experiment 'x'"; INTERNAL for storage errors.
   absl::StatusOr<ExperimentResults> ReadExperiment(const std::string& id_or_name, bool with_images);
 

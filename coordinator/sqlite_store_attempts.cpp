@@ -1,5 +1,5 @@
 // SqliteTrialStore, attempts: where each attempt of a trial ran (the
-// trial_attempts table, schema version 4) -- written when the lease is
+// trial_attempts table, schema version 5) -- written when the lease is
 // granted, read by `gridrun status EXP TRIAL` and the report.
 #include "coordinator/sqlite_store_internal.h"
 

@@ -225,7 +225,8 @@ TEST(CliReportHtmlTest, ReportHasEverySectionAndNoUrls) {
   ASSERT_TRUE(html.ok()) << html.status();
   EXPECT_TRUE(html->starts_with("<!DOCTYPE html>"));
   for (const char* section :
-       {"id=\"summary\"", "id=\"results\"", "id=\"curves\"", "id=\"samples\"", "id=\"heatmap\""}) {
+       {"id=\"summary\"", "id=\"results\"", "id=\"curves\"", "id=\"samples\"", "id=\"heatmap\"",
+        "id=\"environments\""}) {
     EXPECT_THAT(*html, HasSubstr(section));
   }
   EXPECT_EQ(Count(*html, "<svg class=\"chart\""), 2u);  // loss/total, test/neg_elbo
@@ -241,6 +242,35 @@ TEST(CliReportHtmlTest, ReportHasEverySectionAndNoUrls) {
   for (std::sregex_iterator it(html->begin(), html->end(), src), end; it != end; ++it) {
     EXPECT_TRUE((*it)[1].str().starts_with("data:image/png;base64,")) << (*it)[1];
   }
+}
+
+TEST(CliReportHtmlTest, ListsWhereEachAttemptRan) {
+  ExperimentResults r = SampleResults();
+  auto none = RenderReportHtml(r, {});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(*none, HasSubstr("No attempt has been recorded yet."));
+
+  r.trials[1].attempts.push_back(
+      {r.trials[1].trial_id, 1, "w-old", "", 1000});  // an older worker: unknown
+  r.trials[1].attempts.push_back(
+      {r.trials[1].trial_id, 2, "w-<2>",
+       R"({"gridrun_version":"0.1.0","build_commit":"abc1234","torch_version":"1.13.1",)"
+       R"("blas":["/usr/lib/libopenblas.so.0"],"mpi":"Open MPI v4.1.4","cuda":"none",)"
+       R"("nccl":"none","hosts":["node-a"],)"
+       R"("ranks":[{"rank":0,"host":"node-a","device":"cpu"},{"rank":1,"host":"node-a","device":"cpu"}]})",
+       2000});
+  auto html = RenderReportHtml(r, {});
+  ASSERT_TRUE(html.ok()) << html.status();
+  EXPECT_THAT(*html, HasSubstr("<h2>Where trials ran</h2>"));
+  EXPECT_THAT(*html, HasSubstr("<th>gridrun</th><th>commit</th><th>libtorch</th><th>blas</th>"
+                               "<th>mpi</th><th>cuda</th><th>nccl</th><th>hosts</th><th>ranks</th>"));
+  EXPECT_THAT(*html, HasSubstr("<td>w-old</td><td>unknown</td><td>unknown</td>"));
+  EXPECT_THAT(*html, HasSubstr("<td>w-&lt;2&gt;</td><td>0.1.0</td><td>abc1234</td><td>1.13.1</td>"
+                               "<td>/usr/lib/libopenblas.so.0</td><td>Open MPI v4.1.4</td>"));
+  EXPECT_THAT(*html, HasSubstr("<td>rank 0: node-a cpu; rank 1: node-a cpu</td>"));
+  EXPECT_EQ(Count(*html, "<tr><td class=\"num\">" + std::to_string(r.trials[1].number) +
+                             "</td><td class=\"num\">"),
+            2u);
 }
 
 TEST(CliReportHtmlTest, EveryStringFromTheDatabaseIsEscaped) {

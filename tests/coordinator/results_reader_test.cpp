@@ -50,6 +50,14 @@ INSERT INTO samples (trial_id, name, step, epoch, png, rows, cols) VALUES
   (1, 'grid', 2, 1, x'89504e47', 2, 3);
 )sql";
 
+// Where trials 1 and 2 ran (schema version 5): trial 2's first worker
+// reported nothing.
+constexpr char kAttemptsData[] = R"sql(
+INSERT INTO trial_attempts VALUES
+  (1, 1, 'w-1', '{"build_commit":"abc1234","hosts":["node-a"]}', 500),
+  (2, 1, 'w-1', NULL, 600), (2, 2, 'w-2', '{"build_commit":"abc1234"}', 700);
+)sql";
+
 class ResultsReaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -62,6 +70,7 @@ class ResultsReaderTest : public ::testing::Test {
     ASSERT_TRUE(db.ok()) << db.status();
     writer_ = *std::move(db);
     writer_->exec(kData);
+    writer_->exec(kAttemptsData);
     absl::StatusOr<std::unique_ptr<ResultsReader>> reader = ResultsReader::Open(path_);
     ASSERT_TRUE(reader.ok()) << reader.status();
     reader_ = *std::move(reader);
@@ -124,6 +133,14 @@ TEST_F(ResultsReaderTest, ReadExperimentHasTrialsParamsCurvesAndSamples) {
   EXPECT_EQ(light->trials[0].samples[0].name, "grid");
   EXPECT_TRUE(light->trials[0].samples[0].png.empty());
   EXPECT_EQ(reader_->ReadExperiment("nope", false).status().code(), absl::StatusCode::kNotFound);
+  // Every attempt in order; a worker that reported nothing reads as "".
+  const std::vector<AttemptRecord>& attempts = results->trials[1].attempts;
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].attempt, 1);
+  EXPECT_EQ(attempts[0].environment_json, "");
+  EXPECT_EQ(attempts[0].started_ms, 600);
+  EXPECT_EQ(attempts[1].worker_id, "w-2");
+  EXPECT_EQ(attempts[1].environment_json, R"({"build_commit":"abc1234"})");
 }
 
 TEST_F(ResultsReaderTest, AReusedTrialShowsItsSourcesData) {
@@ -139,6 +156,12 @@ TEST_F(ResultsReaderTest, AReusedTrialShowsItsSourcesData) {
   ASSERT_EQ(reused.samples.size(), 1u);
   EXPECT_EQ(reused.samples[0].png, std::string("\x89PNG", 4));
   EXPECT_TRUE(results->trials[1].last_metrics.empty());
+  // Where it ran: the source's attempts.
+  ASSERT_EQ(reused.attempts.size(), 1u);
+  EXPECT_EQ(reused.attempts[0].trial_id, 1);
+  EXPECT_EQ(reused.attempts[0].worker_id, "w-1");
+  EXPECT_EQ(reused.attempts[0].environment_json, R"({"build_commit":"abc1234","hosts":["node-a"]})");
+  EXPECT_TRUE(results->trials[1].attempts.empty());
 
   // The rule itself, as every view and the store read it.
   absl::StatusOr<QueryResult> sources =
