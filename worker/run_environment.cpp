@@ -36,7 +36,8 @@ std::string MpiLibraryVersion() {
   int length = 0;
   if (MPI_Get_library_version(text, &length) != MPI_SUCCESS) return "unknown";
   std::string version(text, static_cast<size_t>(std::max(length, 0)));
-  version = version.substr(0, version.find('\n'));
+  // Open MPI counts the terminating NUL in `length`; keep the first line.
+  version = version.substr(0, version.find_first_of(std::string("\n\0", 2)));
   return std::string(absl::StripAsciiWhitespace(version));
 }
 
