@@ -76,7 +76,8 @@ TEST(DataFetchCheckTest, TruncatedGzipIsCaughtByItsTrailer) {
   const std::string path = tmp.path() + "/mnist/train-images-idx3-ubyte.gz";
   const std::string bytes = ReadFileBytes(path);
   WriteFileBytes(path, bytes.substr(0, bytes.size() - 100));
-  const DatasetCheck& mnist = Find(CheckData(tmp.path()), "mnist");
+  const DataCheckReport report = CheckData(tmp.path());
+  const DatasetCheck& mnist = Find(report, "mnist");
   EXPECT_FALSE(mnist.usable);
   EXPECT_FALSE(mnist.files[0].valid);
   EXPECT_FALSE(mnist.files[0].error.empty());
