@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
                  "attempts per trial before it is FAILED")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  app.add_option("--max-model-parameters", options.max_model_parameters,
+                 "a grid whose model has more parameters is refused")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

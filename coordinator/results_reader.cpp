@@ -104,7 +104,9 @@ TrialResults TrialOf(SQLite::Statement& row) {
 // Fills results->axes/axis_values from the spec (file order), then adds the
 // params the trials hold that the spec did not list (or no spec at all).
 void FillAxes(ExperimentResults* results) {
-  auto spec = ParseGridSpec(results->spec_yaml);
+  GridLimits structure_only;
+  structure_only.structure_only = true;
+  auto spec = ParseGridSpec(results->spec_yaml, structure_only);
   if (spec.ok()) {
     for (const GridAxis& axis : spec->axes) {
       results->axes.push_back(axis.name);
