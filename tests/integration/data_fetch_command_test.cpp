@@ -59,13 +59,13 @@ class LoneGridrun {
   std::string saved_path_;
 };
 
-TEST(DataFetchCommandTest, NoWorkerIsBesideTheProgram) {
+// `gridrun models` resolves model files itself (torch-free): no worker needed.
+TEST(DataFetchCommandTest, ModelsNeedNoWorkerBesideTheProgram) {
   LoneGridrun gridrun;
   EXPECT_FALSE(fs::exists(gridrun.dir() + "/gridrun-worker"));
-  auto [code, out] = gridrun.Run({"models"});
-  EXPECT_EQ(code, 1) << out;
-  EXPECT_NE(out.find("cannot run " + gridrun.dir() + "/gridrun-worker"), std::string::npos)
-      << out;
+  auto [code, out] = gridrun.Run({"models", "seed001-dcgan"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("Total params: 791,776"), std::string::npos) << out;
 }
 
 TEST(DataFetchCommandTest, BadChecksumAndNotFoundAreRefusedAfterARedirect) {
