@@ -206,9 +206,11 @@ struct Latency {
 };
 
 TEST_F(UiServerTest, TwoHundredViewersWhileTheCoordinatorWrites) {
+  // n writes, 10 ms apart (so the loaded batch spans the viewers' polling).
   auto write_batch = [&](int n, int start_step, int* failures) {
     Latency latency;
     for (int i = 0; i < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
       const auto begin = std::chrono::steady_clock::now();
       if (!MetricAt(worker_id_, leases_[2], "load/metric", 3, start_step + i, i).ok()) ++*failures;
       const double ms = std::chrono::duration<double, std::milli>(
@@ -220,7 +222,7 @@ TEST_F(UiServerTest, TwoHundredViewersWhileTheCoordinatorWrites) {
     return latency;
   };
   int write_failures = 0;
-  const Latency alone = write_batch(100, 1000, &write_failures);
+  const Latency alone = write_batch(200, 1000, &write_failures);
 
   ui::WebServerOptions options;
   options.requests_per_second = 1e6;  // one client address for all 200 viewers
@@ -247,8 +249,8 @@ TEST_F(UiServerTest, TwoHundredViewersWhileTheCoordinatorWrites) {
       }
     });
   }
-  const Latency loaded = write_batch(100, 2000, &write_failures);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // viewers connected
+  const Latency loaded = write_batch(200, 2000, &write_failures);
   stop = true;
   for (std::thread& viewer : viewers) viewer.join();
   std::printf(

@@ -66,6 +66,9 @@
     return `rgb(${c[0]},${c[1]},${c[2]})`;
   }
 
+  // Blue (t=0, smallest) to red (t=1): lines stay visible on white.
+  const lineColor = (t) => `hsl(${Math.round(240 * (1 - Math.max(0, Math.min(1, t))))},70%,45%)`;
+
   // map: the API's heat map ({x_values, y_values, cells}); one <td class=cell>
   // per (x, y) pair that has trials.
   GR.heatMapTable = function (map) {
@@ -115,7 +118,7 @@
       points.push(`${xOf(axes.length)},${yOfMetric(v)}`);
       children.push(GR.svg('polyline', {
         points: points.join(' '), fill: 'none', 'stroke-width': 1.2, 'stroke-opacity': 0.7,
-        stroke: ramp(hi > lo ? (v - lo) / (hi - lo) : 0.5),
+        stroke: lineColor(hi > lo ? (v - lo) / (hi - lo) : 0.5),
       }, GR.svg('title', null, `trial ${row.number}: ${metric}=${GR.formatNumber(v)}`)));
     }
     axes.forEach((a, i) => {

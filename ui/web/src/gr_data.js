@@ -33,7 +33,7 @@
         node.setAttribute(name, value === true ? '' : String(value));
       }
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined) continue;
       node.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
     }

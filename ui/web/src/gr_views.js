@@ -152,7 +152,7 @@
     const note = el('p', {class: 'note'}, numbers.length
       ? `${s.metric} of trials ${numbers.join(', ')} (${series.map((x) => x.x.length).join(' / ')} points drawn)`
       : 'Select trials in the table to plot them.');
-    return {node: section('Learning curves', controls, chartBox, note), after: () => {
+    return {node: section('Learning curves', controls, chartBox, note), draw: () => {
       GR.charts.curves = GR.curveChart(chartBox, series, {
         title: s.metric, xLabel: s.xAxis, log: s.log, smoothing: s.smoothing, width: 720, height: 320});
     }};
@@ -229,14 +229,16 @@
       el('tr', null, el('th', null, 'created'), el('td', null, GR.formatTime(outline.created_ms))),
       el('tr', null, el('th', null, 'compute'), el('td', null, GR.formatDuration(outline.compute_ms))),
       outline.axes.map((a) => el('tr', null, el('th', null, a), el('td', null, (outline.axis_values[a] || []).join(', ')))));
-    const afters = parts.filter((p) => p.after).map((p) => p.after);
+    // Sections that draw after being attached (uPlot measures its container)
+    // come as {node, draw}; the rest are elements.
+    const draws = parts.filter((p) => !(p instanceof Node)).map((p) => p.draw);
     return {
       crumbs: [el('a', {href: '#/e/' + encodeURIComponent(id)}, outline.name)],
       body: [el('h1', {class: 'experiment-title'}, outline.name), summary,
              el('details', null, el('summary', null, 'grid spec'), el('pre', {class: 'json'}, outline.spec_yaml)),
              trialsTable(id, outline, page, s, rerender)]
-        .concat(parts.map((p) => p.node || p)),
-      after: () => afters.forEach((f) => f()),
+        .concat(parts.map((p) => (p instanceof Node ? p : p.node))),
+      after: () => draws.forEach((draw) => draw()),
     };
   };
 
