@@ -9,7 +9,7 @@
 //
 // Safety: GR.el() is the only way the app makes elements. Text is always
 // added as text nodes (never innerHTML), attributes by setAttribute from a
-// fixed set of names, so a name like <img src=x onerror=...> stays text.
+// fixed set of names, so a name that holds markup stays text.
 'use strict';
 (function () {
   const GR = (window.GR = window.GR || {});
