@@ -3,6 +3,7 @@
 #include "ui/web_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <csignal>
@@ -81,6 +82,15 @@ absl::StatusOr<std::unique_ptr<WebServer>> WebServer::Start(const WebServerOptio
   const int threads = std::max(options.threads, 2);
   server->server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server->Install();
+  // Debian's compiled httplib listens with a backlog of 5: a burst of
+  // viewers connecting at once would see dropped SYNs and retry after 1-3 s.
+  // Remember the listening socket (the options hook sees it before bind)
+  // and widen its backlog once bound (listen() again does that on Linux).
+  auto listening = std::make_shared<int>(-1);
+  server->server_->set_socket_options([listening](int fd) {
+    httplib::default_socket_options(fd);
+    *listening = fd;
+  });
   if (address.second == 0) {
     server->port_ = server->server_->bind_to_any_port(server->host_);
   } else if (server->server_->bind_to_port(server->host_, address.second)) {
@@ -91,6 +101,7 @@ absl::StatusOr<std::unique_ptr<WebServer>> WebServer::Start(const WebServerOptio
   if (server->port_ <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
+  if (*listening >= 0) ::listen(*listening, 1024);
   httplib::Server* raw = server->server_.get();
   server->thread_ = std::thread([raw] { raw->listen_after_bind(); });
   return server;

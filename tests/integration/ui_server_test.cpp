@@ -263,6 +263,52 @@ TEST_F(UiServerTest, TwoHundredViewersWhileTheCoordinatorWrites) {
   EXPECT_GT(requests.load(), kViewers);
 }
 
+// The first http://... URL in `text` ("" when none).
+std::string UrlIn(const std::string& text) {
+  const size_t at = text.find("http://");
+  if (at == std::string::npos) return "";
+  return text.substr(at, text.find_first_of(" \n", at) - at);
+}
+
+// GET `path` from the server at `url` ("http://HOST:PORT/...").
+httplib::Result GetFrom(const std::string& url, const std::string& path) {
+  const size_t host = url.find("//") + 2;
+  const size_t colon = url.find(':', host);
+  httplib::Client client(url.substr(host, colon - host), std::stoi(url.substr(colon + 1)));
+  return client.Get(path.c_str());
+}
+
+TEST_F(UiServerTest, RealBinariesServeTheDashboard) {
+  {
+    ChildProcess ui({BuildDir() + "/gridrun", "ui", "--db", DbPath(), "--listen", "127.0.0.1:0"});
+    ASSERT_TRUE(ui.WaitForOutput("(Ctrl-C stops)")) << ui.output();
+    const std::string url = UrlIn(ui.output());
+    auto list = GetFrom(url, "/api/experiments");
+    ASSERT_TRUE(list) << url;
+    EXPECT_EQ(list->status, 200);
+    EXPECT_THAT(list->body, HasSubstr("\"dash\""));
+    ui.Signal(SIGTERM);
+    EXPECT_EQ(ui.Wait(std::chrono::seconds(20)), 0) << ui.output();
+  }
+  {
+    ChildProcess refused({BuildDir() + "/gridrun", "ui", "--db", DbPath(), "--listen", "0.0.0.0:0"});
+    EXPECT_EQ(refused.Wait(std::chrono::seconds(20)), 1);
+    EXPECT_THAT(refused.output(), HasSubstr("is not a loopback address: give --token-file"));
+  }
+  {
+    ChildProcess coordinator({BuildDir() + "/gridrun-coordinator", "--listen", "127.0.0.1:0",
+                              "--db", dir_.path() + "/other.db", "--http-listen", "127.0.0.1:0"});
+    ASSERT_TRUE(coordinator.WaitForOutput("dashboard at ")) << coordinator.output();
+    const std::string url = UrlIn(coordinator.output().substr(coordinator.output().find("dashboard at ")));
+    auto list = GetFrom(url, "/api/experiments");
+    ASSERT_TRUE(list) << url;
+    EXPECT_EQ(list->status, 200);
+    EXPECT_EQ(list->body, "[]");
+    coordinator.Signal(SIGTERM);
+    EXPECT_EQ(coordinator.Wait(std::chrono::seconds(20)), 0) << coordinator.output();
+  }
+}
+
 TEST_F(UiServerTest, WebAppInHeadlessChromium) {
   const std::string chromium = "/usr/bin/chromium";
   const std::string driver = SourceDir() + "/ui/web/node_modules/puppeteer-core";
