@@ -4,15 +4,15 @@
 // value from the caller is bound as a parameter; keys and operators come from
 // fixed lists, so no caller text becomes SQL.
 #include <algorithm>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <exception>
 #include <set>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "coordinator/curve_downsample.h"
@@ -64,8 +64,7 @@ constexpr char kSqlSampleNamesAndEpochs[] =
     "JOIN trial_source AS s ON s.trial_id = t.trial_id "
     "JOIN samples AS x ON x.trial_id = s.source_trial_id WHERE t.experiment_id = ?1";
 
-constexpr char kSqlLastOfTrial[] =
-    "SELECT name, value FROM trial_metrics_last WHERE trial_id = ?1";
+constexpr char kSqlLastOfTrial[] = "SELECT name, value FROM trial_metrics_last WHERE trial_id = ?1";
 constexpr char kSqlFinalOfTrial[] =
     "SELECT f.name, f.value FROM trial_source AS s "
     "JOIN final_metrics AS f ON f.trial_id = s.source_trial_id WHERE s.trial_id = ?1";
@@ -113,8 +112,7 @@ struct SqlBuilder {
 
 // The SQL expression of a sort/filter key over `trials AS t`. `numeric` is
 // set for keys whose values compare as numbers.
-absl::StatusOr<std::string> KeyExpression(const std::string& key, SqlBuilder* sql,
-                                          bool* numeric) {
+absl::StatusOr<std::string> KeyExpression(const std::string& key, SqlBuilder* sql, bool* numeric) {
   *numeric = false;
   if (key == "number" || key == "attempt") {
     *numeric = true;
@@ -161,16 +159,16 @@ absl::StatusOr<std::string> WhereClause(const TrialsPageRequest& request, SqlBui
   static const std::set<std::string> kOps = {"=", "!=", "<", "<=", ">", ">="};
   for (const TrialFilter& filter : request.filters) {
     if (!kOps.count(filter.op)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown filter operator '", filter.op, "'; operators: =, !=, <, <=, >, >="));
+      return absl::InvalidArgumentError(absl::StrCat("unknown filter operator '", filter.op,
+                                                     "'; operators: =, !=, <, <=, >, >="));
     }
     bool numeric = false;
     ASSIGN_OR_RETURN(std::string expression, KeyExpression(filter.key, sql, &numeric));
     double number = 0;
     const bool is_number = absl::SimpleAtod(filter.value, &number) && std::isfinite(number);
     if (numeric && !is_number) {
-      return absl::InvalidArgumentError(absl::StrCat("filter on '", filter.key,
-                                                     "' needs a number, not '", filter.value, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("filter on '", filter.key, "' needs a number, not '", filter.value, "'"));
     }
     if (is_number) {
       absl::StrAppend(&where, " AND CAST(", expression, " AS REAL) ", filter.op, " CAST(",
@@ -356,10 +354,10 @@ absl::StatusOr<TrialsPage> ResultsReader::ReadTrialsPage(const std::string& id_o
     SQLite::Statement count(*db_, absl::StrCat("SELECT count(*) FROM trials AS t WHERE ", where));
     sql.BindAll(count, where_binds);
     if (count.executeStep()) page.total = count.getColumn(0).getInt64();
-    SQLite::Statement rows(*db_, absl::StrCat("SELECT ", kTrialRowColumns,
-                                              " FROM trials AS t WHERE ", where, " ORDER BY ",
-                                              order, " LIMIT ", request.limit, " OFFSET ",
-                                              request.offset));
+    SQLite::Statement rows(
+        *db_,
+        absl::StrCat("SELECT ", kTrialRowColumns, " FROM trials AS t WHERE ", where, " ORDER BY ",
+                     order, " LIMIT ", request.limit, " OFFSET ", request.offset));
     sql.BindAll(rows);
     while (rows.executeStep()) page.rows.push_back(RowOf(rows));
     for (TrialRow& row : page.rows) FillParamsAndMetrics(&row);
@@ -369,8 +367,8 @@ absl::StatusOr<TrialsPage> ResultsReader::ReadTrialsPage(const std::string& id_o
   }
 }
 
-absl::StatusOr<CurveSeries> ResultsReader::ReadCurve(const std::string& id_or_name,
-                                                     int64_t number, const std::string& metric,
+absl::StatusOr<CurveSeries> ResultsReader::ReadCurve(const std::string& id_or_name, int64_t number,
+                                                     const std::string& metric,
                                                      int64_t max_points) {
   if (metric.empty()) return absl::InvalidArgumentError("empty metric name");
   if (max_points < 2 || max_points > 100'000) {

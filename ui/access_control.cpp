@@ -54,8 +54,8 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   }
   std::string token(absl::StripAsciiWhitespace(line));
   if (token.size() < 16) {
-    return absl::InvalidArgumentError(absl::StrCat("token file ", path,
-                                                    " holds a token shorter than 16 characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("token file ", path, " holds a token shorter than 16 characters"));
   }
   return token;
 }

@@ -27,9 +27,9 @@ nlohmann::json Embedded(const std::string& text) {
 }  // namespace
 
 nlohmann::json SummaryJson(const coordinator::ExperimentSummary& s) {
-  return {{"id", s.experiment_id},   {"name", s.name},
-          {"status", s.status},      {"created_ms", s.created_ms},
-          {"trials", s.trials},      {"trials_by_state", s.trials_by_state},
+  return {{"id", s.experiment_id},      {"name", s.name},
+          {"status", s.status},         {"created_ms", s.created_ms},
+          {"trials", s.trials},         {"trials_by_state", s.trials_by_state},
           {"started_ms", s.started_ms}, {"finished_ms", s.finished_ms},
           {"compute_ms", s.compute_ms}, {"progress", Number(s.progress)}};
 }
@@ -76,9 +76,12 @@ nlohmann::json CurveJson(const coordinator::CurveSeries& curve) {
     epochs.push_back(point.epoch);
     values.push_back(point.value ? Number(*point.value) : nlohmann::json(nullptr));
   }
-  return {{"trial", curve.number},         {"metric", curve.metric},
-          {"total_points", curve.total_points}, {"step", std::move(steps)},
-          {"epoch", std::move(epochs)},    {"value", std::move(values)}};
+  return {{"trial", curve.number},
+          {"metric", curve.metric},
+          {"total_points", curve.total_points},
+          {"step", std::move(steps)},
+          {"epoch", std::move(epochs)},
+          {"value", std::move(values)}};
 }
 
 nlohmann::json HeatMapJson(const coordinator::HeatMap& map) {
@@ -122,12 +125,9 @@ nlohmann::json TrialDetailJson(const coordinator::TrialDetail& detail) {
                            {"path", c.path},
                            {"created_ms", c.created_ms}});
   }
-  return {{"trial", TrialRowJson(detail.row)},
-          {"config", Embedded(detail.config_json)},
-          {"attempts", std::move(attempts)},
-          {"metric_points", detail.metric_points},
-          {"samples", std::move(samples)},
-          {"checkpoints", std::move(checkpoints)}};
+  return {{"trial", TrialRowJson(detail.row)}, {"config", Embedded(detail.config_json)},
+          {"attempts", std::move(attempts)},   {"metric_points", detail.metric_points},
+          {"samples", std::move(samples)},     {"checkpoints", std::move(checkpoints)}};
 }
 
 std::string DumpJson(const nlohmann::json& value) {

@@ -5,8 +5,7 @@
 
 namespace gridrun::ui {
 
-absl::StatusOr<std::unique_ptr<ReaderPool>> ReaderPool::Open(const std::string& db_path,
-                                                             int size) {
+absl::StatusOr<std::unique_ptr<ReaderPool>> ReaderPool::Open(const std::string& db_path, int size) {
   std::unique_ptr<ReaderPool> pool(new ReaderPool());
   for (int i = 0; i < std::max(size, 1); ++i) {
     ASSIGN_OR_RETURN(std::unique_ptr<coordinator::ResultsReader> reader,

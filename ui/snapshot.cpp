@@ -75,9 +75,8 @@ absl::StatusOr<std::string> SnapshotJson(coordinator::ResultsReader& reader,
   snapshot["heatmap_default"] =
       options.heatmap_metric.empty()
           ? nlohmann::json(nullptr)
-          : nlohmann::json{{"metric", options.heatmap_metric},
-                           {"x", options.x_axis},
-                           {"y", options.y_axis}};
+          : nlohmann::json{
+                {"metric", options.heatmap_metric}, {"x", options.x_axis}, {"y", options.y_axis}};
   return DumpJson(snapshot);
 }
 

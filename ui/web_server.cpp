@@ -161,14 +161,13 @@ void WebServer::Install() {
     res.set_content(ServedAppPage(), "text/html; charset=utf-8");
   });
 
-  http.Get(R"(/assets/([A-Za-z0-9_.-]+))",
-           [](const httplib::Request& req, httplib::Response& res) {
-             const std::string name = req.matches[1];
-             const std::string_view content = FindAsset(name);
-             if (content.empty()) return Plain(res, 404, "no asset " + name);
-             res.set_header("Cache-Control", "no-cache");
-             res.set_content(std::string(content), std::string(ContentTypeOf(name)));
-           });
+  http.Get(R"(/assets/([A-Za-z0-9_.-]+))", [](const httplib::Request& req, httplib::Response& res) {
+    const std::string name = req.matches[1];
+    const std::string_view content = FindAsset(name);
+    if (content.empty()) return Plain(res, 404, "no asset " + name);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(std::string(content), std::string(ContentTypeOf(name)));
+  });
 
   http.Get(R"(/api/.*)", [this](const httplib::Request& req, httplib::Response& res) {
     ApiRequest request;

@@ -47,7 +47,7 @@ class TokenGate;
 struct WebServerOptions {
   std::string db_path;
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
-  std::string token_file;  // required unless HOST is a loopback address
+  std::string token_file;                 // required unless HOST is a loopback address
   int threads = 64;
   int readers = 4;
   double requests_per_second = 200;  // per client address (viewers behind one

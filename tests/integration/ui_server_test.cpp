@@ -52,18 +52,20 @@ class UiServerTest : public CliFixture {
         ASSERT_TRUE(MetricAt(worker_id_, leases_[i], "loss/total", epoch, 100 * epoch,
                              (i + 1) * 10.0 / epoch)
                         .ok());
-        ASSERT_TRUE(MetricAt(worker_id_, leases_[i], "fid", epoch, 100 * epoch, 30 - 5 * i - epoch)
-                        .ok());
-        if (epoch != 2) ASSERT_TRUE(Sample(worker_id_, leases_[i], "samples", epoch, 100 * epoch).ok());
+        ASSERT_TRUE(
+            MetricAt(worker_id_, leases_[i], "fid", epoch, 100 * epoch, 30 - 5 * i - epoch).ok());
+        if (epoch != 2)
+          ASSERT_TRUE(Sample(worker_id_, leases_[i], "samples", epoch, 100 * epoch).ok());
       }
     }
     ASSERT_TRUE(Complete(worker_id_, leases_[0]).ok());
     ASSERT_TRUE(Complete(worker_id_, leases_[1]).ok());
     ASSERT_TRUE(Fail(worker_id_, leases_[3], "boom").ok());
-    Exec("INSERT INTO experiments VALUES ('exp-xss', '<img src=x onerror=alert(1)>', "
-         "'experiment: x', 'h', 'ACTIVE', 1, 1000);"
-         "INSERT INTO metrics (trial_id, name, step, epoch, value) VALUES (" +
-         std::to_string(leases_[0].trial_id()) + ", '<script>alert(2)</script>', 300, 3, 1);");
+    Exec(
+        "INSERT INTO experiments VALUES ('exp-xss', '<img src=x onerror=alert(1)>', "
+        "'experiment: x', 'h', 'ACTIVE', 1, 1000);"
+        "INSERT INTO metrics (trial_id, name, step, epoch, value) VALUES (" +
+        std::to_string(leases_[0].trial_id()) + ", '<script>alert(2)</script>', 300, 3, 1);");
   }
 
   void Exec(const std::string& sql) {
@@ -137,9 +139,9 @@ TEST_F(UiServerTest, NonLoopbackNeedsATokenOnEveryRoute) {
   ASSERT_NE(server, nullptr);
   EXPECT_THAT(server->login_url(), HasSubstr(std::string("/login?token=") + kToken));
   httplib::Client client("127.0.0.1", server->port());
-  for (const char* path : {"/", "/assets/app.css", "/api/experiments", "/api/version",
-                           "/api/experiments/dash/trials/0/sample?name=samples&step=100",
-                           "/nothing"}) {
+  for (const char* path :
+       {"/", "/assets/app.css", "/api/experiments", "/api/version",
+        "/api/experiments/dash/trials/0/sample?name=samples&step=100", "/nothing"}) {
     auto response = client.Get(path);
     ASSERT_TRUE(response) << path;
     EXPECT_EQ(response->status, 401) << path;
@@ -154,7 +156,8 @@ TEST_F(UiServerTest, NonLoopbackNeedsATokenOnEveryRoute) {
   EXPECT_EQ(login->status, 303);
   const std::string cookie = login->get_header_value("Set-Cookie");
   EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
-  auto with_cookie = client.Get("/api/experiments", {{"Cookie", cookie.substr(0, cookie.find(';'))}});
+  auto with_cookie =
+      client.Get("/api/experiments", {{"Cookie", cookie.substr(0, cookie.find(';'))}});
   EXPECT_EQ(with_cookie->status, 200);
 }
 
@@ -183,9 +186,10 @@ TEST_F(UiServerTest, SurvivesClientsThatDisconnectMidResponse) {
     address.sin_port = htons(static_cast<uint16_t>(server->port()));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-    const std::string request = i % 2 ? "GET /assets/uPlot.iife.min.js HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                                      : "GET /api/experiments/dash/trials?limit=5000 HTTP/1.1\r\n"
-                                        "Host: localhost\r\n\r\n";
+    const std::string request =
+        i % 2 ? "GET /assets/uPlot.iife.min.js HTTP/1.1\r\nHost: localhost\r\n\r\n"
+              : "GET /api/experiments/dash/trials?limit=5000 HTTP/1.1\r\n"
+                "Host: localhost\r\n\r\n";
     ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(request.size()));
     char first[16];
@@ -213,9 +217,9 @@ TEST_F(UiServerTest, TwoHundredViewersWhileTheCoordinatorWrites) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       const auto begin = std::chrono::steady_clock::now();
       if (!MetricAt(worker_id_, leases_[2], "load/metric", 3, start_step + i, i).ok()) ++*failures;
-      const double ms = std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - begin)
-                            .count();
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
+              .count();
       latency.mean_ms += ms / n;
       latency.max_ms = std::max(latency.max_ms, ms);
     }
@@ -239,7 +243,7 @@ TEST_F(UiServerTest, TwoHundredViewersWhileTheCoordinatorWrites) {
       client.set_read_timeout(30, 0);
       client.set_connection_timeout(30, 0);
       for (int i = 0; !stop; ++i) {
-        const char* path = i % 4 == 3 ? "/api/experiments/dash/trials?sort=metric:fid"
+        const char* path = i % 4 == 3   ? "/api/experiments/dash/trials?sort=metric:fid"
                            : i % 4 == 1 ? "/api/experiments/dash/curve?trial=2&metric=load/metric"
                                         : "/api/version";
         auto response = client.Get(path);
@@ -291,7 +295,8 @@ TEST_F(UiServerTest, RealBinariesServeTheDashboard) {
     EXPECT_EQ(ui.Wait(std::chrono::seconds(20)), 0) << ui.output();
   }
   {
-    ChildProcess refused({BuildDir() + "/gridrun", "ui", "--db", DbPath(), "--listen", "0.0.0.0:0"});
+    ChildProcess refused(
+        {BuildDir() + "/gridrun", "ui", "--db", DbPath(), "--listen", "0.0.0.0:0"});
     EXPECT_EQ(refused.Wait(std::chrono::seconds(20)), 1);
     EXPECT_THAT(refused.output(), HasSubstr("is not a loopback address: give --token-file"));
   }
@@ -299,7 +304,8 @@ TEST_F(UiServerTest, RealBinariesServeTheDashboard) {
     ChildProcess coordinator({BuildDir() + "/gridrun-coordinator", "--listen", "127.0.0.1:0",
                               "--db", dir_.path() + "/other.db", "--http-listen", "127.0.0.1:0"});
     ASSERT_TRUE(coordinator.WaitForOutput("dashboard at ")) << coordinator.output();
-    const std::string url = UrlIn(coordinator.output().substr(coordinator.output().find("dashboard at ")));
+    const std::string url =
+        UrlIn(coordinator.output().substr(coordinator.output().find("dashboard at ")));
     auto list = GetFrom(url, "/api/experiments");
     ASSERT_TRUE(list) << url;
     EXPECT_EQ(list->status, 200);
@@ -312,7 +318,8 @@ TEST_F(UiServerTest, RealBinariesServeTheDashboard) {
 TEST_F(UiServerTest, WebAppInHeadlessChromium) {
   const std::string chromium = "/usr/bin/chromium";
   const std::string driver = SourceDir() + "/ui/web/node_modules/puppeteer-core";
-  if (!fs::exists(chromium) || !fs::exists(driver) || std::system("node --version >/dev/null 2>&1") != 0) {
+  if (!fs::exists(chromium) || !fs::exists(driver) ||
+      std::system("node --version >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "needs /usr/bin/chromium (Debian's chromium), node and puppeteer-core in "
                  << driver << " (`npm ci --prefix ui/web`; scripts/install-deps.sh does both)";
   }
@@ -330,8 +337,8 @@ TEST_F(UiServerTest, WebAppInHeadlessChromium) {
   const std::string artifacts = BuildDir() + "/test-artifacts/ui";
   fs::create_directories(artifacts);
   ChildProcess browser({"node", SourceDir() + "/ui/web/test/browser_test.js", "--url",
-                        server->url(), "--db", DbPath(), "--experiment", "dash", "--report",
-                        report, "--out", artifacts, "--chromium", chromium});
+                        server->url(), "--db", DbPath(), "--experiment", "dash", "--report", report,
+                        "--out", artifacts, "--chromium", chromium});
   const int code = browser.Wait(std::chrono::seconds(150));
   EXPECT_EQ(code, 0) << browser.output();
   std::printf("%s", browser.output().c_str());

@@ -15,8 +15,8 @@ TEST(UiAccessControlTest, LoopbackHosts) {
   for (const char* host : {"127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1", "[::1]"}) {
     EXPECT_TRUE(IsLoopbackHost(host)) << host;
   }
-  for (const char* host : {"0.0.0.0", "10.0.0.1", "::", "example.com", "localhost.evil.com",
-                           "128.0.0.1", ""}) {
+  for (const char* host :
+       {"0.0.0.0", "10.0.0.1", "::", "example.com", "localhost.evil.com", "128.0.0.1", ""}) {
     EXPECT_FALSE(IsLoopbackHost(host)) << host;
   }
   EXPECT_EQ(HostOfHostHeader("localhost:8080"), "localhost");

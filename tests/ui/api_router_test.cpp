@@ -26,8 +26,7 @@ class UiApiTest : public ::testing::Test {
     router_ = std::make_unique<ApiRouter>(pool_.get(), [] { return int64_t{5000}; });
   }
 
-  ApiResponse Get(const std::string& path,
-                  std::multimap<std::string, std::string> params = {}) {
+  ApiResponse Get(const std::string& path, std::multimap<std::string, std::string> params = {}) {
     return router_->Handle({path, std::move(params)});
   }
   nlohmann::json Json(const std::string& path,
@@ -89,17 +88,20 @@ TEST_F(UiApiTest, TrialsSortFilterAndPage) {
   // fid: 30, 10, 20, none (missing values last either way).
   EXPECT_THAT(Numbers(Json("/api/experiments/exp-1/trials", {{"sort", "metric:fid"}})),
               ElementsAre(1, 2, 0, 3));
-  EXPECT_THAT(Numbers(Json("/api/experiments/exp-1/trials",
-                           {{"sort", "metric:fid"}, {"desc", "1"}})),
-              ElementsAre(0, 2, 1, 3));
+  EXPECT_THAT(
+      Numbers(Json("/api/experiments/exp-1/trials", {{"sort", "metric:fid"}, {"desc", "1"}})),
+      ElementsAre(0, 2, 1, 3));
   // kl_weight sorts as numbers: 0.5 < 1.
   EXPECT_THAT(Numbers(Json("/api/experiments/exp-1/trials", {{"sort", "param:kl_weight"}})),
               ElementsAre(1, 3, 0, 2));
   EXPECT_THAT(Numbers(Json("/api/experiments/exp-1/trials", {{"state", "COMPLETE,FAILED"}})),
               ElementsAre(0, 1, 3));
-  page = Json("/api/experiments/exp-1/trials",
-              {{"fk", "metric:fid"}, {"fo", "<"}, {"fv", "25"}, {"fk", "param:latent_size"},
-               {"fo", "="}, {"fv", "2"}});
+  page = Json("/api/experiments/exp-1/trials", {{"fk", "metric:fid"},
+                                                {"fo", "<"},
+                                                {"fv", "25"},
+                                                {"fk", "param:latent_size"},
+                                                {"fo", "="},
+                                                {"fv", "2"}});
   EXPECT_THAT(Numbers(page), ElementsAre(1));
   page = Json("/api/experiments/exp-1/trials", {{"offset", "1"}, {"limit", "2"}});
   EXPECT_EQ(page["total"], 4);
@@ -123,7 +125,8 @@ TEST_F(UiApiTest, BadParametersAreClear400s) {
   EXPECT_THAT(error({{"limit", "x"}}), HasSubstr("parameter 'limit' must be an integer"));
   EXPECT_THAT(error({{"fk", "metric:fid"}, {"fo", "LIKE"}, {"fv", "1"}}),
               HasSubstr("unknown filter operator 'LIKE'"));
-  EXPECT_THAT(error({{"fk", "metric:fid"}, {"fo", "<"}, {"fv", "abc"}}), HasSubstr("needs a number"));
+  EXPECT_THAT(error({{"fk", "metric:fid"}, {"fo", "<"}, {"fv", "abc"}}),
+              HasSubstr("needs a number"));
   EXPECT_THAT(error({{"fk", "metric:fid"}}), HasSubstr("fk, fo and fv"));
   EXPECT_EQ(Get("/api/nothing").status, 404);
   EXPECT_EQ(Get("/api/experiments/exp-1/trials/x").status, 400);
@@ -152,10 +155,12 @@ TEST_F(UiApiTest, CurvesAreDownsampledKeepingTheSpike) {
   EXPECT_EQ(curve["epoch"].front(), 1);
   EXPECT_EQ(curve["epoch"].back(), 2);
   // A reused trial's curve is its source's.
-  EXPECT_EQ(Json("/api/experiments/again/curve", {{"trial", "0"}, {"metric", "loss"}})["total_points"],
-            10);
-  EXPECT_EQ(Json("/api/experiments/exp-1/curve", {{"trial", "3"}, {"metric", "loss"}})["total_points"],
-            0);
+  EXPECT_EQ(
+      Json("/api/experiments/again/curve", {{"trial", "0"}, {"metric", "loss"}})["total_points"],
+      10);
+  EXPECT_EQ(
+      Json("/api/experiments/exp-1/curve", {{"trial", "3"}, {"metric", "loss"}})["total_points"],
+      0);
 }
 
 TEST_F(UiApiTest, HeatMapHasOneCellPerAxisPair) {
@@ -191,16 +196,18 @@ TEST_F(UiApiTest, TrialDetailAndSamplePng) {
   EXPECT_TRUE(detail["attempts"][0]["environment"].is_null());
   EXPECT_EQ(detail["attempts"][1]["environment"]["hosts"][0], "node-a");
 
-  ApiResponse png = Get("/api/experiments/exp-1/trials/0/sample", {{"name", "samples"}, {"step", "20"}});
+  ApiResponse png =
+      Get("/api/experiments/exp-1/trials/0/sample", {{"name", "samples"}, {"step", "20"}});
   EXPECT_EQ(png.status, 200);
   EXPECT_EQ(png.content_type, "image/png");
   EXPECT_EQ(png.body, std::string("\x89PNG\x02", 5));
   // The reused trial serves its source's images.
-  EXPECT_EQ(Get("/api/experiments/again/trials/0/sample", {{"name", "samples"}, {"step", "10"}}).body,
-            std::string("\x89PNG\x01", 5));
-  EXPECT_EQ(Get("/api/experiments/exp-1/trials/0/sample", {{"name", "samples"}, {"step", "30"}})
-                .status,
-            404);
+  EXPECT_EQ(
+      Get("/api/experiments/again/trials/0/sample", {{"name", "samples"}, {"step", "10"}}).body,
+      std::string("\x89PNG\x01", 5));
+  EXPECT_EQ(
+      Get("/api/experiments/exp-1/trials/0/sample", {{"name", "samples"}, {"step", "30"}}).status,
+      404);
 }
 
 TEST_F(UiApiTest, VersionGrowsWhenAnotherConnectionWrites) {
