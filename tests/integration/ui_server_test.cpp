@@ -118,6 +118,10 @@ TEST_F(UiServerTest, ServesThePageAssetsAndApiToLoopbackHostsOnly) {
   EXPECT_EQ(client.Get("/assets/nope.js")->status, 404);
   EXPECT_EQ(client.Get("/etc/passwd")->status, 404);
   EXPECT_NE(client.Post("/api/experiments", "x", "text/plain")->status, 200);
+  // Requests are bounded: a 10 KB URL is refused before any routing.
+  auto huge = client.Get(("/api/version?x=" + std::string(10'000, 'a')).c_str());
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 414);
   // DNS rebinding: a page on another name cannot read the loopback server.
   auto rebound = client.Get("/api/experiments", {{"Host", "evil.example:80"}});
   ASSERT_TRUE(rebound);

@@ -70,9 +70,10 @@
     if (!s.metric || !outline.metrics.includes(s.metric)) s.metric = firstMetric || null;
     if (!s.pcMetric || !outline.metrics.includes(s.pcMetric)) s.pcMetric = firstMetric || null;
     if (!s.sample || !outline.sample_names.includes(s.sample)) s.sample = outline.sample_names[0] || null;
-    if (!s.heat && varying.length) {
+    const otherAxis = varying[1] || outline.axes.find((a) => a !== varying[0]);
+    if (!s.heat && varying.length && otherAxis) {
       const preset = GR.snapshot && GR.snapshot.heatmap_default;
-      const y = varying[1] || outline.axes.find((a) => a !== varying[0]);
+      const y = otherAxis;
       s.heat = preset ? {metric: preset.metric, x: preset.x, y: preset.y || y}
                       : {metric: firstMetric, x: varying[0], y};
     }
@@ -182,7 +183,7 @@
 
   async function heatMapSection(id, outline, s, rerender) {
     if (!s.heat || !s.heat.metric) {
-      return section('Heat map', el('p', {class: 'note'}, 'The heat map needs a metric and a grid axis with several values.'));
+      return section('Heat map', el('p', {class: 'note'}, 'The heat map needs a metric, a grid axis with several values and a second axis.'));
     }
     const h = s.heat;
     const controls = el('div', {class: 'controls'},
