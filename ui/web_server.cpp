@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <random>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -30,6 +31,14 @@ constexpr char kContentSecurityPolicy[] =
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'";
+
+// 32 hex digits from the system's random source.
+std::string RandomCode() {
+  std::random_device random;
+  std::string code;
+  for (int i = 0; i < 4; ++i) absl::StrAppend(&code, absl::Hex(random(), absl::kZeroPad8));
+  return code;
+}
 
 void Plain(httplib::Response& res, int status, const std::string& text) {
   res.status = status;
@@ -69,6 +78,7 @@ absl::StatusOr<std::unique_ptr<WebServer>> WebServer::Start(const WebServerOptio
   server->host_ = address.first;
   if (!options.token_file.empty()) {
     ASSIGN_OR_RETURN(server->token_, ReadTokenFile(options.token_file));
+    server->login_code_ = RandomCode();
   } else if (!IsLoopbackHost(server->host_)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--listen ", options.listen,
@@ -147,9 +157,16 @@ void WebServer::Install() {
       res.set_redirect("/", 303);
       return;
     }
-    if (!gate_->Matches(req.get_param_value("token"))) {
+    bool allowed = gate_->Matches(req.get_param_value("token"));
+    if (!allowed && req.has_param("code")) {
+      std::lock_guard<std::mutex> lock(login_mutex_);
+      const TokenGate code(login_code_);  // an empty (used) code matches nothing
+      allowed = code.Matches(req.get_param_value("code"));
+      if (allowed) login_code_.clear();
+    }
+    if (!allowed) {
       res.set_header("WWW-Authenticate", "Bearer");
-      Plain(res, 401, "wrong or missing token");
+      Plain(res, 401, "wrong, used or missing login code or token");
       return;
     }
     res.set_header("Set-Cookie", gate_->CookieHeader());
@@ -190,7 +207,9 @@ std::string WebServer::url() const {
 }
 
 std::string WebServer::login_url() const {
-  return token_.empty() ? url() : absl::StrCat(url(), "login?token=", token_);
+  std::lock_guard<std::mutex> lock(login_mutex_);
+  return token_.empty() || login_code_.empty() ? url()
+                                               : absl::StrCat(url(), "login?code=", login_code_);
 }
 
 void WebServer::Stop() {

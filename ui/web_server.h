@@ -7,8 +7,10 @@
 //   1. the rate limiter takes one request from the client address's bucket
 //      (429 past it);
 //   2. without a token: a Host header that is not a loopback name is
-//      refused (403); with a token: GET /login?token=T sets the cookie and
-//      redirects to /, any other request without the token gets 401;
+//      refused (403); with a token: GET /login?code=C (the one-time code of
+//      login_url(), good for one use) or GET /login?token=T sets the token
+//      cookie and redirects to /; any other request without the token gets
+//      401;
 //   3. "/" is the page, "/assets/NAME" an embedded file, "/api/..." the API;
 //      anything else 404. Only GET (and HEAD) are routed; request bodies
 //      larger than 4 KiB are refused.
@@ -28,6 +30,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -79,6 +82,8 @@ class WebServer {
   std::string host_;
   int port_ = 0;
   std::string token_;
+  std::string login_code_;  // random hex; "" once used (guarded by login_mutex_)
+  mutable std::mutex login_mutex_;
   std::unique_ptr<ReaderPool> pool_;
   std::unique_ptr<ApiRouter> router_;
   std::unique_ptr<TokenGate> gate_;

@@ -33,6 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kToken[] = "0123456789abcdef0123";
 
@@ -141,7 +142,9 @@ TEST_F(UiServerTest, NonLoopbackNeedsATokenOnEveryRoute) {
   options.token_file = token_file;
   auto server = StartUi(options);
   ASSERT_NE(server, nullptr);
-  EXPECT_THAT(server->login_url(), HasSubstr(std::string("/login?token=") + kToken));
+  const std::string login_url = server->login_url();
+  EXPECT_THAT(login_url, HasSubstr("/login?code="));
+  EXPECT_THAT(login_url, Not(HasSubstr(kToken))) << "the printed URL must not carry the token";
   httplib::Client client("127.0.0.1", server->port());
   for (const char* path :
        {"/", "/assets/app.css", "/api/experiments", "/api/version",
@@ -155,6 +158,14 @@ TEST_F(UiServerTest, NonLoopbackNeedsATokenOnEveryRoute) {
     EXPECT_NE(right->status, 401) << path;
   }
   EXPECT_EQ(client.Get("/login?token=wrong")->status, 401);
+  // The printed URL's code logs in once.
+  const std::string code_path = login_url.substr(login_url.find("/login?"));
+  auto first = client.Get(code_path.c_str());
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 303);
+  EXPECT_THAT(first->get_header_value("Set-Cookie"),
+              HasSubstr(std::string("gridrun_token=") + kToken));
+  EXPECT_EQ(client.Get(code_path.c_str())->status, 401) << "a used code works no more";
   auto login = client.Get((std::string("/login?token=") + kToken).c_str());
   ASSERT_TRUE(login);
   EXPECT_EQ(login->status, 303);
