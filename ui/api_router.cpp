@@ -2,6 +2,9 @@
 // ResultsReader, answers JSON (or a PNG).
 #include "ui/api_router.h"
 
+#include <optional>
+#include <vector>
+
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"

@@ -1,6 +1,8 @@
 // ReaderPool: pooled read-only connections and the change counter.
 #include "ui/reader_pool.h"
 
+#include <algorithm>
+
 #include "common/status_macros.h"
 
 namespace gridrun::ui {

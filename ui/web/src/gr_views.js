@@ -77,6 +77,7 @@
       s.heat = preset ? {metric: preset.metric, x: preset.x, y: preset.y || y}
                       : {metric: firstMetric, x: varying[0], y};
     }
+    if (s.heat && !s.heat.metric) s.heat.metric = firstMetric;  // metrics arrived
     return s;
   }
 
