@@ -143,6 +143,12 @@ async function main() {
     const reportImages = await report.$$eval('table.gallery img.sample', (imgs) => imgs.map((i) => i.complete && i.naturalWidth > 0));
     check(reportImages.length >= 4 && reportImages.every(Boolean), `the report shows its PNGs offline (${reportImages.length})`);
     check(await report.$$eval('table.heatmap td.cell', (c) => c.length) === 4, 'the report has the heat map');
+    // The report sorts its inlined rows as the server does.
+    n = await renders(report);
+    await report.evaluate(() => [...document.querySelectorAll('#trials th')].find((t) => t.textContent === 'fid').click());
+    await waitForRender(report, n);
+    const reportOrder = await report.$$eval('#trials tbody tr', (r) => r.map((x) => x.dataset.key));
+    check(reportOrder.join(',') === '2,1,0,3', `the report sorts by fid like the server: ${reportOrder}`);
     await report.screenshot({path: path.join(a.out, 'report.png'), fullPage: true});
 
     check(dialogs.length === 0, `no script from the data ran (dialogs: ${JSON.stringify(dialogs)})`);
