@@ -252,7 +252,7 @@ class ResultsReader {
   // has no sample 'name' at step S".
   absl::StatusOr<std::string> ReadSamplePng(const std::string& id_or_name, int64_t number,
                                             const std::string& name, int64_t step);
-  // Changes whenever another connection commited to the database since the
+  // Changes whenever another connection committed to the database since the
   // last call on this reader (PRAGMA data_version): cheap change detection.
   absl::StatusOr<int64_t> DataVersion();
 
