@@ -61,7 +61,11 @@ std::string InlineAppPage(const std::string& snapshot_json) {
   const std::string csp =
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
       "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">";
-  return FillTemplate(csp, styles, scripts);
+  // The report carries uPlot, so it carries uPlot's licence too.
+  const std::string licence =
+      "<!-- uPlot (charts) is distributed under this licence:\n" +
+      ReplaceAll(FindAsset("uPlot-LICENSE.txt"), "--", "- -") + "-->\n";
+  return FillTemplate(csp, styles, licence + scripts);
 }
 
 }  // namespace gridrun::ui

@@ -70,6 +70,7 @@ TEST(UiSnapshotTest, PageIsSelfContainedAndDataCannotCloseTheScript) {
   // The snapshot and one inline script per app file.
   EXPECT_EQ(Count(*page, "<script>"), AppScripts().size() + 1);
   EXPECT_THAT(*page, HasSubstr(std::string(FindAsset("gr_main.js")).substr(0, 200)));
+  EXPECT_THAT(*page, HasSubstr("Copyright (c) 2022 Leon Sorokin"));  // uPlot's licence
 }
 
 TEST(UiSnapshotTest, ServedPageLinksTheEmbeddedAssets) {
