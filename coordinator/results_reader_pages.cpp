@@ -468,13 +468,17 @@ absl::StatusOr<HeatMap> ResultsReader::ReadHeatMap(const std::string& id_or_name
     std::vector<std::string> axes;
     std::map<std::string, std::vector<std::string>> values;
     reader_internal::FillAxes(info->spec_yaml, pairs, &axes, &values);
-    for (const auto& [axis, out] : {std::pair{x_axis, &map.x_values}, {y_axis, &map.y_values}}) {
-      for (const std::string& v : values[axis]) {
-        const bool present = std::any_of(map.cells.begin(), map.cells.end(), [&](const auto& c) {
-          return (axis == x_axis ? c.x : c.y) == v;
-        });
-        if (present) out->push_back(v);
-      }
+    // Only the values some cell has (a filter may leave others out).
+    std::set<std::string> xs, ys;
+    for (const HeatMapCell& cell : map.cells) {
+      xs.insert(cell.x);
+      ys.insert(cell.y);
+    }
+    for (const std::string& v : values[x_axis]) {
+      if (xs.count(v)) map.x_values.push_back(v);
+    }
+    for (const std::string& v : values[y_axis]) {
+      if (ys.count(v)) map.y_values.push_back(v);
     }
     return map;
   } catch (const std::exception& e) {
