@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cli/report_command.h"
+#include "cli/spec_files.h"
 #include "cli/spec_overrides.h"
 #include "cli/status_command.h"
 #include "common/subprocess.h"
@@ -107,16 +108,9 @@ std::string ProgressLine(const Counts& c, double elapsed_s) {
 
 int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) {
   // The grid: parsed here too, to size the workers.
-  std::ifstream spec_file(options.spec_path);
-  if (!spec_file) {
-    err << "gridrun local: cannot read " << options.spec_path << "\n";
-    return 1;
-  }
-  std::stringstream spec_file_text;
-  spec_file_text << spec_file.rdbuf();
-  const auto spec_text = ApplySetOptions(options.spec_path, spec_file_text.str(), options.sets, err);
-  if (!spec_text) return 1;
-  auto spec = coordinator::ParseGridSpec(*spec_text);
+  const auto files = ReadSpecFiles(options.spec_path, options.sets, err);
+  if (!files) return 1;
+  auto spec = coordinator::ParseGridSpec(files->text, {}, files->model_files);
   if (!spec.ok()) {
     err << options.spec_path << ": " << spec.status().message() << "\n";
     return 1;
@@ -159,7 +153,8 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
     grpc::ClientContext context;
     PrepareContext(&context, client, std::chrono::seconds(30));
     v1::SubmitGridRequest request;
-    request.set_spec_yaml(*spec_text);
+    request.set_spec_yaml(files->text);
+    request.mutable_model_files()->insert(files->model_files.begin(), files->model_files.end());
     request.set_rerun(options.rerun);
     grpc::Status status = grid->SubmitGrid(&context, request, &submitted);
     if (!status.ok()) {

@@ -302,7 +302,9 @@ const std::vector<std::string>& KeyMetricNames() {
 std::vector<std::string> GridAxisNames(const std::string& spec_yaml) {
   std::vector<std::string> axes;
   if (spec_yaml.empty()) return axes;
-  auto spec = coordinator::ParseGridSpec(spec_yaml);
+  coordinator::GridLimits structure_only;
+  structure_only.structure_only = true;
+  auto spec = coordinator::ParseGridSpec(spec_yaml, structure_only);
   if (!spec.ok()) return axes;
   for (const coordinator::GridAxis& axis : spec->axes) axes.push_back(axis.name);
   return axes;

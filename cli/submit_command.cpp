@@ -9,25 +9,15 @@
 #include <sstream>
 
 #include "absl/strings/str_split.h"
+#include "cli/spec_files.h"
 #include "cli/spec_overrides.h"
 #include "cli/watch_command.h"
 
 namespace gridrun::cli {
 
 int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err) {
-  std::ifstream file(options.spec_path, std::ios::binary);
-  if (!file) {
-    err << options.spec_path << ": cannot open file: " << std::strerror(errno) << "\n";
-    return 1;
-  }
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad()) {
-    err << options.spec_path << ": cannot read file: " << std::strerror(errno) << "\n";
-    return 1;
-  }
-  const auto spec_text = ApplySetOptions(options.spec_path, text.str(), options.sets, err);
-  if (!spec_text) return 1;
+  const auto files = ReadSpecFiles(options.spec_path, options.sets, err);
+  if (!files) return 1;
   // --slurm: every job flag is checked before anything is submitted.
   absl::StatusOr<SlurmJob> slurm_job;
   if (options.slurm.enabled) {
@@ -45,7 +35,8 @@ int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err
   CoordinatorConnection& coordinator = **connection;
 
   v1::SubmitGridRequest request;
-  request.set_spec_yaml(*spec_text);
+  request.set_spec_yaml(files->text);
+  request.mutable_model_files()->insert(files->model_files.begin(), files->model_files.end());
   request.set_rerun(options.rerun);
   v1::SubmitGridResponse response;
   grpc::Status status =

@@ -1,5 +1,5 @@
-// The `gridrun data` tools (in process) and `gridrun models` (handed to
-// gridrun-worker); see cli/tools_command.h.
+// The `gridrun data` tools and `gridrun models`, all in this process; see
+// cli/tools_command.h.
 #include "cli/tools_command.h"
 
 #include <unistd.h>
@@ -8,25 +8,13 @@
 #include <cstring>
 
 #include "common/subprocess.h"
+#include "cli/models_command.h"
 #include "datafetch/data_check.h"
 #include "datafetch/data_fetch.h"
 #include "models/idx_reader.h"
 
 namespace gridrun::cli {
 namespace {
-
-void ExecWorkerTool(const std::string& tool, const std::vector<std::string>& args) {
-  const std::string worker = SiblingProgram("gridrun-worker");
-  std::vector<std::string> argv = {worker, tool};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> raw;
-  for (auto& a : argv) raw.push_back(a.data());
-  raw.push_back(nullptr);
-  ::execv(raw[0], raw.data());
-  std::cerr << "gridrun " << tool << ": cannot run " << worker << ": " << std::strerror(errno)
-            << "\n";
-  throw CLI::RuntimeError(1);
-}
 
 void AddDataCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
   struct DataOptions {
@@ -83,12 +71,7 @@ int RunDataFetch(const std::string& dataset, const std::string& data_dir,
 }
 
 void AddToolCommands(CLI::App& app, std::ostream& out, std::ostream& err) {
-  CLI::App* models = app.add_subcommand(
-      "models",
-      "list model families and seed presets, or print one's layer table (gridrun models NAME)");
-  models->prefix_command();  // everything after the tool name goes to it
-  models->set_help_flag();   // ... including --help
-  models->callback([models] { ExecWorkerTool("models", models->remaining()); });
+  AddModelsCommand(app, out, err);
   AddDataCommand(app, out, err);
 }
 

@@ -6,10 +6,8 @@
 //                               downloads the official files (libcurl),
 //                               verifying checksums
 //
-// Both data tools run in this process (datafetch/, torch-free). `models`
-// needs LibTorch, which the gridrun CLI does not link: it runs
-// `gridrun-worker models ...` (the worker program next to gridrun), which
-// handles it without MPI; see worker/model_tools.h for its usage.
+// All run in this process, torch-free: the data tools through datafetch/,
+// `models` through the model file resolver (cli/models_command.h).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -4,32 +4,54 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <set>
+#include <tuple>
 #include <sstream>
 
 #include "absl/strings/str_split.h"
+#include "cli/spec_files.h"
 #include "cli/spec_overrides.h"
 #include "coordinator/grid_expand.h"
 #include "coordinator/grid_spec.h"
+#include "modelspec/model_resolve.h"
+#include "modelspec/zoo.h"
 
 namespace gridrun::cli {
+namespace {
+
+// The layer table of each distinct model the grid trains, in trial order.
+void PrintLayerTables(const coordinator::GridSpec& spec, std::ostream& out) {
+  std::set<std::tuple<std::string, std::string, int, int, int>> shown;
+  int skipped = 0;
+  for (const auto& trial : coordinator::ExpandGrid(spec)) {
+    const TrialConfig& c = trial.config;
+    if (!shown.insert({c.model, c.dataset, c.latent_size, c.width, c.depth}).second) continue;
+    if (shown.size() > static_cast<size_t>(kMaxLayerTables)) {
+      ++skipped;
+      continue;
+    }
+    auto file = c.model_source.empty() ? modelspec::FindZooFile(c.model)
+                                       : *modelspec::ParseModelFile(c.model, c.model_source);
+    auto resolved = modelspec::ResolveModelForTrial(file, *FindDataset(c.dataset),
+                                                    {c.latent_size, c.width, c.depth});
+    out << "\n" << c.model << " on " << c.dataset << " (latent_size " << c.latent_size
+        << ", width " << c.width << ", depth " << c.depth << ")\n\n";
+    // The spec validated, so every model resolves.
+    out << (resolved.ok() ? modelspec::ResolvedLayerTable(*resolved)
+                          : std::string(resolved.status().message()) + "\n");
+  }
+  if (skipped > 0) out << "\n(" << skipped << " more models not shown)\n";
+}
+
+}  // namespace
 
 int RunValidate(const ValidateOptions& options, std::ostream& out, std::ostream& err) {
-  std::ifstream file(options.path, std::ios::binary);
-  if (!file) {
-    err << options.path << ": cannot open file: " << std::strerror(errno) << "\n";
-    return 1;
-  }
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad()) {
-    err << options.path << ": cannot read file: " << std::strerror(errno) << "\n";
-    return 1;
-  }
-  const auto spec_text = ApplySetOptions(options.path, text.str(), options.sets, err);
-  if (!spec_text) return 1;
+  const auto files = ReadSpecFiles(options.path, options.sets, err);
+  if (!files) return 1;
   coordinator::GridLimits limits;
   limits.max_trials = options.max_trials;
-  auto spec = coordinator::ParseGridSpec(*spec_text, limits);
+  limits.max_model_parameters = options.max_model_parameters;
+  auto spec = coordinator::ParseGridSpec(files->text, limits, files->model_files);
   if (!spec.ok()) {
     for (absl::string_view line : absl::StrSplit(spec.status().message(), '\n')) {
       err << options.path << ": " << line << "\n";
@@ -37,6 +59,7 @@ int RunValidate(const ValidateOptions& options, std::ostream& out, std::ostream&
     return 1;
   }
   out << options.path << ": OK, " << coordinator::SummarizeGrid(*spec) << "\n";
+  if (options.verbose) PrintLayerTables(*spec, out);
   return 0;
 }
 
@@ -48,7 +71,13 @@ void AddValidateCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
   command->add_option("--max-trials", options->max_trials, "Largest grid accepted")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  command->add_option("--max-model-parameters", options->max_model_parameters,
+                      "Largest model accepted (parameters, all networks)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   AddSetOption(command, &options->sets);
+  command->add_flag("-v,--verbose", options->verbose,
+                    "also print the layer table of each model the grid trains");
   command->callback([options, &out, &err] {
     const int code = RunValidate(*options, out, err);
     if (code != 0) throw CLI::RuntimeError(code);

@@ -11,7 +11,10 @@
 // coordinator's (coordinator/grid_spec.h), so a spec that validates here is
 // accepted by `gridrun submit` unless the coordinator runs with a smaller
 // trial limit. `--set KEY=VALUE` (repeatable) overrides settings first, as
-// for submit and local (cli/spec_overrides.h).
+// for submit and local (cli/spec_overrides.h). With -v it also prints the
+// layer table of each distinct model the grid trains (model, data set,
+// latent_size, width, depth), at most kMaxLayerTables of them. Model files
+// the spec names are read relative to it (cli/spec_files.h).
 //
 // Thread-safety: RunValidate has no shared state; the streams it is given
 // must not be written by other threads meanwhile.
@@ -29,8 +32,12 @@ namespace gridrun::cli {
 struct ValidateOptions {
   std::string path;            // the grid spec file
   int64_t max_trials = 10000;  // GridLimits::max_trials
+  int64_t max_model_parameters = 1'000'000'000;  // GridLimits::max_model_parameters
   std::vector<std::string> sets;  // --set KEY=VALUE overrides, applied first
+  bool verbose = false;           // -v: the layer table of each model
 };
+
+inline constexpr int kMaxLayerTables = 16;
 
 // Reads and validates the spec at options.path. Returns the process exit
 // code: 0 when valid ("PATH: OK, N trials" and the axis summary on `out`),

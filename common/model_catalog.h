@@ -1,14 +1,17 @@
-// The catalog of data sets and model names a grid spec may use.
+// The data sets a grid spec may use, the training objectives, and what a
+// model's catalog row (ModelInfo) says about it.
 //
-// This table is torch-free on purpose: the coordinator validates specs with it
-// (it must not link LibTorch), and models/ builds the modules it names
-// (tests/models checks that every entry here constructs). A *family* is sized
-// by the spec's latent_size / width / depth; a *preset* is one exact
+// Torch-free on purpose: the coordinator validates specs with it (it must not
+// link LibTorch). The models themselves are model files: the built-in ones
+// (modelspec/zoo.h: ModelCatalog, FindModel) and a user's own
+// (modelspec/model_file.h); ModelFile::Info() gives each its row. A *family*
+// is sized by the spec's latent_size / width / depth; a *preset* is one exact
 // architecture from the seed studies (../shared/seeds) with a fixed layer
 // layout, where only the latent size may change (and only if
-// latent_adjustable). It also holds the defaults that depend on the model:
-// ApplyModelDefaults fills them into a TrialConfig before a grid spec's
-// settings are applied. Thread-safe: immutable after static initialisation.
+// latent_adjustable). This file also holds the defaults that depend on the
+// model: ApplyModelDefaults fills them into a TrialConfig before a grid
+// spec's settings are applied. Thread-safe: immutable after static
+// initialisation.
 #pragma once
 
 #include <string>
@@ -57,15 +60,12 @@ struct ModelInfo {
 };
 
 const std::vector<DatasetInfo>& DatasetCatalog();
-const std::vector<ModelInfo>& ModelCatalog();
 
 // nullptr when unknown.
 const DatasetInfo* FindDataset(std::string_view name);
-const ModelInfo* FindModel(std::string_view name);
 
 // Names joined with ", " for "allowed: ..." error messages.
 std::string DatasetNames();
-std::string ModelNames();
 
 // The optimizer a model trains with when the spec does not say: gan and
 // wgan-gp adam 2e-4, betas 0.5/0.999 (DCGAN); wgan rmsprop 5e-5 (the WGAN

@@ -19,6 +19,10 @@ json ToJsonObject(const TrialConfig& c) {
   for (const TrialField& field : TrialFields()) {
     field.write_json(c, field.section.empty() ? obj : obj[field.section]);
   }
+  // Only trials of a user's model file carry its text: left out otherwise,
+  // so the configs (and hashes) of built-in models are what they were
+  // before model files existed.
+  if (c.model_source.empty()) obj.erase("model_source");
   return obj;
 }
 

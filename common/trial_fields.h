@@ -37,6 +37,7 @@ enum class FieldKind {
   kClassifier,  // a ModelCatalog() name whose objective is classifier
   kName,        // the experiment name (the spec parser's name rule)
   kIntList,     // a list of integers, each in [int_min, int_max]
+  kText,        // text the spec parser fills in (a model file's contents)
 };
 
 // How a grid spec may give a setting.

@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
   app.add_option("--http-listen", http_listen,
                  "HOST:PORT: also serve the read-only dashboard of `gridrun ui` (other than "
                  "loopback needs --token-file; viewers then present that token)");
+  app.add_option("--max-model-parameters", options.max_model_parameters,
+                 "a grid whose model has more parameters is refused")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -22,6 +22,9 @@ struct CoordinatorOptions {
   int64_t max_checkpoint_bytes = int64_t{4} << 30;
   int keep_checkpoints = 2;            // newest kept per trial
   int max_message_bytes = 16 << 20;    // gRPC receive limit per message
+  // A grid whose model (any network, all together) has more parameters is
+  // refused (GridLimits::max_model_parameters).
+  int64_t max_model_parameters = 1'000'000'000;
 };
 
 }  // namespace gridrun::coordinator

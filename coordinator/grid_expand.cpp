@@ -1,6 +1,8 @@
 #include "coordinator/grid_expand.h"
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -10,16 +12,38 @@
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "common/trial_fields.h"
+#include "modelspec/model_file.h"
+#include "modelspec/zoo.h"
 
 namespace gridrun::coordinator {
 namespace {
 
 // The trial's config from the settings that hold for it (the spec's single
 // values plus this trial's axis values), defaults filled in.
-TrialConfig Resolve(const GridSpec& spec, const std::map<std::string, SpecValue>& values) {
+using ParsedModelFiles = std::map<std::string, std::shared_ptr<const modelspec::ModelFile>>;
+
+// spec.model_files, parsed (they parsed in ParseGridSpec).
+ParsedModelFiles ParseModelFiles(const GridSpec& spec) {
+  ParsedModelFiles parsed;
+  for (const auto& [path, text] : spec.model_files) {
+    parsed.emplace(path, *modelspec::ParseModelFile(path, text));
+  }
+  return parsed;
+}
+
+TrialConfig Resolve(const GridSpec& spec, const ParsedModelFiles& files,
+                    const std::map<std::string, SpecValue>& values) {
   TrialConfig c;
   c.experiment = spec.experiment;
-  ApplyModelDefaults(*FindModel(std::get<std::string>(values.at("model"))), c);
+  const std::string& model = std::get<std::string>(values.at("model"));
+  if (auto file = files.find(model); file != files.end()) {
+    // The file's text travels in the config (and so in its hash: a changed
+    // layer is a different trial).
+    ApplyModelDefaults(file->second->Info(), c);
+    c.model_source = file->second->text;
+  } else {
+    ApplyModelDefaults(*FindModel(model), c);
+  }
   // Each value has the type its field's kind gives (ParseGridSpec).
   for (const auto& [field, value] : values) FindTrialField(field)->assign(value, c);
   if (spec.betas) {
@@ -49,6 +73,7 @@ absl::StatusOr<std::vector<ExpandedTrial>> ExpandGrid(const GridSpec& spec,
   std::vector<ExpandedTrial> trials;
   trials.reserve(static_cast<size_t>(spec.trial_count));
   std::vector<size_t> index(spec.axes.size(), 0);
+  const ParsedModelFiles files = ParseModelFiles(spec);
   for (int64_t number = 0; number < spec.trial_count; ++number) {
     if (cancelled && number % kTrialsPerCheck == 0 && cancelled()) {
       return absl::CancelledError(
@@ -62,7 +87,7 @@ absl::StatusOr<std::vector<ExpandedTrial>> ExpandGrid(const GridSpec& spec,
       values[axis.field] = axis.values[index[a]];
       trial.params[axis.name] = SpecValueText(axis.values[index[a]]);
     }
-    trial.config = Resolve(spec, values);
+    trial.config = Resolve(spec, files, values);
     trial.config_sha256 = ConfigSha256(trial.config);
     trials.push_back(std::move(trial));
     // Odometer step: the last axis varies fastest.

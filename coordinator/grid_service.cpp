@@ -1,5 +1,7 @@
 #include "coordinator/grid_service.h"
 
+#include "modelspec/model_file.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -31,9 +33,23 @@ grpc::Status GridServiceImpl::SubmitGrid(grpc::ServerContext* context,
   // A client that has gone (deadline passed, call cancelled) stops the work:
   // parsing and expansion poll this, and nothing is stored after it.
   const std::function<bool()> client_gone = [context] { return context->IsCancelled(); };
+  if (request->model_files_size() > kMaxModelFiles) {
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "model_files: ", request->model_files_size(), " files; at most ", kMaxModelFiles)));
+  }
+  ModelFileTexts model_files;
+  for (const auto& [path, text] : request->model_files()) {
+    if (text.size() > modelspec::kMaxModelFileBytes) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("model_files[", path, "]: ", text.size(), " bytes is larger than the limit of ",
+                       modelspec::kMaxModelFileBytes, " bytes")));
+    }
+    model_files.emplace(path, text);
+  }
   GridLimits limits;
   limits.cancelled = client_gone;
-  auto spec = ParseGridSpec(request->spec_yaml(), limits);
+  limits.max_model_parameters = options_.max_model_parameters;
+  auto spec = ParseGridSpec(request->spec_yaml(), limits, model_files);
   RETURN_GRPC_IF_ERROR(spec.status());
   auto experiment_or = ToNewExperiment(*spec, request->spec_yaml(), client_gone);
   RETURN_GRPC_IF_ERROR(experiment_or.status());

@@ -28,9 +28,10 @@ std::string SpecValueText(const SpecValue& value) {
   return std::get<std::string>(value);
 }
 
-absl::StatusOr<GridSpec> ParseGridSpec(std::string_view yaml_text, const GridLimits& limits) {
+absl::StatusOr<GridSpec> ParseGridSpec(std::string_view yaml_text, const GridLimits& limits,
+                                       const ModelFileTexts& model_files) {
   ASSIGN_OR_RETURN(const YAML::Node root, LoadSpecYaml(yaml_text));
-  return SpecParser(limits).Parse(root);
+  return SpecParser(limits, model_files).Parse(root);
 }
 
 absl::StatusOr<GridSpec> SpecParser::Parse(const YAML::Node& root) {
@@ -72,7 +73,9 @@ absl::StatusOr<GridSpec> SpecParser::Parse(const YAML::Node& root) {
   CheckRequired(root_line);
   CheckTrialCount();
   if (Cancelled()) return absl::CancelledError("spec: validation stopped, the caller cancelled");
+  CheckModelFiles();
   CheckCrossFields();
+  CheckModelsBuild();
   if (!errors_.empty()) return Fail();
   return Build();
 }

@@ -77,6 +77,11 @@ struct GridSpec {
   std::optional<std::vector<int>> sample_epochs;   // samples.epochs, ascending
   std::vector<GridAxis> axes;                      // in file order
   int64_t trial_count = 1;                         // product of the axis lengths
+  // The user's model files the spec names (`model: gan.yaml`): the path as
+  // written -> the file's text. ExpandGrid puts the text into each trial's
+  // config (TrialConfig::model_source), so workers never read the
+  // submitter's file system.
+  std::map<std::string, std::string> model_files;
   // The spec re-emitted as canonical JSON (sorted keys, typed values, axes in
   // file order): whitespace, comments, key order and number spelling
   // (1e-3 vs 0.001) do not change it.
@@ -87,11 +92,18 @@ struct GridSpec {
 
 struct GridLimits {
   int64_t max_trials = 10000;  // larger grids are refused
+  // A model with more parameters (all its networks) is refused
+  // (modelspec::ResolveLimits::max_parameters).
+  int64_t max_model_parameters = 1'000'000'000;
   // Polled between the steps of parsing (and, passed on, of expansion,
   // coordinator/grid_expand.h); when it returns true the call stops with
   // CANCELLED. Empty: never cancelled. The coordinator passes "the client
   // has gone" (grpc::ServerContext::IsCancelled).
   std::function<bool()> cancelled;
+  // Read the structure only: model files are not required and no model is
+  // built (for a stored spec's axes: its model files travel in the trials'
+  // configs, TrialConfig::model_source). GridSpec::model_files stays empty.
+  bool structure_only = false;
 };
 
 // Parses and validates `yaml_text`.
@@ -125,7 +137,18 @@ struct GridLimits {
 // ("model: seed004-gan-cifar10 needs 3x32x32 images; dataset mnist has
 // 1x28x28"). A YAML syntax error is reported alone, as
 //   line L, column C: invalid YAML: <parser message>
-absl::StatusOr<GridSpec> ParseGridSpec(std::string_view yaml_text, const GridLimits& limits = {});
+//
+// Models: `model` (or a `model` axis value) is a built-in model
+// (modelspec/zoo.h) or the path of a model file ending in .yaml / .yml,
+// whose text `model_files` must hold under that path (the CLI reads it
+// relative to the spec file: cli/model_file_reader.h). Every model is
+// resolved (modelspec/model_resolve.h) for every combination of data set,
+// latent_size, width and depth in the grid; a file that does not parse or
+// does not build for some combination is an error naming the model, the
+// values and the file's own message.
+using ModelFileTexts = std::map<std::string, std::string>;
+absl::StatusOr<GridSpec> ParseGridSpec(std::string_view yaml_text, const GridLimits& limits = {},
+                                       const ModelFileTexts& model_files = {});
 
 // Applies `KEY=VALUE` overrides (the CLI's repeatable `--set`) to the spec's
 // YAML tree and returns the new spec text. That text, not the file, is what

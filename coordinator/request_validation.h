@@ -13,6 +13,7 @@ namespace gridrun::coordinator {
 inline constexpr int64_t kMaxMetricPointsPerBatch = 10'000;
 inline constexpr int64_t kMaxSampleBytes = 8 << 20;  // 8 MiB
 inline constexpr int64_t kMaxSpecBytes = 1 << 20;    // 1 MiB
+inline constexpr int kMaxModelFiles = 64;             // per SubmitGrid (each: modelspec::kMaxModelFileBytes)
 
 absl::Status ValidatePositiveId(const std::string& field, int64_t value);
 absl::Status ValidateNonNegative(const std::string& field, int64_t value);

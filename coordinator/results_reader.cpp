@@ -122,7 +122,10 @@ void FillAxes(const std::string& spec_yaml,
               const std::vector<std::pair<std::string, std::string>>& params,
               std::vector<std::string>* axes,
               std::map<std::string, std::vector<std::string>>* axis_values) {
-  auto spec = ParseGridSpec(spec_yaml);
+  // Only the axes are needed: the spec's structure, not its model files.
+  GridLimits structure_only;
+  structure_only.structure_only = true;
+  auto spec = ParseGridSpec(spec_yaml, structure_only);
   if (spec.ok()) {
     for (const GridAxis& axis : spec->axes) {
       axes->push_back(axis.name);

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/suggest.h"
+
 namespace gridrun::coordinator {
 
 // 1-based line of a node; `fallback` when the node has no position (null).
@@ -40,12 +42,6 @@ std::string DescribeNode(const YAML::Node& node);
 // The text of a map key (cut at 60 characters); keys that are not scalars
 // are shown as DescribeNode shows them.
 std::string KeyName(const YAML::Node& key);
-
-// The closest of `candidates` to `got` within edit distance 2, or "".
-std::string Suggest(std::string_view got, const std::vector<std::string>& candidates);
-
-// ", did you mean 'X'?" for a non-empty suggestion, else "".
-std::string DidYouMean(const std::string& suggestion);
 
 // The problems found in one spec (or one set of overrides).
 class ErrorList {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,12 +26,14 @@
 #include "common/trial_fields.h"
 #include "coordinator/grid_spec.h"
 #include "coordinator/spec_errors.h"
+#include "modelspec/model_file.h"
 
 namespace gridrun::coordinator {
 
 class SpecParser {
  public:
-  explicit SpecParser(const GridLimits& limits) : limits_(limits) {}
+  SpecParser(const GridLimits& limits, const ModelFileTexts& model_files)
+      : limits_(limits), model_file_texts_(model_files) {}
 
   // Reads `root` (a loaded, size-checked spec) and checks every rule.
   absl::StatusOr<GridSpec> Parse(const YAML::Node& root);
@@ -97,7 +100,23 @@ class SpecParser {
   void CheckOptimizerFields(const ModelInfo& model);
   GridSpec Build() const;
 
+  // spec_models.cpp: the models a spec names, built-in or the user's files.
+  // The catalog row of `name`, or nullptr when it is neither a built-in
+  // model nor a model file that parsed.
+  const ModelInfo* LookupModel(std::string_view name) const;
+  // The model values that LookupModel knows (the others have errors).
+  std::vector<Choice> ModelChoices() const;
+  // Parses each model file the spec names; errors for files that were not
+  // sent or do not parse.
+  void CheckModelFiles();
+  // Resolves every model for every combination of data set and sizes.
+  void CheckModelsBuild();
+
   const GridLimits& limits_;
+  const ModelFileTexts& model_file_texts_;
+  // Model files that parsed, by path as written, with their catalog rows.
+  std::map<std::string, std::shared_ptr<const modelspec::ModelFile>, std::less<>> model_files_;
+  std::map<std::string, ModelInfo, std::less<>> model_file_infos_;
   ErrorList errors_;
   std::map<std::string, Origin> claims_;  // field -> where it was set
   std::string experiment_;

@@ -7,9 +7,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/sha256.h"
 #include "coordinator/spec_fields.h"
 #include "coordinator/spec_parser.h"
 #include "coordinator/spec_values.h"
+#include "modelspec/zoo.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -84,11 +86,11 @@ const SpecParser::Origin* SpecParser::OriginOf(std::string_view field) const {
 }
 
 void SpecParser::CheckCrossFields() {
-  const std::vector<Choice> models = ChoicesFor("model");
+  const std::vector<Choice> models = ModelChoices();
   const std::vector<Choice> datasets = ChoicesFor("dataset");
   CheckShapes(models, datasets);
   for (const Choice& m : models) {
-    const ModelInfo& model = *FindModel(std::get<std::string>(m.value));
+    const ModelInfo& model = *LookupModel(std::get<std::string>(m.value));
     CheckHyperparameters(model);
     CheckOptimizerFields(model);
   }
@@ -152,7 +154,9 @@ void SpecParser::CheckSampleEpochs() {
 void SpecParser::CheckShapes(const std::vector<Choice>& models,
                              const std::vector<Choice>& datasets) {
   for (const Choice& m : models) {
-    const ModelInfo& model = *FindModel(std::get<std::string>(m.value));
+    const ModelInfo* found = LookupModel(std::get<std::string>(m.value));
+    if (found == nullptr) continue;  // a model file with its own error
+    const ModelInfo& model = *found;
     if (model.fixed_channels == 0 && model.fixed_size == 0) continue;
     for (const Choice& d : datasets) {
       const DatasetInfo& data = *FindDataset(std::get<std::string>(d.value));
@@ -274,8 +278,13 @@ GridSpec SpecParser::Build() const {
     grid.push_back({{"axis", a.axis.name}, {"values", values}});
   }
   spec.trial_count = trial_count_;
-  spec.canonical_json =
-      nlohmann::json{{"experiment", experiment_}, {"settings", settings}, {"grid", grid}}.dump();
+  nlohmann::json canonical = {{"experiment", experiment_}, {"settings", settings}, {"grid", grid}};
+  for (const auto& [path, file] : model_files_) {
+    spec.model_files[path] = file->text;
+    // A changed file is a changed spec; specs without files read as before.
+    canonical["model_files"][path] = Sha256Hex(file->text);
+  }
+  spec.canonical_json = canonical.dump();
   return spec;
 }
 

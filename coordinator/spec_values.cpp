@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "common/model_catalog.h"
 #include "common/number_format.h"
+#include "modelspec/zoo.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -65,6 +66,8 @@ std::string AllowedText(const TrialField& f) {
       return DatasetNames();
     case FieldKind::kModel:
       return ModelNames();
+    case FieldKind::kText:
+      return "";
     case FieldKind::kClassifier:
       return ClassifierNames();
     case FieldKind::kName:
@@ -145,6 +148,8 @@ std::optional<SettingValue> ParseScalar(const TrialField& field, const YAML::Nod
       }
       return SettingValue(v);
     }
+    case FieldKind::kText:
+      return std::nullopt;  // never written in a spec (SpecUse::kDerived)
     case FieldKind::kName: {
       if (!IsExperimentName(text)) {
         errors.Add(line, path, "invalid name", DescribeNode(node), allowed);
@@ -173,6 +178,10 @@ std::optional<SettingValue> ParseScalar(const TrialField& field, const YAML::Nod
     }
     case FieldKind::kModel:
     case FieldKind::kClassifier: {
+      // A model file's path: SpecParser::CheckModelFiles reads it.
+      if (field.kind == FieldKind::kModel && modelspec::IsModelFilePath(text)) {
+        return SettingValue(text);
+      }
       const ModelInfo* model = FindModel(text);
       if (model == nullptr) {
         std::vector<std::string> names;

@@ -29,6 +29,10 @@ int DataReadersOneInput(const uint8_t* data, size_t size);
 // replayed against the coordinator's request handlers in-process.
 int CoordinatorRpcOneInput(const uint8_t* data, size_t size);
 
+// YAML text -> ParseModelFile; a file that parses is resolved for MNIST
+// and CIFAR-10 shapes at two sets of sizes and its layer table printed.
+int ModelFileOneInput(const uint8_t* data, size_t size);
+
 // Aborts with `what` on stderr when `ok` is false: a broken invariant is a
 // finding, like a sanitizer report.
 void FuzzCheck(bool ok, std::string_view what);

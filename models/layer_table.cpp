@@ -91,7 +91,7 @@ LayerTableSection TraceOne(const ModelBundle& bundle, const std::string& role, n
   } else {
     section.title = "Classifier";
     Classifier c = bundle.classifier;
-    torch::Tensor h = tracer.Walk(c->layers(), images().reshape({2, -1}));
+    torch::Tensor h = tracer.Walk(c->layers(), c->LayersInput(images()));
     tracer.Apply(c->output_projection(), h);
   }
   section.rows = std::move(tracer.rows());
@@ -100,16 +100,6 @@ LayerTableSection TraceOne(const ModelBundle& bundle, const std::string& role, n
 }
 
 }  // namespace
-
-std::string WithThousands(int64_t value) {
-  std::string digits = std::to_string(value < 0 ? -value : value);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return value < 0 ? "-" + out : out;
-}
 
 absl::StatusOr<std::vector<LayerTableSection>> TraceLayers(const ModelBundle& bundle,
                                                            const ImageShape& input) {

@@ -25,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "models/model_factory.h"
+#include "modelspec/model_resolve.h"
 
 namespace gridrun::models {
 
@@ -59,6 +60,6 @@ absl::StatusOr<std::string> LayerTable(const ModelBundle& bundle, const ImageSha
 absl::StatusOr<std::string> LayerTable(const ModelBundle& bundle);  // input = bundle.image
 
 // 1234567 -> "1,234,567".
-std::string WithThousands(int64_t value);
+using modelspec::WithThousands;
 
 }  // namespace gridrun::models

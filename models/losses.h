@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "models/families.h"
+#include "models/networks.h"
 
 namespace gridrun::models {
 

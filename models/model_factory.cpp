@@ -5,49 +5,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "models/presets.h"
+#include "models/model_builder.h"
+#include "modelspec/model_resolve.h"
+#include "modelspec/zoo.h"
 
 namespace gridrun::models {
 namespace {
 
 namespace nn = torch::nn;
-
-ImageShape ShapeOf(const DatasetInfo& d) { return ImageShape{d.channels, d.height, d.width}; }
-
-absl::StatusOr<ModelBundle> BuildFamily(const ModelInfo& info, const FamilySize& size,
-                                        const DatasetInfo& dataset) {
-  ModelBundle b;
-  b.name = std::string(info.name);
-  b.objective = info.objective;
-  b.conditional = info.conditional;
-  b.latent_size = info.objective == Objective::kClassifier ? 0 : size.latent_size;
-  b.num_classes = dataset.num_classes;
-  b.image = ShapeOf(dataset);
-  const int64_t classes = info.conditional ? dataset.num_classes : 0;
-  const std::string_view name = info.name;
-
-  if (name == "vae-mlp" || name == "vae-conv") {
-    ASSIGN_OR_RETURN(b.vae,
-                     name == "vae-mlp" ? BuildVaeMlp(b.image, size) : BuildVaeConv(b.image, size));
-  } else if (name == "gan-mlp" || name == "cgan-mlp") {
-    ASSIGN_OR_RETURN(b.generator, BuildMlpGenerator(b.image, size, classes));
-    ASSIGN_OR_RETURN(b.critic, BuildMlpCritic(b.image, size, classes));
-  } else if (name == "dcgan" || name == "wgan" || name == "wgan-gp" || name == "cwgan-conv") {
-    ASSIGN_OR_RETURN(b.generator, BuildConvGenerator(b.image, size, classes));
-    // BatchNorm in the critic for BCE and weight clipping (DCGAN / WGAN
-    // papers); none under a gradient penalty, which is per-sample.
-    const bool critic_bn = info.objective != Objective::kWganGp;
-    ASSIGN_OR_RETURN(b.critic, BuildConvCritic(b.image, size, classes, critic_bn));
-    DcganInit(*b.generator);
-    DcganInit(*b.critic);
-  } else if (name == "classifier-mlp") {
-    ASSIGN_OR_RETURN(b.classifier, BuildClassifierMlp(b.image, size, dataset.num_classes));
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model: no builder for family '", std::string(name), "'"));
-  }
-  return b;
-}
 
 std::vector<nn::Linear> LinearLayers(nn::Sequential& seq) {
   std::vector<nn::Linear> out;
@@ -72,9 +37,14 @@ ParameterCount CountParameters(const torch::nn::Module& module, CountConvention 
   }
   if (convention == CountConvention::kKeras) {
     for (const auto& m : module.modules(/*include_self=*/true)) {
+      // BatchNorm1d and BatchNorm2d share their options and buffers.
       const auto* bn = m->as<nn::BatchNorm2d>();
-      if (bn == nullptr || !bn->options.track_running_stats()) continue;
-      count.non_trainable += bn->running_mean.numel() + bn->running_var.numel();
+      const auto* bn1 = m->as<nn::BatchNorm1d>();
+      if (bn != nullptr && bn->options.track_running_stats()) {
+        count.non_trainable += bn->running_mean.numel() + bn->running_var.numel();
+      } else if (bn1 != nullptr && bn1->options.track_running_stats()) {
+        count.non_trainable += bn1->running_mean.numel() + bn1->running_var.numel();
+      }
     }
   }
   return count;
@@ -104,57 +74,36 @@ void ModelBundle::To(const torch::Device& device) {
   for (const auto& [role, module] : Modules()) module->to(device);
 }
 
+absl::StatusOr<ModelBundle> BuildModelFromFile(std::shared_ptr<const modelspec::ModelFile> file,
+                                               const DatasetInfo& dataset, int64_t latent_size,
+                                               int64_t width, int64_t depth, int64_t seed) {
+  ASSIGN_OR_RETURN(const modelspec::ResolvedModel resolved,
+                   modelspec::ResolveModelForTrial(std::move(file), dataset,
+                                                   {latent_size, width, depth}));
+  torch::manual_seed(static_cast<uint64_t>(seed));
+  return BuildResolvedModel(resolved);
+}
+
 absl::StatusOr<ModelBundle> BuildModelByName(std::string_view model_name,
                                              const DatasetInfo& dataset, int64_t latent_size,
                                              int64_t width, int64_t depth, int64_t seed) {
-  const ModelInfo* info = FindModel(model_name);
-  const std::string model(model_name);  // absl::StrCat here takes no std::string_view
-  const std::string dataset_name(dataset.name);
-  if (info == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model: unknown model '", model, "'; allowed: ", ModelNames()));
+  auto file = modelspec::FindZooFile(model_name);
+  if (file == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("model: unknown model '",
+                                                   std::string(model_name), "'; allowed: ",
+                                                   ModelNames()));
   }
-  const ImageShape image = ShapeOf(dataset);
-  if (info->fixed_channels != 0 &&
-      (image.channels != info->fixed_channels || image.height != info->fixed_size ||
-       image.width != info->fixed_size)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model: '", model, "' is built for ", info->fixed_channels, "x", info->fixed_size, "x",
-        info->fixed_size, " images; dataset '", dataset_name, "' has ", image.ToString()));
-  }
-  if (info->conditional && dataset.num_classes <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model: '", model, "' is conditional but dataset '", dataset_name, "' has no classes"));
-  }
-  if (latent_size <= 0) latent_size = info->default_latent_size;
-  if (width <= 0) width = info->default_width;
-  if (depth <= 0) depth = info->default_depth;
-  if (info->objective != Objective::kClassifier && !info->latent_adjustable &&
-      latent_size != info->default_latent_size) {
-    return absl::InvalidArgumentError(absl::StrCat("latent_size: '", model, "' fixes it at ",
-                                                   info->default_latent_size, ", got ",
-                                                   latent_size));
-  }
-  if (info->is_preset) {
-    if (width != info->default_width || depth != info->default_depth) {
-      return absl::InvalidArgumentError(absl::StrCat("width/depth: preset '", model,
-                                                     "' has a fixed layout; got width ", width,
-                                                     ", depth ", depth));
-    }
-  }
-
-  torch::manual_seed(static_cast<uint64_t>(seed));
-  try {
-    if (info->is_preset) return BuildPreset(*info, latent_size, dataset);
-    return BuildFamily(*info, FamilySize{latent_size, width, depth}, dataset);
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("building model '", model, "': ", e.what()));
-  }
+  return BuildModelFromFile(std::move(file), dataset, latent_size, width, depth, seed);
 }
 
 absl::StatusOr<ModelBundle> BuildModel(const TrialConfig& config, const DatasetInfo& dataset) {
-  return BuildModelByName(config.model, dataset, config.latent_size, config.width, config.depth,
-                          config.trial_seed);
+  if (config.model_source.empty()) {
+    return BuildModelByName(config.model, dataset, config.latent_size, config.width, config.depth,
+                            config.trial_seed);
+  }
+  ASSIGN_OR_RETURN(auto file, modelspec::ParseModelFile(config.model, config.model_source));
+  return BuildModelFromFile(std::move(file), dataset, config.latent_size, config.width,
+                            config.depth, config.trial_seed);
 }
 
 absl::Status InitEncoderFrom(const ModelBundle& source, ModelBundle& target) {

@@ -1,9 +1,11 @@
-// Builds the model a TrialConfig names: a family sized by latent_size / width
-// / depth (models/families.h) or an exact seed preset (models/presets.h), as a
-// ModelBundle of the modules its objective trains.
+// Builds the model a TrialConfig names, as a ModelBundle of the modules its
+// objective trains: a built-in model file (modelspec/zoo.h: a family sized by
+// latent_size / width / depth, or an exact seed preset) or the user's model
+// file whose text the config carries (TrialConfig::model_source). Both go
+// through the one builder, models/model_builder.h.
 //
-// Contract with the catalog (common/model_catalog.h): every catalog entry
-// builds for every data set it fits (tests/models/shape_test.cpp).
+// Contract with the catalog (modelspec/zoo.h): every catalog entry builds for
+// every data set it fits (tests/models/shape_test.cpp).
 // Thread-safety: BuildModel reseeds torch's default generator (initial weights
 // are a function of the config); call it from one thread at a time. A bundle
 // is owned by one trainer thread.
@@ -21,7 +23,8 @@
 #include "absl/status/statusor.h"
 #include "common/model_catalog.h"
 #include "common/trial_config.h"
-#include "models/families.h"
+#include "models/networks.h"
+#include "modelspec/model_file.h"
 
 namespace gridrun::models {
 
@@ -68,18 +71,26 @@ struct ModelBundle {
   void To(const torch::Device& device);
 };
 
-// Builds config.model for `dataset`. Seeds torch's default generator with
+// Builds config.model for `dataset` (config.model_source when set: the text
+// of the user's model file). Seeds torch's default generator with
 // config.trial_seed first, so equal configs get equal initial weights (on
 // every rank of a data-parallel trial). latent_size / width / depth of 0 take
-// the catalog default. Errors (INVALID_ARGUMENT, naming the field): unknown
-// model; a preset on a data set of another shape; a latent size or width on a
-// preset that fixes it; sizes a family cannot build (see families.h).
+// the file's default. Errors (INVALID_ARGUMENT, naming the field): unknown
+// model; a model file that does not parse; a preset on a data set of another
+// shape; a latent size or width on a preset that fixes it; sizes the file
+// cannot build (the message names the sizes, then the file's own error).
 absl::StatusOr<ModelBundle> BuildModel(const TrialConfig& config, const DatasetInfo& dataset);
 
-// Same, by name and sizes (tests, tools): sizes <= 0 take the catalog default.
+// Same, by built-in name and sizes (tests, tools): sizes <= 0 take the default.
 absl::StatusOr<ModelBundle> BuildModelByName(std::string_view model, const DatasetInfo& dataset,
                                              int64_t latent_size = 0, int64_t width = 0,
                                              int64_t depth = 0, int64_t seed = 0);
+
+// Same, for a parsed model file.
+absl::StatusOr<ModelBundle> BuildModelFromFile(std::shared_ptr<const modelspec::ModelFile> file,
+                                               const DatasetInfo& dataset, int64_t latent_size = 0,
+                                               int64_t width = 0, int64_t depth = 0,
+                                               int64_t seed = 0);
 
 // Transfer (seed 001, task 2-5, TrialConfig::init_encoder_from): copies the
 // hidden Linear layers of a trained classifier (`classifier-mlp`,

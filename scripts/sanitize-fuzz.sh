@@ -5,7 +5,7 @@
 # scripts/test.sh calls both (setup.sh builds only what a user runs). Environment:
 #   SKIP_SANITIZERS=1   leave out build-asan and its tests
 #   SKIP_FUZZ=1         leave out build-fuzz and the fuzz runs
-#   FUZZ_SECONDS=N      seconds per fuzz target (default 45)
+#   FUZZ_SECONDS=N      seconds per fuzz target (default 30)
 # Both builds are torch-free (-DGRIDRUN_BUILD_TORCH=OFF): coordinator, CLI,
 # store, spec parser and the data file readers.
 set -uo pipefail
@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 
 ASAN_DIR=${ASAN_DIR:-build-asan}
 FUZZ_DIR=${FUZZ_DIR:-build-fuzz}
-FUZZ_SECONDS=${FUZZ_SECONDS:-45}
-FUZZ_TARGETS=(grid_spec data_readers coordinator_rpc)
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_TARGETS=(grid_spec data_readers coordinator_rpc model_file)
 JOBS=$(nproc)
 
 # Leaks fail the run (detect_leaks=1: LeakSanitizer reports and the process
@@ -36,7 +36,7 @@ build() {
   if [[ -z "${SKIP_SANITIZERS:-}" ]]; then
     section "configure + build $ASAN_DIR (gcc, ASan + UBSan, no torch)"
     cmake -S . -B "$ASAN_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DGRIDRUN_BUILD_TORCH=OFF -DGRIDRUN_SANITIZE=ON &&
+      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DGRIDRUN_BUILD_TORCH=OFF -DGRIDRUN_BUILD_BENCH=OFF -DGRIDRUN_SANITIZE=ON &&
       cmake --build "$ASAN_DIR" -j "$JOBS" || status=1
   fi
   if [[ -z "${SKIP_FUZZ:-}" ]]; then

@@ -15,7 +15,6 @@
 #include "common/malloc_tuning.h"
 #include "common/logging.h"
 #include "models/dataset.h"
-#include "worker/model_tools.h"
 #include "worker/mpi_communicator.h"
 #include "worker/worker_loop.h"
 #ifdef GRIDRUN_HAVE_CUDA
@@ -35,10 +34,6 @@ void OnTerminate(int) { g_preempt = true; }
 int main(int argc, char** argv) {
   gridrun::EnsureFastBlasEnvironment(argv);
   gridrun::KeepFreedMemoryForReuse();
-  // `gridrun models|data ...` lands here: tools that need torch, not MPI.
-  if (gridrun::worker::IsToolCommand(argc, argv)) {
-    return gridrun::worker::RunToolCommand(argc, argv, std::cout, std::cerr);
-  }
   gridrun::worker::WorkerOptions options;
   std::string token_file, log_level = "info";
   CLI::App app{"gridrun worker: trains the coordinator's trials, data-parallel over the MPI job's "

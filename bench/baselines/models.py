@@ -1,7 +1,7 @@
 """PyTorch (eager, Python) versions of the gridrun models the benchmarks use.
 
-The same layers, shapes and losses as the C++ builders (models/presets.cpp,
-models/families.cpp, models/losses.cpp), so bench/baselines/ measures the same
+The same layers, shapes and losses as the model files (modelspec/zoo/*.yaml,
+built by models/model_builder.cpp; models/losses.cpp), so bench/baselines/ measures the same
 work in plain PyTorch. Runs under Debian's python3-torch (/usr/bin/python3).
 """
 import torch
@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 
 def seed001_dcgan(latent=100):
-    """Seed 001 DCGAN (models/presets.cpp BuildSeed001Dcgan): G 791,776 / D 691,680."""
+    """Seed 001 DCGAN (modelspec/zoo/seed001-dcgan.yaml): G 791,776 / D 691,680."""
     g = nn.Sequential(
         nn.ConvTranspose2d(latent, 128, 7, 1, 0, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
         nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
@@ -26,7 +26,7 @@ def seed001_dcgan(latent=100):
 
 
 def wgan_gp(latent=100, width=64):
-    """The wgan-gp family at its defaults on 1x28x28 (models/families.cpp):
+    """The wgan-gp family at its defaults on 1x28x28 (modelspec/zoo/wgan-gp.yaml):
     width 64, depth 3, critic without BatchNorm."""
     g = nn.Sequential(
         nn.ConvTranspose2d(latent, 4 * width, 3, 1, 0, bias=False), nn.BatchNorm2d(4 * width), nn.ReLU(),

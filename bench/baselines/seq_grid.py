@@ -42,7 +42,7 @@ def find(dirpath, stem):
 
 
 class FamilyVae(models.MlpVae):
-    """vae-mlp family (models/families.cpp BuildVaeMlp) at depth 1: LeakyReLU(0.01)."""
+    """vae-mlp family (modelspec/zoo/vae-mlp.yaml) at depth 1: LeakyReLU(0.01)."""
 
     def __init__(self, width, latent):
         super().__init__((width,), latent)

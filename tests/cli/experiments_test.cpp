@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/spec_files.h"
 #include "coordinator/grid_spec.h"
 
 namespace gridrun::coordinator {
@@ -42,6 +43,16 @@ std::string ReadFile(const fs::path& path) {
   return text.str();
 }
 
+// The model files a grid names, read as `gridrun validate` reads them:
+// relative to the grid (experiments/models/).
+ModelFileTexts ModelFilesOf(const fs::path& spec_path, const std::string& text) {
+  ModelFileTexts files;
+  for (const std::string& model : cli::ModelFilePaths(text)) {
+    files[model] = ReadFile(spec_path.parent_path() / model);
+  }
+  return files;
+}
+
 // The leading run of '#' lines.
 std::string CommentBlock(const std::string& text) {
   std::istringstream lines(text);
@@ -60,7 +71,7 @@ TEST(ExperimentsTest, EveryFileValidatesAndDocumentsItself) {
   for (const fs::path& path : ExperimentFiles()) {
     SCOPED_TRACE(path.filename().string());
     const std::string text = ReadFile(path);
-    auto spec = ParseGridSpec(text);
+    auto spec = ParseGridSpec(text, {}, ModelFilesOf(path, text));
     ASSERT_TRUE(spec.ok()) << spec.status();
     const auto [it, unique] = names.emplace(spec->experiment, path.filename().string());
     EXPECT_TRUE(unique) << "experiment " << spec->experiment << " also in " << it->second;
@@ -79,11 +90,12 @@ TEST(ExperimentsTest, EverySmokeVariantValidates) {
     const std::string text = ReadFile(path);
     auto smoke = ApplySpecOverrides(text, kSmoke);
     ASSERT_TRUE(smoke.ok()) << smoke.status();
-    auto spec = ParseGridSpec(*smoke);
+    const ModelFileTexts files = ModelFilesOf(path, text);
+    auto spec = ParseGridSpec(*smoke, {}, files);
     ASSERT_TRUE(spec.ok()) << spec.status();
     EXPECT_EQ(spec->fixed.at("epochs"), SpecValue(int64_t{1}));
     // The smoke run is a different spec: it never collides with the full one.
-    EXPECT_NE(spec->canonical_json, ParseGridSpec(text)->canonical_json);
+    EXPECT_NE(spec->canonical_json, ParseGridSpec(text, {}, files)->canonical_json);
     // The comment gives the smoke command, with the recipe's settings.
     const std::string block = CommentBlock(text);
     EXPECT_NE(block.find("Smoke test"), std::string::npos) << "no smoke command in\n" << block;

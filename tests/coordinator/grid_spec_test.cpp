@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/model_catalog.h"
 #include "tests/coordinator/alias_bombs.h"
+#include "modelspec/zoo.h"
 
 namespace gridrun::coordinator {
 namespace {

@@ -60,6 +60,10 @@ TEST(FuzzRegressionsTest, DataReadersInputs) {
   EXPECT_GE(Replay("data_readers", DataReadersOneInput), kMinSeeds);
 }
 
+TEST(FuzzRegressionsTest, ModelFileInputs) {
+  EXPECT_GE(Replay("model_file", ModelFileOneInput), kMinSeeds);
+}
+
 TEST(FuzzRegressionsTest, CoordinatorRpcInputs) {
   EXPECT_GE(Replay("coordinator_rpc", CoordinatorRpcOneInput), kMinSeeds);
 }

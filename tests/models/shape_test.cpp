@@ -9,6 +9,7 @@
 
 #include "common/model_catalog.h"
 #include "models/model_factory.h"
+#include "modelspec/zoo.h"
 
 namespace gridrun::models {
 namespace {

@@ -105,6 +105,61 @@ TEST(DataParallelTest, TwoRanksTrainAGanStepPairLikeOneRank) {
   ExpectSameTraining(config);
 }
 
+// A user's model file (its text in the config, as the coordinator sends
+// it): a conditional conv GAN with label planes, and a conv VAE.
+TEST(DataParallelTest, TwoRanksTrainAUserFileConditionalGanLikeOneRank) {
+  TrialConfig config = BaseConfig("my_cgan.yaml");
+  config.model_source = R"yaml(
+objective: gan
+conditional: true
+settings: {latent_size: 8, width: 8}
+generator:
+  layers:
+    - Linear: {out_features: "${width * 7 * 7}"}
+    - LeakyReLU: 0.2
+    - Reshape: ["${width}", 7, 7]
+    - ConvTranspose2d: {out_channels: "${width}", kernel_size: 4, stride: 2, padding: 1}
+    - ReLU
+    - ConvTranspose2d: {out_channels: "${channels}", kernel_size: 4, stride: 2, padding: 1}
+    - Tanh
+critic:
+  labels: planes
+  layers:
+    - Conv2d: {out_channels: "${width}", kernel_size: 4, stride: 2, padding: same}
+    - LeakyReLU: 0.2
+    - Conv2d: {out_channels: "${width * 2}", kernel_size: 4, stride: 2, padding: 1}
+    - LeakyReLU: 0.2
+    - Flatten
+    - Linear: {out_features: 1}
+)yaml";
+  config.latent_size = 8;
+  config.width = 8;
+  config.optimizer.beta1 = 0.5;
+  ExpectSameTraining(config);
+}
+
+TEST(DataParallelTest, TwoRanksTrainAUserFileConvVaeLikeOneRank) {
+  TrialConfig config = BaseConfig("my_vae.yaml");
+  config.model_source = R"yaml(
+objective: vae
+settings: {latent_size: 4}
+encoder:
+  layers:
+    - Conv2d: {out_channels: 8, kernel_size: 4, stride: 2, padding: 1}
+    - ReLU
+    - Flatten
+heads: {out_features: "${latent_size}"}
+decoder:
+  layers:
+    - Linear: {out_features: 1568}
+    - ReLU
+    - Unflatten: {dim: 1, unflattened_size: [8, 14, 14]}
+    - ConvTranspose2d: {out_channels: 1, kernel_size: 4, stride: 2, padding: 1}
+)yaml";
+  config.latent_size = 4;
+  ExpectSameTraining(config);
+}
+
 TEST(DataParallelTest, VaeEncoderCanStartFromATrainedClassifier) {
   // init_encoder_from: the worker trains the classifier (one pass, same seed)
   // and copies its hidden layer into the VAE encoder before training. The

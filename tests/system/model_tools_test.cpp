@@ -7,6 +7,7 @@
 #include "tests/integration/coordinator_fixture.h"
 #include "tests/integration/process_util.h"
 #include "tests/models/fake_data.h"
+#include "modelspec/zoo.h"
 
 namespace gridrun::testing {
 namespace {

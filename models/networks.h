@@ -1,8 +1,7 @@
-// The LibTorch modules every gridrun model is made of, and the builders of the
-// model *families* (architectures sized by latent_size / width / depth).
+// The LibTorch modules every gridrun model is made of. Their layers come
+// from model files (models/model_builder.h builds them from a resolved file).
 //
-// Four module types cover every family and every seed preset
-// (models/presets.h): a Generator (z [+ one-hot label] -> image), a Critic
+// Four module types cover every objective: a Generator (z [+ one-hot label] -> image), a Critic
 // (image [+ label] -> one raw score per image: a logit for BCE GANs, a
 // Wasserstein score for WGANs), a Vae (encode / decode / forward) and a
 // Classifier. Each keeps its layers in torch::nn::Sequential containers so
@@ -124,8 +123,11 @@ struct VaeOutput {
 
 class VaeImpl : public torch::nn::Module {
  public:
+  // flatten_input: the encoder takes [B, C*H*W]; decoder_spatial: the
+  // decoder takes z as [B, latent, 1, 1].
   VaeImpl(torch::nn::Sequential encoder, torch::nn::Linear z_mean, torch::nn::Linear z_logvar,
-          torch::nn::Sequential decoder, ImageShape image, bool flatten_input);
+          torch::nn::Sequential decoder, ImageShape image, bool flatten_input,
+          bool decoder_spatial = false);
 
   // Returns {mu, logvar}.
   std::pair<torch::Tensor, torch::Tensor> encode(const torch::Tensor& images);
@@ -154,6 +156,7 @@ class VaeImpl : public torch::nn::Module {
 
   ImageShape image_;
   bool flatten_input_;
+  bool decoder_spatial_;
   torch::nn::Sequential encoder_{nullptr};
   torch::nn::Linear z_mean_{nullptr};
   torch::nn::Linear z_logvar_{nullptr};
@@ -161,14 +164,17 @@ class VaeImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Vae);
 
-// Classifier: flattened image -> hidden `layers` -> output_projection logits.
+// Classifier: image (flattened unless flatten_input is false) -> hidden
+// `layers` -> output_projection logits.
 class ClassifierImpl : public torch::nn::Module {
  public:
   ClassifierImpl(torch::nn::Sequential layers, torch::nn::Linear output_projection,
-                 ImageShape image);
+                 ImageShape image, bool flatten_input = true);
 
   torch::Tensor forward(const torch::Tensor& images);   // [B, num_classes] logits
   torch::Tensor Features(const torch::Tensor& images);  // output of `layers`
+  // The input `layers` consume for `images`.
+  torch::Tensor LayersInput(const torch::Tensor& images) const;
 
   const ImageShape& image() const { return image_; }
   torch::nn::Sequential& layers() { return layers_; }
@@ -176,51 +182,11 @@ class ClassifierImpl : public torch::nn::Module {
 
  private:
   ImageShape image_;
+  bool flatten_input_;
   torch::nn::Sequential layers_{nullptr};
   torch::nn::Linear output_projection_{nullptr};
 };
 TORCH_MODULE(Classifier);
-
-// ---- Family builders -------------------------------------------------------
-// Each returns INVALID_ARGUMENT (naming the parameter and the value) when the
-// sizes cannot build a model for `image` (e.g. a conv depth that shrinks the
-// image below 1x1). num_classes > 0 makes GAN models conditional.
-
-struct FamilySize {
-  int64_t latent_size = 0;
-  int64_t width = 0;
-  int64_t depth = 0;
-};
-
-// vae-mlp: depth hidden Linear layers of `width` units (LeakyReLU 0.01) in the
-// encoder and mirrored in the decoder. width 500, depth 1 is seed 001's VAE.
-absl::StatusOr<Vae> BuildVaeMlp(const ImageShape& image, const FamilySize& size);
-// vae-conv: depth stride-2 4x4 conv blocks with width, 2*width, ... channels;
-// the decoder mirrors them with transposed convs (output_padding restores odd
-// sizes such as 7 -> 14 -> 28 from 3).
-absl::StatusOr<Vae> BuildVaeConv(const ImageShape& image, const FamilySize& size);
-
-// gan-mlp / cgan-mlp: G z -> width -> 2*width ... (depth layers) -> image
-// (Tanh); D image -> ... -> 2*width -> width -> 1 (LeakyReLU 0.2).
-absl::StatusOr<Generator> BuildMlpGenerator(const ImageShape& image, const FamilySize& size,
-                                            int64_t num_classes);
-absl::StatusOr<Critic> BuildMlpCritic(const ImageShape& image, const FamilySize& size,
-                                      int64_t num_classes);
-
-// dcgan / wgan / wgan-gp / cwgan-conv: the critic has depth 4x4 stride-2 conv
-// blocks (width, 2*width, ... channels; BatchNorm after all but the first when
-// `batch_norm`) and a final conv whose kernel covers the remaining map; the
-// generator mirrors it (a first transposed conv from 1x1, BatchNorm + ReLU,
-// Tanh). Conditional: label planes on the critic input, one-hot on z.
-absl::StatusOr<Generator> BuildConvGenerator(const ImageShape& image, const FamilySize& size,
-                                             int64_t num_classes);
-absl::StatusOr<Critic> BuildConvCritic(const ImageShape& image, const FamilySize& size,
-                                       int64_t num_classes, bool batch_norm);
-
-// classifier-mlp: depth hidden layers of `width` units (LeakyReLU 0.01), then
-// Linear(width, num_classes). width 500, depth 1 is seed 001's classifier.
-absl::StatusOr<Classifier> BuildClassifierMlp(const ImageShape& image, const FamilySize& size,
-                                              int64_t num_classes);
 
 // DCGAN initialisation (Radford et al.; pytorch/examples dcgan): conv and
 // transposed-conv weights ~ N(0, 0.02), BatchNorm weight ~ N(1, 0.02), biases

@@ -1,4 +1,8 @@
-#include "models/presets.h"
+// The seed presets as the C++ builders gridrun had before model files (kept
+// verbatim as the baseline of bench/model_file_bench.cpp, which times them
+// against the same presets built from modelspec/zoo/ files). Not used by
+// gridrun itself.
+#include "bench/baselines/compiled_presets.h"
 
 #include <functional>
 #include <string>
@@ -8,8 +12,26 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
-namespace gridrun::models {
+namespace gridrun::bench::compiled {
 namespace {
+
+using models::ImageShape;
+using models::ModelBundle;
+using models::Generator;
+using models::GeneratorLayout;
+using models::Critic;
+using models::CriticLayout;
+using models::LabelInput;
+using models::Vae;
+using models::Classifier;
+using models::Reshape;
+using models::CountConvention;
+
+struct FamilySize {
+  int64_t latent_size = 0;
+  int64_t width = 0;
+  int64_t depth = 0;
+};
 
 namespace nn = torch::nn;
 
@@ -65,6 +87,47 @@ CriticLayout MlpCriticLayout(const ImageShape& image, int64_t num_classes) {
   layout.label_input = num_classes > 0 ? LabelInput::kVector : LabelInput::kNone;
   layout.flatten_input = true;
   return layout;
+}
+
+absl::Status CheckPositive(const char* what, int64_t value) {
+  if (value > 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(what, " must be > 0, got ", value));
+}
+
+absl::StatusOr<Vae> BuildVaeMlp(const ImageShape& image, const FamilySize& size) {
+  for (auto [what, value] : {std::pair{"latent_size", size.latent_size},
+                             std::pair{"width", size.width}, std::pair{"depth", size.depth}}) {
+    RETURN_IF_ERROR(CheckPositive(what, value));
+  }
+  const int64_t pixels = image.numel();
+  nn::Sequential encoder;
+  for (int64_t i = 0; i < size.depth; ++i) {
+    encoder->push_back(nn::Linear(i == 0 ? pixels : size.width, size.width));
+    encoder->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.01)));
+  }
+  nn::Sequential decoder;
+  for (int64_t i = 0; i < size.depth; ++i) {
+    decoder->push_back(nn::Linear(i == 0 ? size.latent_size : size.width, size.width));
+    decoder->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.01)));
+  }
+  decoder->push_back(nn::Linear(size.width, pixels));
+  return Vae(encoder, nn::Linear(size.width, size.latent_size),
+             nn::Linear(size.width, size.latent_size), decoder, image,
+             /*flatten_input=*/true);
+}
+
+absl::StatusOr<Classifier> BuildClassifierMlp(const ImageShape& image, const FamilySize& size,
+                                              int64_t num_classes) {
+  for (auto [what, value] : {std::pair{"width", size.width}, std::pair{"depth", size.depth},
+                             std::pair{"num_classes", num_classes}}) {
+    RETURN_IF_ERROR(CheckPositive(what, value));
+  }
+  nn::Sequential layers;
+  for (int64_t i = 0; i < size.depth; ++i) {
+    layers->push_back(nn::Linear(i == 0 ? image.numel() : size.width, size.width));
+    layers->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.01)));
+  }
+  return Classifier(layers, nn::Linear(size.width, num_classes), image);
 }
 
 // ---- seed 000: conv WGAN for MNIST, latent 64 ------------------------------
@@ -318,8 +381,8 @@ void BuildSeed004WganCifar(ModelBundle& b) {
 
 }  // namespace
 
-absl::StatusOr<ModelBundle> BuildPreset(const ModelInfo& info, int64_t latent_size,
-                                        const DatasetInfo& dataset) {
+absl::StatusOr<ModelBundle> BuildCompiledPreset(const ModelInfo& info, int64_t latent_size,
+                                                const DatasetInfo& dataset) {
   ModelBundle b = NewBundle(info, latent_size, dataset);
   const std::string_view name = info.name;
   if (name == "seed000-wgan") {
@@ -358,4 +421,4 @@ absl::StatusOr<ModelBundle> BuildPreset(const ModelInfo& info, int64_t latent_si
   return b;
 }
 
-}  // namespace gridrun::models
+}  // namespace gridrun::bench::compiled
