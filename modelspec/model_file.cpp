@@ -13,11 +13,20 @@
 namespace gridrun::modelspec {
 namespace {
 
-const std::vector<std::string> kTopKeys = {
-    "name",     "description", "kind",    "objective", "conditional",      "data",
-    "settings", "init",        "parameter_counts", "generator", "critic", "discriminator",
-    "encoder",  "heads",       "decoder", "classifier"};
-const std::vector<std::string> kNetworkKeys = {"input", "labels", "output", "layers"};
+// Function-local statics: the zoo may be parsed during another file's static
+// initialisation (a test table calling FindModel).
+const std::vector<std::string>& TopKeys() {
+  static const std::vector<std::string> kKeys = {
+      "name",     "description", "kind",    "objective", "conditional",      "data",
+      "settings", "init",        "parameter_counts", "generator", "critic", "discriminator",
+      "encoder",  "heads",       "decoder", "classifier"};
+  return kKeys;
+}
+
+const std::vector<std::string>& NetworkKeys() {
+  static const std::vector<std::string> kKeys = {"input", "labels", "output", "layers"};
+  return kKeys;
+}
 
 int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
 
@@ -97,10 +106,10 @@ class FileParser {
     std::set<std::string> seen;
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string key = it->first.IsScalar() ? it->first.Scalar() : "?";
-      if (std::find(kTopKeys.begin(), kTopKeys.end(), key) == kTopKeys.end()) {
+      if (std::find(TopKeys().begin(), TopKeys().end(), key) == TopKeys().end()) {
         return Fail(it->first, absl::StrCat("unknown key '", key, "'",
-                                            DidYouMean(Suggest(key, kTopKeys)), " (allowed: ",
-                                            absl::StrJoin(kTopKeys, ", "), ")"));
+                                            DidYouMean(Suggest(key, TopKeys())), " (allowed: ",
+                                            absl::StrJoin(TopKeys(), ", "), ")"));
       }
     }
     ModelFile& f = *file_;
@@ -284,10 +293,10 @@ class FileParser {
     } else {
       for (auto it = node.begin(); it != node.end(); ++it) {
         const std::string key = it->first.Scalar();
-        if (std::find(kNetworkKeys.begin(), kNetworkKeys.end(), key) == kNetworkKeys.end()) {
+        if (std::find(NetworkKeys().begin(), NetworkKeys().end(), key) == NetworkKeys().end()) {
           return Fail(it->first, absl::StrCat(role, ": unknown key '", key, "'",
-                                              DidYouMean(Suggest(key, kNetworkKeys)),
-                                              " (allowed: ", absl::StrJoin(kNetworkKeys, ", "),
+                                              DidYouMean(Suggest(key, NetworkKeys())),
+                                              " (allowed: ", absl::StrJoin(NetworkKeys(), ", "),
                                               ")"));
         }
       }

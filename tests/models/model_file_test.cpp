@@ -73,13 +73,13 @@ conditional: true
 settings: {latent_size: 12, width: 8}
 generator:
   layers:
-    - Linear: {out_features: "${width * 7 * 7}"}
+    - Linear: {out_features: "${width * (image_height // 4) * (image_width // 4)}"}
     - BatchNorm1d
     - LeakyReLU: 0.2
-    - Unflatten: {dim: 1, unflattened_size: ["${width}", 7, 7]}
+    - Unflatten: {dim: 1, unflattened_size: ["${width}", "${image_height // 4}", "${image_width // 4}"]}
     - Upsample: {scale_factor: 2}
     - Conv2d: {out_channels: "${width}", kernel_size: 3, padding: same}
-    - LayerNorm: [["${width}", 14, 14]]
+    - LayerNorm: [["${width}", "${image_height // 2}", "${image_width // 2}"]]
     - ConvTranspose2d: {out_channels: 4, kernel_size: 3, stride: 2, padding: 1, output_padding: 1}
     - Identity
     - Conv2d: {out_channels: "${channels}", kernel_size: 4, padding: same}
@@ -94,7 +94,7 @@ critic:
     - AvgPool2d: {kernel_size: 2}
     - Dropout: 0.1
     - Flatten
-    - Reshape: ["${width * 4}"]
+    - Reshape: ["${width * 16}"]     # 28 -> 14 -> 8 -> 4 and 32 -> 16 -> 8 -> 4
     - Linear: {out_features: 1}
 )yaml";
 
@@ -136,7 +136,8 @@ TEST(ModelFile, BuildModelReadsTheConfigsSource) {
   auto bundle = BuildModel(config, *FindDataset("mnist"));
   ASSERT_TRUE(bundle.ok()) << bundle.status();
   EXPECT_EQ(bundle->name, "every");
-  EXPECT_EQ(bundle->generator->net()->size(), 12u);
+  // 12 layers, and the pad before the k4 'same' conv (an odd total: 3).
+  EXPECT_EQ(bundle->generator->net()->size(), 13u);
   config.model_source = "objective: [";
   EXPECT_EQ(BuildModel(config, *FindDataset("mnist")).status().code(),
             absl::StatusCode::kInvalidArgument);
