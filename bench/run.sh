@@ -3,7 +3,7 @@
 # markdown file and to stdout. See docs/BENCHMARKS.md for what each part
 # measures and the latest results.
 #
-#   bench/run.sh [--build-dir build] [--only train,dp,coord,overhead,e2e,query]
+#   bench/run.sh [--build-dir build] [--only train,dp,coord,overhead,e2e,query,ui]
 #                [--quick] [--no-build] [--out FILE] [--data-dir ../shared/data]
 # (--out default: <build-dir>/bench-results.md)
 #
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD=build
-ONLY=train,dp,coord,overhead,e2e,query
+ONLY=train,dp,coord,overhead,e2e,query,ui
 QUICK=0
 BUILD_FIRST=1
 OUT=
@@ -32,8 +32,8 @@ while [[ $# -gt 0 ]]; do
 done
 for part in ${ONLY//,/ }; do
   case "$part" in
-    train|dp|coord|overhead|e2e|query) ;;
-    *) echo "--only: unknown part '$part' (train, dp, coord, overhead, e2e, query)" >&2; exit 2 ;;
+    train|dp|coord|overhead|e2e|query|ui) ;;
+    *) echo "--only: unknown part '$part' (train, dp, coord, overhead, e2e, query, ui)" >&2; exit 2 ;;
   esac
 done
 OUT=${OUT:-$BUILD/bench-results.md}
@@ -51,7 +51,7 @@ if [[ $BUILD_FIRST == 1 ]]; then
   fi
   cmake --build "$BUILD" -j"$(nproc)" --target gridrun gridrun-worker gridrun-bench-train \
     gridrun-bench-dp gridrun-bench-coordinator gridrun-bench-sleep-worker \
-    gridrun-bench-make-query-db >&2
+    gridrun-bench-make-query-db gridrun-bench-ui >&2
 fi
 
 PY=/usr/bin/python3
@@ -123,6 +123,16 @@ fi
 if has query; then
   section "6. Query speed on a synthetic database" \
     $PY bench/query_bench.py --build-dir "$BUILD" "${QUERY[@]}"
+fi
+if has ui; then
+  UI_TRIALS=100000
+  [[ $QUICK == 1 ]] && UI_TRIALS=10000
+  UI_DIR=$(mktemp -d)
+  "$BUILD/bench/gridrun-bench-make-query-db" --db "$UI_DIR/q.db" --trials $UI_TRIALS \
+    --names 4 --steps 25 >&2
+  section "7. Dashboard API speed (gridrun ui) on a synthetic database of $UI_TRIALS trials" \
+    "$BUILD/bench/gridrun-bench-ui" --db "$UI_DIR/q.db" --rounds 5
+  rm -rf "$UI_DIR"
 fi
 say ""
 say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

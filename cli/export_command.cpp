@@ -11,7 +11,7 @@
 #include <set>
 #include <system_error>
 
-#include "cli/report_html.h"
+#include "cli/report_options.h"
 #include "cli/status_command.h"
 #include "cli/table_format.h"
 #include "coordinator/results_reader.h"

@@ -15,6 +15,7 @@
 #include "cli/status_command.h"
 #include "cli/submit_command.h"
 #include "cli/tools_command.h"
+#include "cli/ui_command.h"
 #include "cli/validate_command.h"
 #include "cli/watch_command.h"
 
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   gridrun::cli::AddExportCommand(app);
   gridrun::cli::AddReportCommand(app);
   gridrun::cli::AddLocalCommand(app);
+  gridrun::cli::AddUiCommand(app);
   gridrun::cli::AddToolCommands(app);
   try {
     app.parse(argc, argv);

@@ -24,6 +24,7 @@
 #include "coordinator/server.h"
 #include "proto/client_channel.h"
 #include "proto/gridrun.grpc.pb.h"
+#include "ui/web_server.h"
 
 namespace gridrun::cli {
 namespace {
@@ -168,6 +169,21 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
               ? ", " + std::to_string(submitted.reused_trials()) + " reused from earlier results"
               : "")
       << "; database " << options.db_path << "\n";
+  // The live dashboard of this run, for as long as it runs. A dashboard that
+  // cannot start (say, its port is taken) costs the run nothing.
+  std::unique_ptr<ui::WebServer> dashboard;
+  if (options.ui_listen != "off") {
+    ui::WebServerOptions web;
+    web.db_path = options.db_path;
+    web.listen = options.ui_listen;
+    auto started = ui::WebServer::Start(web);
+    if (started.ok()) {
+      dashboard = *std::move(started);
+      err << "dashboard: " << dashboard->url() << "#/e/" << submitted.experiment_id() << "\n";
+    } else {
+      err << "gridrun local: no dashboard: " << started.status().message() << "\n";
+    }
+  }
 
   // 3. Workers.
   struct sigaction action = {};
@@ -360,6 +376,10 @@ void AddLocalCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
   cmd->add_option("--report", options->report_path,
                   "where to write the HTML report (default: <db>.report.html)");
   cmd->add_flag("--rerun", options->rerun, "train every trial, even ones finished before");
+  cmd->add_option("--ui-listen", options->ui_listen,
+                  "loopback HOST:PORT of the live dashboard while the grid runs (port 0: any "
+                  "free port; off: none)")
+      ->capture_default_str();
   cmd->add_option("--worker-binary", options->worker_binary,
                   "the gridrun-worker program (default: next to gridrun)");
   cmd->add_option("--lease-timeout", options->lease_timeout_s,

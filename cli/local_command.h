@@ -5,11 +5,13 @@
 //   2. Submits the grid (idempotent: running the same command again after a
 //      Ctrl-C or a crash resumes the grid; COMPLETE trials are not rerun, and
 //      trials that match COMPLETE trials of earlier grids are reused).
-//   3. Starts W workers (`mpirun -np N gridrun-worker ...` when N > 1), each
+//   3. Serves the live dashboard (`gridrun ui`) on a free loopback port for
+//      as long as the run lasts and prints its URL (--ui-listen; off: none).
+//   4. Starts W workers (`mpirun -np N gridrun-worker ...` when N > 1), each
 //      with its log under <db>.logs/. By default the machine's cores are
 //      packed with single-thread workers (two 1-thread processes beat one
 //      2-thread process on CPU; see docs/BENCHMARKS.md).
-//   4. Shows progress until every trial is finished, then prints the results
+//   5. Shows progress until every trial is finished, then prints the results
 //      table and writes the HTML report (<db>.report.html by default).
 // Ctrl-C (or SIGTERM) stops cleanly: workers checkpoint and give their trials
 // back, the coordinator stops; run the command again to continue.
@@ -39,6 +41,10 @@ struct LocalOptions {
   bool rerun = false;
   std::string worker_binary;  // "" : gridrun-worker next to this program
   double lease_timeout_s = 30;
+  // Where the live dashboard (ui/web_server.h) listens while the grid runs;
+  // port 0 picks a free one, "off" serves none. Loopback only: the local run
+  // has no token.
+  std::string ui_listen = "127.0.0.1:0";
 };
 
 int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err);

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "coordinator/results_reader.h"
+#include "ui/snapshot.h"
 
 namespace gridrun::cli {
 namespace {
@@ -27,8 +28,12 @@ std::string SizeText(uintmax_t bytes) {
 }  // namespace
 
 int RunReport(const ReportCommandOptions& options, std::ostream& out, std::ostream& err) {
-  auto results = coordinator::ReadExperimentFromFile(options.db_path, options.experiment,
-                                                     /*with_images=*/true);
+  auto reader = coordinator::ResultsReader::Open(options.db_path);
+  if (!reader.ok()) {
+    err << "gridrun report: " << reader.status().message() << "\n";
+    return 1;
+  }
+  auto results = (*reader)->ReadExperiment(options.experiment, /*with_images=*/false);
   if (!results.ok()) {
     err << "gridrun report: " << results.status().message() << "\n";
     return 1;
@@ -37,10 +42,19 @@ int RunReport(const ReportCommandOptions& options, std::ostream& out, std::ostre
   report.heatmap_metric = options.heatmap_metric;
   report.x_axis = options.x_axis;
   report.y_axis = options.y_axis;
-  report.generated_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-  auto html = RenderReportHtml(*results, report);
+  auto choice = ChooseHeatMap(*results, report);
+  if (!choice.ok()) {
+    err << "gridrun report: " << choice.status().message() << "\n";
+    return 1;
+  }
+  ui::SnapshotOptions snapshot;
+  snapshot.heatmap_metric = choice->metric;
+  snapshot.x_axis = choice->x_axis;
+  snapshot.y_axis = choice->y_axis;
+  snapshot.generated_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  auto html = ui::SnapshotPage(**reader, results->experiment_id, snapshot);
   if (!html.ok()) {
     err << "gridrun report: " << html.status().message() << "\n";
     return 1;

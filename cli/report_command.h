@@ -1,9 +1,12 @@
 // `gridrun report --db FILE EXPERIMENT --out report.html
 //                [--heatmap-metric NAME] [--x AXIS] [--y AXIS]`:
-// writes one self-contained HTML report of an experiment (see
-// cli/report_html.h for what it holds) from the database, read through
+// writes one self-contained HTML report of an experiment: the web app of
+// `gridrun ui` with the experiment's data inlined (ui/snapshot.h), so it
+// shows the same trials table, learning curves, sample gallery, heat map,
+// parallel coordinates and trial pages, offline. Read through
 // coordinator::ResultsReader (read-only, so it works while the coordinator is
-// writing).
+// writing). --heatmap-metric/--x/--y pick the heat map it opens with
+// (cli/report_options.h).
 //
 //   $ gridrun report --db runs.db vae-kl-sweep --out vae.html
 //   wrote vae.html (12 trials, 5 metrics, 60 sample images, 1.2 MiB)
@@ -19,7 +22,7 @@
 #include <iostream>
 #include <string>
 
-#include "cli/report_html.h"
+#include "cli/report_options.h"
 
 namespace gridrun::cli {
 

@@ -15,6 +15,10 @@ find_package(PNG REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(CURL REQUIRED)
+# cpp-httplib (Debian's libcpp-httplib-dev) for `gridrun ui`: a compiled
+# library whose header must see the same switches, hence pkg-config.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 if(GRIDRUN_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)
 endif()

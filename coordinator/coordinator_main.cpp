@@ -9,11 +9,12 @@
 #include "common/logging.h"
 #include "proto/client_channel.h"
 #include "coordinator/server.h"
+#include "ui/web_server.h"
 
 int main(int argc, char** argv) {
   using gridrun::coordinator::CoordinatorOptions;
   CoordinatorOptions options;
-  std::string token_file, lease_timeout = "30s", log_level = "info";
+  std::string token_file, http_listen, lease_timeout = "30s", log_level = "info";
   CLI::App app{"gridrun coordinator: expands grids into trials, leases them to workers and "
                "keeps every result in SQLite"};
   app.add_option("--listen", options.listen, "HOST:PORT to listen on (port 0: any free port)")
@@ -35,6 +36,9 @@ int main(int argc, char** argv) {
                  "attempts per trial before it is FAILED")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  app.add_option("--http-listen", http_listen,
+                 "HOST:PORT: also serve the read-only dashboard of `gridrun ui` (other than "
+                 "loopback needs --token-file; viewers then present that token)");
   app.add_option("--max-model-parameters", options.max_model_parameters,
                  "a grid whose model has more parameters is refused")
       ->capture_default_str()
@@ -75,6 +79,25 @@ int main(int argc, char** argv) {
   }
   // Scripts that started us with port 0 read the real address from stdout.
   std::printf("listening on %s\n", (*server)->address().c_str());
+  // The dashboard reads the database the server has just opened (and
+  // migrated) through its own read-only connections: it never blocks writes.
+  std::unique_ptr<gridrun::ui::WebServer> dashboard;
+  if (!http_listen.empty()) {
+    gridrun::ui::WebServerOptions web;
+    web.db_path = options.db_path;
+    web.listen = http_listen;
+    web.token_file = token_file;
+    auto started = gridrun::ui::WebServer::Start(web);
+    if (!started.ok()) {
+      std::fprintf(stderr, "gridrun-coordinator: --http-listen: %s\n",
+                   std::string(started.status().message()).c_str());
+      (*server)->Shutdown();
+      (*server)->Wait();
+      return 1;
+    }
+    dashboard = *std::move(started);
+    std::printf("dashboard at %s\n", dashboard->login_url().c_str());
+  }
   std::fflush(stdout);
   std::thread signal_waiter([&] {
     int received = 0;
@@ -82,6 +105,7 @@ int main(int argc, char** argv) {
     (*server)->Shutdown();
   });
   (*server)->Wait();
+  if (dashboard) dashboard->Stop();
   // Wake the signal thread if Shutdown came from elsewhere.
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();

@@ -16,10 +16,14 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "coordinator/grid_spec.h"
+#include "coordinator/results_reader_internal.h"
 #include "coordinator/sqlite_schema.h"
 
 namespace gridrun::coordinator {
 namespace {
+
+using reader_internal::NoExperiment;
+using reader_internal::ValueOrNaN;
 
 constexpr char kSqlFindExperiment[] =
     "SELECT experiment_id, name, status, spec_yaml, created_ms FROM experiments "
@@ -81,14 +85,6 @@ constexpr char kSqlMetricNames[] =
     "JOIN trial_metrics_last AS l ON l.trial_id = t.trial_id "
     "WHERE t.experiment_id = ?1 ORDER BY l.name";
 
-double ValueOrNaN(const SQLite::Column& column) {
-  return column.isNull() ? std::numeric_limits<double>::quiet_NaN() : column.getDouble();
-}
-
-absl::Status NoExperiment(const std::string& id_or_name) {
-  return absl::NotFoundError(absl::StrCat("no experiment '", id_or_name, "'"));
-}
-
 // Columns 0-5 of kSqlTrials (and of the best-trial queries).
 TrialResults TrialOf(SQLite::Statement& row) {
   TrialResults trial;
@@ -101,37 +97,54 @@ TrialResults TrialOf(SQLite::Statement& row) {
   return trial;
 }
 
-// Fills results->axes/axis_values from the spec (file order), then adds the
-// params the trials hold that the spec did not list (or no spec at all).
+// Fills results->axes/axis_values from the spec and the trials' params.
 void FillAxes(ExperimentResults* results) {
+  std::vector<std::pair<std::string, std::string>> params;
+  for (const TrialResults& trial : results->trials) {
+    for (const auto& [name, value] : trial.params) params.emplace_back(name, value);
+  }
+  reader_internal::FillAxes(results->spec_yaml, params, &results->axes, &results->axis_values);
+}
+
+}  // namespace
+
+namespace reader_internal {
+
+double ValueOrNaN(const SQLite::Column& column) {
+  return column.isNull() ? std::numeric_limits<double>::quiet_NaN() : column.getDouble();
+}
+
+absl::Status NoExperiment(const std::string& id_or_name) {
+  return absl::NotFoundError(absl::StrCat("no experiment '", id_or_name, "'"));
+}
+
+void FillAxes(const std::string& spec_yaml,
+              const std::vector<std::pair<std::string, std::string>>& params,
+              std::vector<std::string>* axes,
+              std::map<std::string, std::vector<std::string>>* axis_values) {
+  // Only the axes are needed: the spec's structure, not its model files.
   GridLimits structure_only;
   structure_only.structure_only = true;
-  auto spec = ParseGridSpec(results->spec_yaml, structure_only);
+  auto spec = ParseGridSpec(spec_yaml, structure_only);
   if (spec.ok()) {
     for (const GridAxis& axis : spec->axes) {
-      results->axes.push_back(axis.name);
-      auto& values = results->axis_values[axis.name];
+      axes->push_back(axis.name);
+      auto& values = (*axis_values)[axis.name];
       for (const SpecValue& value : axis.values) values.push_back(SpecValueText(value));
     }
   }
   std::set<std::string> names;
-  for (const TrialResults& trial : results->trials) {
-    for (const auto& [name, value] : trial.params) names.insert(name);
-  }
+  for (const auto& [name, value] : params) names.insert(name);
   for (const std::string& name : names) {
-    if (std::find(results->axes.begin(), results->axes.end(), name) == results->axes.end()) {
-      results->axes.push_back(name);
-    }
+    if (std::find(axes->begin(), axes->end(), name) == axes->end()) axes->push_back(name);
   }
-  for (const TrialResults& trial : results->trials) {
-    for (const auto& [name, value] : trial.params) {
-      auto& values = results->axis_values[name];
-      if (std::find(values.begin(), values.end(), value) == values.end()) values.push_back(value);
-    }
+  for (const auto& [name, value] : params) {
+    auto& values = (*axis_values)[name];
+    if (std::find(values.begin(), values.end(), value) == values.end()) values.push_back(value);
   }
 }
 
-}  // namespace
+}  // namespace reader_internal
 
 absl::StatusOr<std::unique_ptr<ResultsReader>> ResultsReader::Open(const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenReadOnlyDatabase(path));

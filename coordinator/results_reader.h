@@ -4,7 +4,11 @@
 // its trials with params and last metric values, their learning curves and
 // sample images, the best trial by one metric, and runs guarded ad-hoc SQL
 // (RunReadOnlyQuery in read_only_query.h). `gridrun query`, `best`, `export`
-// and `report` read through it.
+// and `report` read through it; so does the dashboard (`gridrun ui`, ui/),
+// whose reads are sized for 100,000-trial experiments: summaries by SQL
+// aggregates, trials a sorted and filtered page at a time, curves
+// downsampled (curve_downsample.h), heat maps grouped in SQL
+// (results_reader_pages.cpp).
 //
 // A reused trial shows its source trial's data: every read here follows the
 // schema's `trial_source` view, the one place that rule is written.
@@ -92,6 +96,109 @@ struct BestTrialResult {
   int64_t epoch = 0;
 };
 
+// One row of the experiments page: an experiment and SQL aggregates of its
+// trials.
+struct ExperimentSummary : ExperimentInfo {
+  int64_t trials = 0;
+  std::map<std::string, int64_t> trials_by_state;  // state name -> count (states present)
+  int64_t started_ms = 0;   // first lease of any trial; 0: none started
+  int64_t finished_ms = 0;  // last trial to reach a terminal state; 0: none
+  // Trial-milliseconds x ranks spent: finished trials' (finished - started),
+  // running trials' (now - started).
+  int64_t compute_ms = 0;
+  // Fraction of the grid done: terminal trials count 1, running trials
+  // step / total_steps, waiting trials 0.
+  double progress = 0;
+};
+
+// What the experiment page needs before its first trial row.
+struct ExperimentOutline : ExperimentSummary {
+  std::vector<std::string> axes;  // as ExperimentResults::axes
+  std::map<std::string, std::vector<std::string>> axis_values;
+  std::vector<std::string> metrics;  // every metric name with a point or a final value
+  std::vector<std::string> sample_names;
+  std::vector<int64_t> sample_epochs;  // distinct epochs with a sample, ascending
+};
+
+// One row of the trials table (no series, samples or attempts).
+struct TrialRow {
+  int64_t trial_id = 0;
+  int64_t number = 0;
+  std::string state;
+  int attempt = 0;
+  std::string worker_id;
+  int64_t reused_from = 0;
+  std::string error;
+  int64_t epoch = 0;  // progress as last reported
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+  std::map<std::string, std::string> params;
+  std::map<std::string, double> metrics;  // last values, then final-only ones; NaN for NULL
+};
+
+// A sort key or filter key of the trials table: "number", "state",
+// "attempt", "worker", "param:NAME" or "metric:NAME" (the last value, else
+// the final value). Params sort numerically where they are numbers.
+struct TrialFilter {
+  std::string key;
+  std::string op;  // "=", "!=", "<", "<=", ">", ">="
+  std::string value;
+};
+
+struct TrialsPageRequest {
+  std::string sort = "number";
+  bool descending = false;
+  std::vector<std::string> states;  // empty: every state
+  std::vector<TrialFilter> filters;  // all must hold; at most kMaxFilters
+  int64_t offset = 0;
+  int64_t limit = 100;  // 1..kMaxLimit
+  static constexpr int64_t kMaxLimit = 5000;
+  static constexpr size_t kMaxFilters = 16;
+};
+
+struct TrialsPage {
+  int64_t total = 0;  // rows matching the states and filters
+  std::vector<TrialRow> rows;
+};
+
+// One metric of one trial, downsampled (curve_downsample.h).
+struct CurveSeries {
+  int64_t trial_id = 0;
+  int64_t number = 0;
+  std::string metric;
+  int64_t total_points = 0;  // before downsampling
+  std::vector<MetricSample> points;  // ascending step
+};
+
+// The mean (and spread) of a metric over the trials of each (x, y) cell.
+struct HeatMapCell {
+  std::string x;
+  std::string y;
+  int64_t trials = 0;  // trials in the cell
+  int64_t values = 0;  // of them with a (non-NaN) value
+  double mean = 0, min = 0, max = 0;  // over those values; 0 when `values` is 0
+};
+
+struct HeatMap {
+  std::string metric, x_axis, y_axis;
+  std::vector<std::string> x_values, y_values;  // axis order (ExperimentResults::axis_values)
+  std::vector<HeatMapCell> cells;  // cells with at least one trial
+};
+
+// One trial in full for the trial page: its row, the config, where each
+// attempt ran, every metric's point count, samples (names and steps; the
+// PNGs come one at a time through ReadSamplePng) and checkpoints.
+struct TrialDetail {
+  TrialRow row;
+  std::string config_json;
+  std::vector<AttemptRecord> attempts;
+  std::map<std::string, int64_t> metric_points;  // name -> number of points
+  std::vector<SampleImage> samples;
+  std::vector<CheckpointRecord> checkpoints;
+};
+
 class ResultsReader {
  public:
   // Opens the gridrun database at `path` read-only. Errors as
@@ -121,6 +228,34 @@ class ResultsReader {
   absl::StatusOr<BestTrialResult> BestTrial(const std::string& id_or_name,
                                             const std::string& metric, bool maximize);
 
+  // ---- Dashboard reads (results_reader_pages.cpp); errors: NOT_FOUND "no
+  // experiment 'x'" / "experiment 'n' has no trial N", INVALID_ARGUMENT
+  // naming a bad key, operator, axis or limit, INTERNAL for storage errors.
+
+  // Every experiment, newest first; `now_ms` prices running trials' compute.
+  absl::StatusOr<std::vector<ExperimentSummary>> ListExperiments(int64_t now_ms);
+  absl::StatusOr<ExperimentOutline> ReadOutline(const std::string& id_or_name, int64_t now_ms);
+  // One page of trials sorted by request.sort (ties: trial number), after
+  // the state and key filters.
+  absl::StatusOr<TrialsPage> ReadTrialsPage(const std::string& id_or_name,
+                                            const TrialsPageRequest& request);
+  // Trial `number`'s curve of `metric` (follows trial_source), at most
+  // `max_points` points (2..100,000) chosen by DownsampleMinMax. A metric
+  // the trial has not reported yet gives no points (not an error).
+  absl::StatusOr<CurveSeries> ReadCurve(const std::string& id_or_name, int64_t number,
+                                        const std::string& metric, int64_t max_points);
+  // The heat map of `metric` over two different axes (params).
+  absl::StatusOr<HeatMap> ReadHeatMap(const std::string& id_or_name, const std::string& metric,
+                                      const std::string& x_axis, const std::string& y_axis);
+  absl::StatusOr<TrialDetail> ReadTrialDetail(const std::string& id_or_name, int64_t number);
+  // The PNG of sample `name` at `step` of trial `number`. NOT_FOUND "trial N
+  // has no sample 'name' at step S".
+  absl::StatusOr<std::string> ReadSamplePng(const std::string& id_or_name, int64_t number,
+                                            const std::string& name, int64_t step);
+  // Changes whenever another connection committed to the database since the
+  // last call on this reader (PRAGMA data_version): cheap change detection.
+  absl::StatusOr<int64_t> DataVersion();
+
   // Ad-hoc SQL through the guarded engine (RunReadOnlyQuery: one read-only
   // statement; errors as there).
   absl::StatusOr<QueryResult> Query(const std::string& sql, const QueryLimits& limits = {});
@@ -132,6 +267,10 @@ class ResultsReader {
   std::optional<ExperimentInfo> LookUp(const std::string& id_or_name);
   std::vector<std::string> MetricNamesLocked(const std::string& experiment_id);
   std::map<std::string, std::string> ParamsOf(int64_t trial_id);
+  // std::nullopt when the experiment has no trial `number`.
+  std::optional<TrialRow> TrialRowLocked(const std::string& experiment_id, int64_t number);
+  void FillParamsAndMetrics(TrialRow* row);
+  ExperimentSummary SummaryLocked(const ExperimentInfo& info, int64_t now_ms);
 
   std::unique_ptr<SQLite::Database> db_;
 };

@@ -19,17 +19,28 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libpng-dev zlib1g-dev libssl-dev openssl
   libcurl4-openssl-dev  # `gridrun data fetch` downloads
+  libcpp-httplib-dev    # `gridrun ui`'s HTTP server
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3
   python3-torch  # the PyTorch baselines in bench/baselines (same LibTorch 1.13)
   clang-14 libclang-rt-14-dev llvm-14  # libFuzzer, sanitizer runtimes, llvm-symbolizer
-  chromium  # renders `gridrun report` headless in the report test (skipped without)
+  chromium  # the report and `gridrun ui` in headless Chromium (browser tests skip without)
   # cluster tests (tests/cluster): a private Slurm + munge, network-namespace hosts
   slurm-wlm munge iproute2
 )
 
+# Node.js and npm build and test the web app (ui/web): Debian's, unless a
+# Node.js is installed already (its own npm comes with it).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
+
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+
+# The web app's pinned npm packages (ui/web/package-lock.json): uPlot, which
+# the build embeds in the binary, and puppeteer-core for the browser tests.
+(cd "$(dirname "$0")/../ui/web" && npm ci --no-audit --no-fund)
 
 # Pin the OpenMP build of OpenBLAS as libblas.so.3 / liblapack.so.3. (The
 # pthread build fights LibTorch's OpenMP threads; see docs/BENCHMARKS.md.)

@@ -5,7 +5,8 @@
 // coordinator keeps running while the commands read, as in real use.
 // Hostile names are inserted straight into the database (the coordinator
 // would refuse them) to show that export and report contain them. The last
-// test renders the report in headless Chromium when it is installed.
+// test renders the report (the web app with its data inlined) in headless
+// Chromium when it is installed.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -20,7 +21,7 @@
 #include "cli/export_command.h"
 #include "cli/query_command.h"
 #include "cli/report_command.h"
-#include "cli/report_html.h"
+#include "cli/report_options.h"
 #include "tests/integration/cli_test_util.h"
 #include "tests/integration/process_util.h"
 
@@ -345,23 +346,41 @@ TEST_F(CliExportTest, ErrorsNameWhatIsWrong) {
 
 // ---- report ----
 
+// The report is the web app with the data inlined (ui/snapshot.h): these
+// read the snapshot back out of the file.
+nlohmann::json SnapshotOf(const std::string& html) {
+  const std::string start = "window.GRIDRUN_SNAPSHOT = ";
+  const size_t from = html.find(start);
+  if (from == std::string::npos) return nullptr;
+  const size_t to = html.find(";</script>", from);
+  return nlohmann::json::parse(html.substr(from + start.size(), to - from - start.size()));
+}
+
 TEST_F(CliReportTest, RendersOneSelfContainedFile) {
   const std::string path = dir_.path() + "/report.html";
   ASSERT_EQ(Report("results", path), 0) << err_.str();
   EXPECT_THAT(out_.str(), StartsWith("wrote " + path + " (4 trials, 3 metrics, 6 sample images, "));
   const std::string html = ReadWholeFile(path);
-  EXPECT_EQ(Count(html, "<svg class=\"chart\""), 3u);
-  EXPECT_EQ(Count(html, "<svg class=\"heatmap\""), 1u);
-  EXPECT_EQ(Count(html, "<img class=\"sample\""), 6u);
-  EXPECT_THAT(html,
-              HasSubstr("src=\"data:image/png;base64," + absl::Base64Escape(TinyPng()) + "\""));
-  EXPECT_THAT(html, HasSubstr("<title>test/neg_elbo</title>"));
-  EXPECT_THAT(html, HasSubstr("data-scale=\"log\""));  // test/neg_elbo spans 10..3000
-  EXPECT_THAT(html, HasSubstr("fid by latent_size and kl_weight"));
-  EXPECT_THAT(html, HasSubstr("latent_size=4, kl_weight=0.5: n/a"));  // trial 3 failed
-  EXPECT_THAT(html, HasSubstr("latent_size=2, kl_weight=0.5: 10"));
-  EXPECT_THAT(html, HasSubstr("trial 3 failed: boom"));
-  for (const char* forbidden : {"http:", "https:", "<script", "url(", "<link", "@import"}) {
+  const nlohmann::json snapshot = SnapshotOf(html);
+  ASSERT_TRUE(snapshot.is_object());
+  EXPECT_EQ(snapshot["rows"].size(), 4u);
+  EXPECT_EQ(snapshot["samples"].size(), 6u);
+  EXPECT_EQ(snapshot["samples"][std::to_string(0) + "\tsamples\t300"], absl::Base64Escape(TinyPng()));
+  EXPECT_EQ(snapshot["curves"]["0"]["test/neg_elbo"]["value"].size(), 3u);
+  EXPECT_EQ(snapshot["heatmap_default"],
+            nlohmann::json({{"metric", "fid"}, {"x", "latent_size"}, {"y", "kl_weight"}}));
+  const nlohmann::json& map = snapshot["heatmaps"]["fid\tlatent_size\tkl_weight"];
+  ASSERT_EQ(map["cells"].size(), 4u);
+  for (const auto& cell : map["cells"]) {
+    if (cell["x"] == "4" && cell["y"] == "0.5") EXPECT_TRUE(cell["mean"].is_null());  // failed
+    if (cell["x"] == "2" && cell["y"] == "0.5") EXPECT_EQ(cell["mean"], 10);
+  }
+  EXPECT_EQ(snapshot["rows"][3]["error"], "boom");
+  // Nothing is loaded from anywhere: no external element, and a policy that
+  // forbids every network load.
+  EXPECT_THAT(html, HasSubstr("default-src 'none'"));
+  for (const char* forbidden : {"src=\"http", "href=\"http", "<link rel=\"stylesheet", "@import",
+                                "url(", "<script src"}) {
     EXPECT_THAT(html, Not(HasSubstr(forbidden))) << forbidden;
   }
 }
@@ -369,7 +388,8 @@ TEST_F(CliReportTest, RendersOneSelfContainedFile) {
 TEST_F(CliReportTest, HeatMapOptionsAndErrors) {
   const std::string path = dir_.path() + "/r.html";
   ASSERT_EQ(Report("results", path, "loss/total", "kl_weight", "latent_size"), 0) << err_.str();
-  EXPECT_THAT(ReadWholeFile(path), HasSubstr("loss/total by kl_weight and latent_size"));
+  EXPECT_EQ(SnapshotOf(ReadWholeFile(path))["heatmap_default"],
+            nlohmann::json({{"metric", "loss/total"}, {"x", "kl_weight"}, {"y", "latent_size"}}));
   EXPECT_EQ(Report("results", path, "nope"), 1);
   EXPECT_EQ(err_.str(),
             "gridrun report: --heatmap-metric: experiment 'results' has no metric "
@@ -394,18 +414,20 @@ TEST_F(CliReportTest, HostileNamesAreEscaped) {
   const std::string path = dir_.path() + "/r.html";
   ASSERT_EQ(Report("results", path), 0) << err_.str();
   const std::string html = ReadWholeFile(path);
-  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(html, Not(HasSubstr("<script>alert")));
   EXPECT_THAT(html, Not(HasSubstr("<img src=x")));
-  EXPECT_THAT(html, HasSubstr("&lt;script&gt;alert(1)&lt;/script&gt;"));
-  EXPECT_THAT(html, HasSubstr("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"));
+  EXPECT_THAT(html, HasSubstr("\\u003cscript>alert(1)\\u003c/script>"));
+  const nlohmann::json snapshot = SnapshotOf(html);
+  EXPECT_TRUE(snapshot["samples"].contains("0\t\"><img src=x onerror=alert(2)>\t7"));
 }
 
 TEST_F(CliReportTest, ReusedExperimentShowsItsSourcesResults) {
   const std::string path = dir_.path() + "/again.html";
   ASSERT_EQ(Report("results-again", path), 0) << err_.str();
-  const std::string html = ReadWholeFile(path);
-  EXPECT_EQ(Count(html, "<img class=\"sample\""), 4u);
-  EXPECT_THAT(html, HasSubstr("(reused trial " + std::to_string(TrialId(0)) + ")"));
+  const nlohmann::json snapshot = SnapshotOf(ReadWholeFile(path));
+  EXPECT_EQ(snapshot["samples"].size(), 4u);
+  EXPECT_EQ(snapshot["rows"][0]["reused_from"], TrialId(0));
+  EXPECT_EQ(snapshot["curves"]["0"]["fid"]["value"].back(), 30);
 }
 
 // ---- query (on the same live database) and the real binary ----
@@ -486,10 +508,13 @@ TEST_F(CliReportTest, RendersInHeadlessChromium) {
            " --window-size=1200,2000 --dump-dom file://" + report + " > " + dom + " 2> " + log});
   ASSERT_EQ(browser.Wait(std::chrono::seconds(60)), 0) << ReadWholeFile(log);
   const std::string rendered = ReadWholeFile(dom);
-  EXPECT_EQ(Count(rendered, "<svg class=\"chart\""), 3u) << rendered.substr(0, 2000);
-  EXPECT_EQ(Count(rendered, "<svg class=\"heatmap\""), 1u);
+  // The app rendered the experiment from the inlined data: the trials
+  // table, a uPlot chart, the six sample images and the 2x2 heat map.
+  EXPECT_EQ(Count(rendered, "<tr data-key="), 4u) << rendered.substr(0, 2000);
+  EXPECT_GE(Count(rendered, "class=\"uplot"), 1u);
   EXPECT_EQ(Count(rendered, "<img class=\"sample\""), 6u);
-  EXPECT_THAT(rendered, HasSubstr("<polyline"));
+  EXPECT_EQ(Count(rendered, "<td class=\"cell\""), 4u);
+  EXPECT_THAT(rendered, Not(HasSubstr("<p class=\"error\">")));
   ASSERT_TRUE(fs::exists(screenshot));
   EXPECT_GT(fs::file_size(screenshot), 20'000u) << "a blank page would be tiny";
   EXPECT_EQ(ReadWholeFile(screenshot).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
