@@ -2,10 +2,13 @@
 // (modelspec/zoo/, the one builder models/model_builder.h) against the same
 // preset built by the C++ code gridrun had before model files
 // (bench/baselines/compiled_presets.cpp), alternating in one process on the
-// same machine: round r times `steps` steps of the compiled build, then of
-// the file build (the order swaps every round), on the same batches.
+// same machine: round r times a run of steps of the compiled build, then of
+// the file build (the order swaps every round), on the same batches. A run
+// has --steps steps, or with --round-ms as many as take about that long
+// (at least 5; from the warm-up's step time), so millisecond models are
+// not timed on a handful of steps.
 //
-//   gridrun-bench-model-files --rounds 5 --steps 10 --batch 64 --threads 1
+//   gridrun-bench-model-files --rounds 8 --round-ms 500 --batch 64 --threads 1
 //
 // Prints one JSON line per preset: median step ms of each build (over the
 // rounds' medians) and file/compiled. docs/BENCHMARKS.md "Model files" has
@@ -47,11 +50,14 @@ int main(int argc, char** argv) {
   gridrun::EnsureFastBlasEnvironment(argv);
   gridrun::KeepFreedMemoryForReuse();
   CLI::App app{"model files vs the former compiled presets: training-step time"};
-  int batch = 64, threads = 1, steps = 10, rounds = 5;
+  int batch = 64, threads = 1, steps = 0, rounds = 8, round_ms = 500;
   std::string only;
   app.add_option("--batch", batch, "batch size")->check(CLI::Range(2, 4096));
   app.add_option("--threads", threads, "intra-op threads")->check(CLI::Range(1, 256));
-  app.add_option("--steps", steps, "timed steps per round and build")->check(CLI::Range(1, 10000));
+  app.add_option("--steps", steps, "timed steps per round and build (0: from --round-ms)")
+      ->check(CLI::Range(0, 10000));
+  app.add_option("--round-ms", round_ms, "length of a timed run when --steps is 0")
+      ->check(CLI::Range(1, 600000));
   app.add_option("--rounds", rounds, "alternating rounds")->check(CLI::Range(1, 1000));
   app.add_option("--model", only, "one preset only");
   CLI11_PARSE(app, argc, argv);
@@ -104,12 +110,15 @@ int main(int argc, char** argv) {
         if (times != nullptr) times->push_back(NowSeconds() - t0);
       }
     };
-    for (Build& build : builds) run(build, 2, nullptr);  // warm-up
+    std::vector<double> warm;
+    for (Build& build : builds) run(build, 3, &warm);  // warm-up, and the step time
+    const int n = steps > 0 ? steps
+                            : std::clamp(static_cast<int>(round_ms / (Median(warm) * 1e3)), 5, 1000);
     for (int r = 0; r < rounds; ++r) {
       for (int i = 0; i < 2; ++i) {
         Build& build = builds[(r % 2 == 0) ? i : 1 - i];
         std::vector<double> times;
-        run(build, steps, &times);
+        run(build, n, &times);
         build.round_medians.push_back(Median(times));
       }
     }
@@ -118,7 +127,7 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"model\":\"%s\",\"batch\":%d,\"threads\":%d,\"rounds\":%d,\"steps\":%d,"
         "\"compiled_step_ms\":%.3f,\"file_step_ms\":%.3f,\"file_over_compiled\":%.4f}\n",
-        std::string(info.name).c_str(), batch, threads, rounds, steps, compiled_ms, file_ms,
+        std::string(info.name).c_str(), batch, threads, rounds, n, compiled_ms, file_ms,
         file_ms / compiled_ms);
     std::fflush(stdout);
   }
