@@ -130,6 +130,8 @@ class SqliteTrialStore final : public TrialStore {
   absl::StatusOr<int64_t> WriteMetrics(const LeaseRef& lease,
                                        const std::vector<MetricPointRecord>& points) override;
   absl::Status WriteSample(const LeaseRef& lease, const SampleRecord& sample) override;
+  // With keep_best, the checkpoint after the trial's best epoch is kept
+  // besides the newest `keep` (MarkBestCheckpoint).
   // checkpoint.trial_id must be 0 or lease.trial_id. A second checkpoint at
   // the same step replaces the first (its path is returned as dropped unless
   // the new row uses the same path). A path still used by a kept row is
@@ -215,6 +217,10 @@ class SqliteTrialStore final : public TrialStore {
                          const std::string& reason, int64_t now_ms);
   // PAUSED -> STOPPED for every paused trial when nothing else can run.
   void FinishPausedIfIdle(const std::string& experiment_id, int64_t now_ms);
+  // keep_best: marks the trial's checkpoint at `step` as its best (and no
+  // other) when it was saved right after the best epoch of the keep_best
+  // metric; retention keeps the best besides the newest (checkpoints.best).
+  absl::Status MarkBestCheckpoint(int64_t trial_id, int64_t step);
   std::string NewExperimentId(const NewExperiment& experiment);
 
   const std::string path_;

@@ -157,6 +157,7 @@ struct CheckpointRecord {
   int64_t size_bytes = 0;
   std::string path;  // file under the checkpoint directory
   int64_t created_ms = 0;
+  bool best = false;  // keep_best: saved after the trial's best epoch
 };
 
 struct WorkerRecord {

@@ -229,6 +229,45 @@ TEST_F(StoreSearchTest, CancellingCancelsPausedTrials) {
   EXPECT_EQ(Trial(a.trial_id).state, TrialState::kCancelled);
 }
 
+// keep_best: the checkpoint saved after the best epoch survives retention
+// besides the newest others; a better epoch later takes its place.
+TEST_F(StoreSearchTest, KeepBestKeepsTheBestEpochsCheckpoint) {
+  Submit(1, "keep_best: {metric: test/loss, mode: min}\n");
+  const LeaseRef a = Claim();
+  const double losses[] = {5, 2, 4, 6, 7, 1.5, 8};
+  std::vector<std::string> dropped;
+  for (int epoch = 1; epoch <= 7; ++epoch) {
+    Metric(a, "test/loss", epoch, losses[epoch - 1]);  // at step epoch * 100
+    CheckpointRecord c;
+    c.step = epoch * 100;
+    c.epoch = epoch + 1;
+    c.sha256 = std::string(64, 'a' + epoch);
+    c.path = "ckpt-" + std::to_string(epoch);
+    auto gone = store_->AddCheckpoint(a, c, /*keep=*/2);
+    ASSERT_TRUE(gone.ok()) << gone.status();
+    dropped.insert(dropped.end(), gone->begin(), gone->end());
+    auto kept = store_->ListCheckpoints(a.trial_id);
+    ASSERT_TRUE(kept.ok());
+    std::vector<std::string> paths;
+    std::string best;
+    for (const CheckpointRecord& k : *kept) {
+      paths.push_back(k.path);
+      if (k.best) best = k.path;
+    }
+    if (epoch == 4) {
+      // Newest two (4, 3) and the best so far (epoch 2).
+      EXPECT_EQ(paths, (std::vector<std::string>{"ckpt-4", "ckpt-3", "ckpt-2"}));
+      EXPECT_EQ(best, "ckpt-2");
+    }
+    if (epoch == 7) {
+      // The best (epoch 6) and the newest two others (7, 5).
+      EXPECT_EQ(paths, (std::vector<std::string>{"ckpt-7", "ckpt-6", "ckpt-5"}));
+      EXPECT_EQ(best, "ckpt-6");
+    }
+  }
+  EXPECT_EQ(dropped, (std::vector<std::string>{"ckpt-1", "ckpt-3", "ckpt-2", "ckpt-4"}));
+}
+
 // A version-5 database with trials migrates to 6 and then takes the new
 // states (the widened CHECK constraint) and keeps every row.
 TEST(StoreSearchMigrationTest, Version5DatabaseTakesPausedAndStopped) {
