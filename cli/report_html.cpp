@@ -10,6 +10,7 @@
 #include "cli/status_command.h"
 #include "cli/svg_chart.h"
 #include "common/status_macros.h"
+#include "coordinator/grid_spec.h"
 #include "coordinator/trial_state.h"
 
 namespace gridrun::cli {
@@ -79,6 +80,33 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return text.empty() ? "(none)" : text;
 }
 
+// Early stopping: "21 of 81 trial-epochs run (74% saved)", from the epochs
+// each trial trained here (the newest epoch of its metrics; reused trials
+// cost nothing) against the spec's epochs for every trial; "" for a spec
+// without a scheduler or stop rules.
+std::string ComputeSavedCell(const ExperimentResults& results) {
+  auto spec = coordinator::ParseGridSpec(results.spec_yaml);
+  if (!spec.ok() || (!spec->search.scheduler && spec->search.stop_rules.empty())) return "";
+  auto epochs = spec->fixed.find("epochs");
+  const int64_t per_trial =
+      epochs != spec->fixed.end() ? std::get<int64_t>(epochs->second) : TrialConfig{}.epochs;
+  const int64_t full = per_trial * static_cast<int64_t>(results.trials.size());
+  int64_t run = 0;
+  for (const TrialResults& trial : results.trials) {
+    if (trial.reused_from != 0) continue;
+    int64_t last = 0;
+    for (const auto& [name, series] : trial.series) {
+      if (!series.empty()) last = std::max(last, series.back().epoch);
+    }
+    run += last;
+  }
+  std::string text = std::to_string(run) + " of " + std::to_string(full) + " trial-epochs run";
+  if (full > 0 && run <= full) {
+    text += " (" + std::to_string(std::lround(100.0 * (full - run) / full)) + "% saved)";
+  }
+  return text;
+}
+
 void RenderSummary(const ExperimentResults& results, std::ostringstream& html) {
   std::map<std::string, int64_t> counts;
   for (const TrialResults& trial : results.trials) ++counts[trial.state];
@@ -96,6 +124,9 @@ void RenderSummary(const ExperimentResults& results, std::ostringstream& html) {
        << "</td></tr>\n"
        << "<tr><th>trials</th><td>" << results.trials.size()
        << (states.empty() ? "" : " (" + XmlEscape(states) + ")") << "</td></tr>\n";
+  if (const std::string compute = ComputeSavedCell(results); !compute.empty()) {
+    html << "<tr><th>compute</th><td>" << XmlEscape(compute) << "</td></tr>\n";
+  }
   for (const std::string& axis : results.axes) {
     auto it = results.axis_values.find(axis);
     html << "<tr><th>" << XmlEscape(axis) << "</th><td>"
@@ -138,6 +169,12 @@ void RenderResultsTable(const ExperimentResults& results, const std::vector<std:
         !trial.error.empty()) {
       html << "<p class=\"note\">trial " << trial.number << " failed: " << XmlEscape(trial.error)
            << "</p>\n";
+    }
+    // Why a trial was stopped early (its rung and value, or the rule).
+    if (trial.state == coordinator::TrialStateName(coordinator::TrialState::kStopped) &&
+        !trial.error.empty()) {
+      html << "<p class=\"note\">trial " << trial.number
+           << " stopped early: " << XmlEscape(trial.error) << "</p>\n";
     }
   }
   html << "</section>\n";
