@@ -186,7 +186,7 @@ TEST_F(CliStatusTest, ListsExperimentsInEveryFormat) {
   ASSERT_EQ(lines.size(), 4u) << out_.str();
   EXPECT_THAT(lines[0], StartsWith("id "));
   EXPECT_THAT(lines[0], HasSubstr("name   status  waiting  running  complete  failed  cancelled"
-                                  "  total  created"));
+                                  "  paused  stopped  total  created"));
   EXPECT_THAT(lines[2], HasSubstr("newer"));  // newest first
   EXPECT_THAT(lines[3], HasSubstr("older"));
   EXPECT_THAT(lines[3], HasSubstr("ACTIVE"));
@@ -194,8 +194,9 @@ TEST_F(CliStatusTest, ListsExperimentsInEveryFormat) {
   ASSERT_EQ(Status("", "csv"), 0);
   lines = Lines(out_.str());
   ASSERT_EQ(lines.size(), 3u);
-  EXPECT_EQ(lines[0], "id,name,status,waiting,running,complete,failed,cancelled,total,created");
-  EXPECT_THAT(lines[1], HasSubstr(",newer,ACTIVE,4,0,0,0,0,4,"));
+  EXPECT_EQ(lines[0],
+            "id,name,status,waiting,running,complete,failed,cancelled,paused,stopped,total,created");
+  EXPECT_THAT(lines[1], HasSubstr(",newer,ACTIVE,4,0,0,0,0,0,0,4,"));
 
   ASSERT_EQ(Status("", "json"), 0);
   const auto json = nlohmann::json::parse(out_.str());
