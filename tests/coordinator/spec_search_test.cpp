@@ -225,5 +225,29 @@ TEST(SpecSearchTest, ValidateSummaryListsSampledPoints) {
   }
 }
 
+// --set takes the search keys as whole values (checked by the parser).
+TEST(SpecSearchTest, SetOverridesTheSearchKeys) {
+  auto text = ApplySpecOverrides(
+      Cat(kVae, "grid:\n  latent_size: [2, 4, 8]\n"),
+      {"scheduler={type: asha, metric: test/neg_elbo, min_epochs: 1, reduction_factor: 3}",
+       "stop=[{metric: test/loss, non_finite: true}]", "keep_best={metric: test/loss}"});
+  ASSERT_TRUE(text.ok()) << text.status();
+  auto spec = ParseGridSpec(*text);
+  ASSERT_TRUE(spec.ok()) << spec.status() << "\n" << *text;
+  ASSERT_TRUE(spec->search.scheduler.has_value());
+  EXPECT_EQ(spec->search.scheduler->metric, "test/neg_elbo");
+  EXPECT_EQ(spec->search.stop_rules.size(), 1u);
+  EXPECT_TRUE(spec->search.keep_best.has_value());
+  EXPECT_EQ(spec->axes.size(), 1u);  // the stop list did not become an axis
+  auto bad = ApplySpecOverrides(*text, {"scheduler={type: nope, metric: test/loss}"});
+  ASSERT_TRUE(bad.ok());
+  EXPECT_FALSE(ParseGridSpec(*bad).ok());
+  auto unset = ApplySpecOverrides(*text, {"scheduler="});
+  ASSERT_TRUE(unset.ok());
+  auto plain = ParseGridSpec(*unset);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->search.scheduler.has_value());
+}
+
 }  // namespace
 }  // namespace gridrun::coordinator
