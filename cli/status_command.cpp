@@ -150,8 +150,8 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
   for (const char* column : {"number", "state", "attempt", "worker", "epoch", "step"}) {
     result.columns.push_back(column);
   }
-  if (early_stopping) result.columns.push_back("rung");
   if (!people) result.columns.push_back("total_steps");
+  if (early_stopping) result.columns.push_back("rung");
   for (const std::string& name : params) result.columns.push_back(name);
   for (const std::string& name : metrics) result.columns.push_back(name);
   if (!people) {
