@@ -4,6 +4,7 @@
 # measures and the latest results.
 #
 #   bench/run.sh [--build-dir build] [--only train,dp,coord,overhead,e2e,query]
+#   (part 7, asha, runs only when named: --only asha; about 8 minutes on 2 cores)
 #                [--quick] [--no-build] [--out FILE] [--data-dir ../shared/data]
 # (--out default: <build-dir>/bench-results.md)
 #
@@ -32,8 +33,8 @@ while [[ $# -gt 0 ]]; do
 done
 for part in ${ONLY//,/ }; do
   case "$part" in
-    train|dp|coord|overhead|e2e|query) ;;
-    *) echo "--only: unknown part '$part' (train, dp, coord, overhead, e2e, query)" >&2; exit 2 ;;
+    train|dp|coord|overhead|e2e|query|asha) ;;
+    *) echo "--only: unknown part '$part' (train, dp, coord, overhead, e2e, query, asha)" >&2; exit 2 ;;
   esac
 done
 OUT=${OUT:-$BUILD/bench-results.md}
@@ -123,6 +124,10 @@ fi
 if has query; then
   section "6. Query speed on a synthetic database" \
     $PY bench/query_bench.py --build-dir "$BUILD" "${QUERY[@]}"
+fi
+if has asha; then
+  section "7. ASHA against the full grid (36 trials, complexity x latent x KL weight, MNIST)" \
+    $PY bench/asha_vs_grid.py --build-dir "$BUILD" --data-dir "$DATA_DIR"
 fi
 say ""
 say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
