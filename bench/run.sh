@@ -4,8 +4,8 @@
 # measures and the latest results.
 #
 #   bench/run.sh [--build-dir build] [--only train,dp,coord,overhead,e2e,query]
-#   (part 7, asha, runs only when named: --only asha; about 8 minutes on 2 cores)
 #                [--quick] [--no-build] [--out FILE] [--data-dir ../shared/data]
+# (part 7, asha, runs only when named: --only asha; about 8 minutes on 2 cores)
 # (--out default: <build-dir>/bench-results.md)
 #
 # --quick: fewer rounds, steps and trials (minutes instead of ~an hour); for
