@@ -458,6 +458,13 @@ void SpecParser::ParseDistributionAxis(const TrialField& field, const std::strin
     errors_.Add(value.line, kind_path, "low above high", got, "low <= high");
     return;
   }
+  // Integer bounds travel as doubles (search::Distribution): exact up to 2^53.
+  constexpr double kExactInt = 9007199254740992.0;
+  if (kind == "int_range" && (std::fabs(low) > kExactInt || std::fabs(high) > kExactInt)) {
+    errors_.Add(value.line, kind_path, "bounds too large to sample", got,
+                "integers within +-2^53 (9007199254740992)");
+    return;
+  }
   state.distribution.kind = kind == "uniform"       ? Distribution::Kind::kUniform
                             : kind == "log_uniform" ? Distribution::Kind::kLogUniform
                                                     : Distribution::Kind::kIntRange;

@@ -43,7 +43,7 @@ struct Distribution {
   enum class Kind {
     kUniform,     // real in [low, high]
     kLogUniform,  // real in [low, high], 0 < low, uniform in log
-    kIntRange,    // integer low, low + step, ... <= high
+    kIntRange,    // integer low, low + step, ... <= high (bounds within +-2^53)
     kChoice,      // one of `choices` values (by index)
   };
   Kind kind = Kind::kUniform;

@@ -94,6 +94,11 @@ const BadSpec kBadSpecs[] = {
      Cat(kVae, "search: {strategy: random, trials: 2}\ngrid:\n  kl_weight: {uniform: [0.1, 1], "
                "step: 2}\n"),
      "line 7: grid.kl_weight.step: not used by uniform (allowed: only with int_range)"},
+    {"IntRangeBeyondDoublePrecision",
+     Cat(kVae, "search: {strategy: random, trials: 2}\ngrid:\n  seed: {int_range: [0, "
+               "99999999999999999]}\n"),
+     "line 7: grid.seed.int_range: bounds too large to sample (got [0, 99999999999999999]; "
+     "allowed: integers within +-2^53 (9007199254740992))"},
     {"AshaWithAnEpochsAxis",
      "experiment: e1\ndataset: mnist\nmodel: vae-mlp\nscheduler: {type: asha, metric: "
      "test/loss}\ngrid:\n  epochs: [3, 9]\n",
