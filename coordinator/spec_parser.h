@@ -28,6 +28,26 @@
 
 namespace gridrun::coordinator {
 
+// Helpers of the search keys' readers (spec_search.cpp, spec_sampling.cpp).
+//
+// A stand-in field for a search setting, so ParseScalar checks it with the
+// spec's usual wording.
+TrialField NumberField(FieldKind kind, FieldRange range);
+
+// One key of a section map: its value and line.
+struct KeyedNode {
+  YAML::Node node;
+  int line = 0;
+};
+
+// Reads the keys of the section map `node` at `prefix` ("scheduler"),
+// reporting a node that is no map, unknown keys (with a suggestion) and
+// repeated keys to `errors`; returns key -> (value, line) for the known
+// ones.
+std::map<std::string, KeyedNode> ReadSection(const YAML::Node& node, const std::string& prefix,
+                                             int line, const std::vector<std::string>& keys,
+                                             ErrorList& errors);
+
 class SpecParser {
  public:
   explicit SpecParser(const GridLimits& limits) : limits_(limits) {}
@@ -87,7 +107,8 @@ class SpecParser {
   void ParseAxis(const TrialField& field, const std::string& name, const YAML::Node& node,
                  const std::string& path, int line);
 
-  // spec_search.cpp: search, scheduler, stop, keep_best and distributions.
+  // spec_search.cpp: search, scheduler, stop, keep_best; spec_sampling.cpp:
+  // distribution axes and the sampled points.
   void ParseSearch(const YAML::Node& node, int line);
   void ParseScheduler(const YAML::Node& node, int line);
   void ParseStopRules(const YAML::Node& node, int line);
