@@ -4,7 +4,7 @@
 0.25] to 36 trials and shortened (epochs, train/test sizes, no sample-quality
 scoring), run by `gridrun local` twice on the same machine: every trial to the
 last epoch, and with `scheduler: {type: asha, metric: test/neg_elbo, min_epochs:
-1, reduction_factor: 3}` (--reduction-factor). Prints the wall time and trial-epochs of both, the
+1, reduction_factor: 3}` (--min-epochs, --reduction-factor). Prints the wall time and trial-epochs of both, the
 best final test/neg_elbo of each (ASHA's from its COMPLETE trials), and
 whether ASHA is within --tolerance of the grid's best at <= 1/3 of its
 trial-epochs.
@@ -31,8 +31,8 @@ def run(a, tmp, asha):
             "kl_weight=[1.0, 0.5, 0.25]", f"train_size={a.train_size}",
             f"test_size={a.test_size}", "eval_samples=0"]
     if asha:
-        sets.append("scheduler={type: asha, metric: %s, mode: min, min_epochs: 1, "
-                    "reduction_factor: %d}" % (METRIC, a.reduction_factor))
+        sets.append("scheduler={type: asha, metric: %s, mode: min, min_epochs: %d, "
+                    "reduction_factor: %d}" % (METRIC, a.min_epochs, a.reduction_factor))
     cmd = [os.path.join(a.build_dir, "gridrun"), "local", SPEC, "--db", db, "--data-dir",
            a.data_dir, "--workers", str(a.workers), "--threads", "1"]
     for s in sets:
@@ -68,6 +68,7 @@ def main():
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--tolerance", type=float, default=0.02)
     p.add_argument("--reduction-factor", type=int, default=3)
+    p.add_argument("--min-epochs", type=int, default=1)
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         grid = run(a, tmp, asha=False)
