@@ -374,7 +374,10 @@ void SpecParser::CheckSearch() {
     return std::get<int64_t>(c.value) <= 1;
   });
   for (const Choice& m : ChoicesFor("model")) {
-    const ModelInfo& model = *FindModel(std::get<std::string>(m.value));
+    // A model the catalog does not know (none today) is checked elsewhere.
+    const ModelInfo* found = FindModel(std::get<std::string>(m.value));
+    if (found == nullptr) continue;
+    const ModelInfo& model = *found;
     for (const auto& [metric, path] : named) {
       if (!MetricReported(metric, model.objective)) {
         errors_.Add(scheduler_metric_line_ != 0 && path == "scheduler.metric" ? scheduler_metric_line_
