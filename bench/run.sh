@@ -5,6 +5,7 @@
 #
 #   bench/run.sh [--build-dir build] [--only train,dp,coord,overhead,e2e,query,ui]
 #                [--quick] [--no-build] [--out FILE] [--data-dir ../shared/data]
+# (part 7, asha, runs only when named: --only asha; about 8 minutes on 2 cores)
 # (--out default: <build-dir>/bench-results.md)
 #
 # --quick: fewer rounds, steps and trials (minutes instead of ~an hour); for
@@ -32,8 +33,8 @@ while [[ $# -gt 0 ]]; do
 done
 for part in ${ONLY//,/ }; do
   case "$part" in
-    train|dp|coord|overhead|e2e|query|ui) ;;
-    *) echo "--only: unknown part '$part' (train, dp, coord, overhead, e2e, query, ui)" >&2; exit 2 ;;
+    train|dp|coord|overhead|e2e|query|ui|asha) ;;
+    *) echo "--only: unknown part '$part' (train, dp, coord, overhead, e2e, query, ui, asha)" >&2; exit 2 ;;
   esac
 done
 OUT=${OUT:-$BUILD/bench-results.md}
@@ -133,6 +134,10 @@ if has ui; then
   section "7. Dashboard API speed (gridrun ui) on a synthetic database of $UI_TRIALS trials" \
     "$BUILD/bench/gridrun-bench-ui" --db "$UI_DIR/q.db" --rounds 5
   rm -rf "$UI_DIR"
+fi
+if has asha; then
+  section "8. ASHA against the full grid (36 trials, complexity x latent x KL weight, MNIST)" \
+    $PY bench/asha_vs_grid.py --build-dir "$BUILD" --data-dir "$DATA_DIR"
 fi
 say ""
 say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -66,6 +66,7 @@ bool Reap(WorkerJob& job) {
 
 struct Counts {
   int64_t total = 0, waiting = 0, running = 0, complete = 0, failed = 0, cancelled = 0;
+  int64_t paused = 0, stopped = 0;  // early stopping (a spec's scheduler or stop rules)
   int64_t steps = 0, total_steps = 0;
 };
 
@@ -79,6 +80,8 @@ Counts Summarize(const v1::ListTrialsResponse& trials) {
       case v1::TRIAL_COMPLETE: ++c.complete; break;
       case v1::TRIAL_FAILED: ++c.failed; break;
       case v1::TRIAL_CANCELLED: ++c.cancelled; break;
+      case v1::TRIAL_PAUSED: ++c.paused; break;
+      case v1::TRIAL_STOPPED: ++c.stopped; break;
       default: break;
     }
     if (t.state() == v1::TRIAL_COMPLETE) {
@@ -97,6 +100,8 @@ std::string ProgressLine(const Counts& c, double elapsed_s) {
   line << c.complete << "/" << c.total << " trials complete, " << c.running << " running, "
        << c.waiting << " waiting";
   if (c.failed > 0) line << ", " << c.failed << " failed";
+  if (c.paused > 0) line << ", " << c.paused << " paused";
+  if (c.stopped > 0) line << ", " << c.stopped << " stopped early";
   if (c.total_steps > 0) {
     line << " | " << (100 * c.steps / std::max<int64_t>(c.total_steps, 1)) << "% of known steps";
   }

@@ -58,6 +58,21 @@ std::string ExperimentSummary(const v1::Experiment& experiment) {
   return line;
 }
 
+}  // namespace
+
+std::string ComputeSavedText(const v1::Experiment& experiment) {
+  const int64_t run = experiment.trial_epochs_run(), full = experiment.trial_epochs_full();
+  std::string text = "compute: " + std::to_string(run) + " of " + std::to_string(full) +
+                     " trial-epochs run";
+  if (full > 0 && run <= full) {
+    const int saved = static_cast<int>(std::lround(100.0 * (full - run) / full));
+    text += " (" + std::to_string(saved) + "% saved by early stopping and reuse)";
+  }
+  return text;
+}
+
+namespace {
+
 int ListExperiments(CoordinatorConnection& connection, OutputFormat format, std::ostream& out,
                     std::ostream& err) {
   QueryResult result;
@@ -116,7 +131,10 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
   }
 
   std::set<std::string> param_names, metric_names;
+  // Early stopping: a rung column, and what it saved.
+  bool early_stopping = CountOf(experiment, "PAUSED") + CountOf(experiment, "STOPPED") > 0;
   for (const v1::Trial& trial : trials.trials()) {
+    if (trial.rung_epoch() > 0 || trial.stop_after_epoch() > 0) early_stopping = true;
     for (const auto& [name, value] : trial.params()) param_names.insert(name);
     for (const auto& [name, value] : trial.latest_metrics()) metric_names.insert(name);
   }
@@ -133,6 +151,7 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
     result.columns.push_back(column);
   }
   if (!people) result.columns.push_back("total_steps");
+  if (early_stopping) result.columns.push_back("rung");
   for (const std::string& name : params) result.columns.push_back(name);
   for (const std::string& name : metrics) result.columns.push_back(name);
   if (!people) {
@@ -161,6 +180,10 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
       row.push_back(SqlValue::Integer(trial.progress().step()));
       row.push_back(SqlValue::Integer(trial.progress().total_steps()));
     }
+    // The highest rung epoch reached ("" before the first).
+    if (early_stopping) {
+      row.push_back(trial.rung_epoch() > 0 ? SqlValue::Integer(trial.rung_epoch()) : SqlValue{});
+    }
     for (const std::string& name : params) {
       auto it = trial.params().find(name);
       row.push_back(it == trial.params().end() ? SqlValue{} : ParamQueryValue(it->second));
@@ -180,6 +203,7 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
     result.rows.push_back(std::move(row));
   }
   if (people) out << ExperimentSummary(experiment) << "\n";
+  if (people && early_stopping) out << ComputeSavedText(experiment) << "\n";
   out << FormatResult(result, format);
   for (const std::string& line : failures) out << line << "\n";
   return 0;

@@ -84,6 +84,11 @@ std::map<std::string, std::string> ParamsOf(const v1::Trial& trial);
 // "WAITING", "RUNNING", ... ("UNKNOWN" otherwise).
 const char* TrialStateText(v1::TrialState state);
 
+// "compute: 21 of 81 trial-epochs run (74% saved by early stopping and
+// reuse)": Experiment.trial_epochs_run against trial_epochs_full, for
+// status, watch and the report of an experiment that stops trials early.
+std::string ComputeSavedText(const v1::Experiment& experiment);
+
 // A number for people: 6 significant digits ("0.000123457", "1.5e+07").
 std::string ShortNumber(double value);
 // A number for scripts: the shortest text that reads back to the same double.

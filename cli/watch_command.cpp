@@ -78,6 +78,8 @@ std::string WatchDisplay::TrialLine(const v1::Trial& trial) const {
       break;
     }
     case v1::TRIAL_FAILED:
+    case v1::TRIAL_PAUSED:   // why: the rung and the value that did not make the cut
+    case v1::TRIAL_STOPPED:  // why: the rule or rung that stopped it
       if (!trial.error().empty()) line += ": " + trial.error();
       break;
     case v1::TRIAL_WAITING:
@@ -157,6 +159,9 @@ void WatchDisplay::Finish(const std::string& experiment_name) {
   out_ << "experiment " << experiment_name << ": " << CountInState(v1::TRIAL_COMPLETE)
        << " COMPLETE, " << CountInState(v1::TRIAL_FAILED) << " FAILED, "
        << CountInState(v1::TRIAL_CANCELLED) << " CANCELLED";
+  if (const int64_t stopped = CountInState(v1::TRIAL_STOPPED); stopped > 0) {
+    out_ << ", " << stopped << " STOPPED early";
+  }
   const int64_t open = CountInState(v1::TRIAL_WAITING) + CountInState(v1::TRIAL_RUNNING);
   if (open > 0) out_ << ", " << open << " not finished";
   out_ << "\n";
@@ -170,8 +175,9 @@ int64_t WatchDisplay::CountInState(v1::TrialState state) const {
 }
 
 bool WatchDisplay::AllComplete() const {
-  return !trials_.empty() &&
-         CountInState(v1::TRIAL_COMPLETE) == static_cast<int64_t>(trials_.size());
+  // A trial stopped early ended as its spec asked.
+  return !trials_.empty() && CountInState(v1::TRIAL_COMPLETE) + CountInState(v1::TRIAL_STOPPED) ==
+                                 static_cast<int64_t>(trials_.size());
 }
 
 int RunWatch(const WatchOptions& options, std::ostream& out, std::ostream& err) {
@@ -208,6 +214,17 @@ int RunWatch(const WatchOptions& options, std::ostream& out, std::ostream& err) 
     return 1;
   }
   display.Finish(experiment.name());
+  if (display.CountInState(v1::TRIAL_STOPPED) > 0) {
+    // The final tally of the compute early stopping saved.
+    v1::GetExperimentRequest get;
+    get.set_experiment_id(experiment.experiment_id());
+    v1::Experiment final_state;
+    if (coordinator.grid()
+            .GetExperiment(coordinator.NewCallContext().get(), get, &final_state)
+            .ok()) {
+      out << ComputeSavedText(final_state) << "\n";
+    }
+  }
   return display.AllComplete() ? 0 : 1;
 }
 

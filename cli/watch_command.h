@@ -60,7 +60,8 @@ class WatchDisplay {
 
   // Trials seen in each final state (by their latest event).
   int64_t CountInState(v1::TrialState state) const;
-  // True when at least one trial was seen and every one is COMPLETE.
+  // True when at least one trial was seen and every one is COMPLETE or
+  // STOPPED (stopped early, as its spec asked).
   bool AllComplete() const;
 
   // One trial as a line: "trial 3 (latent_size=2, kl_weight=0.5): RUNNING

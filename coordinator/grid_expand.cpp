@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/model_catalog.h"
+#include "common/number_format.h"
+#include "search/asha.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "common/trial_fields.h"
@@ -60,6 +62,15 @@ TrialConfig Resolve(const GridSpec& spec, const ParsedModelFiles& files,
   return c;
 }
 
+// ASHA: a trial's first lease stops at the first rung (0: no rungs).
+int64_t FirstRungEpoch(const search::SearchSettings& search, int64_t epochs) {
+  if (!search.scheduler || search.scheduler->type != search::SchedulerType::kAsha) return 0;
+  const std::vector<int64_t> rungs = search::RungEpochs(
+      {search.scheduler->min_epochs, search.scheduler->reduction_factor, epochs,
+       search.scheduler->mode});
+  return rungs.empty() ? 0 : rungs.front();
+}
+
 }  // namespace
 
 std::vector<ExpandedTrial> ExpandGrid(const GridSpec& spec) {
@@ -74,6 +85,7 @@ absl::StatusOr<std::vector<ExpandedTrial>> ExpandGrid(const GridSpec& spec,
   trials.reserve(static_cast<size_t>(spec.trial_count));
   std::vector<size_t> index(spec.axes.size(), 0);
   const ParsedModelFiles files = ParseModelFiles(spec);
+  size_t point = 0;  // the sampled point (random/sobol), varying slowest
   for (int64_t number = 0; number < spec.trial_count; ++number) {
     if (cancelled && number % kTrialsPerCheck == 0 && cancelled()) {
       return absl::CancelledError(
@@ -82,6 +94,13 @@ absl::StatusOr<std::vector<ExpandedTrial>> ExpandGrid(const GridSpec& spec,
     ExpandedTrial trial;
     trial.number = number;
     std::map<std::string, SpecValue> values = spec.fixed;
+    if (point < spec.sampled_points.size()) {
+      for (size_t a = 0; a < spec.sampled_axes.size(); ++a) {
+        const SampledAxis& axis = spec.sampled_axes[a];
+        values[axis.field] = spec.sampled_points[point][a];
+        trial.params[axis.name] = SpecValueText(spec.sampled_points[point][a]);
+      }
+    }
     for (size_t a = 0; a < spec.axes.size(); ++a) {
       const GridAxis& axis = spec.axes[a];
       values[axis.field] = axis.values[index[a]];
@@ -90,11 +109,17 @@ absl::StatusOr<std::vector<ExpandedTrial>> ExpandGrid(const GridSpec& spec,
     trial.config = Resolve(spec, files, values);
     trial.config_sha256 = ConfigSha256(trial.config);
     trials.push_back(std::move(trial));
-    // Odometer step: the last axis varies fastest.
+    // Odometer step: the last axis varies fastest; the sampled point
+    // advances when every list axis has wrapped around.
+    bool wrapped = true;
     for (size_t a = spec.axes.size(); a-- > 0;) {
-      if (++index[a] < spec.axes[a].values.size()) break;
+      if (++index[a] < spec.axes[a].values.size()) {
+        wrapped = false;
+        break;
+      }
       index[a] = 0;
     }
+    if (wrapped) ++point;
   }
   return trials;
 }
@@ -110,6 +135,9 @@ absl::StatusOr<NewExperiment> ToNewExperiment(const GridSpec& spec, std::string_
   experiment.name = spec.experiment;
   experiment.spec_yaml = std::string(yaml_text);
   experiment.spec_sha256 = Sha256Hex(spec.canonical_json);
+  if (!spec.search.IsPlainGrid()) {
+    experiment.search_json = search::SearchSettingsToJson(spec.search);
+  }
   for (ExpandedTrial& trial : trials) {
     NewTrial t;
     t.number = trial.number;
@@ -118,9 +146,96 @@ absl::StatusOr<NewExperiment> ToNewExperiment(const GridSpec& spec, std::string_
     t.params = std::move(trial.params);
     t.ranks = trial.config.ranks;
     t.device = trial.config.device;
+    t.stop_after_epoch = FirstRungEpoch(spec.search, trial.config.epochs);
     experiment.trials.push_back(std::move(t));
   }
   return experiment;
+}
+
+namespace {
+
+std::string DistributionText(const SampledAxis& axis) {
+  const search::Distribution& d = axis.distribution;
+  if (d.kind == search::Distribution::Kind::kChoice) {
+    std::vector<std::string> values;
+    for (const SpecValue& v : axis.choices) values.push_back(SpecValueText(v));
+    return absl::StrCat("choice of ", absl::StrJoin(values, ", "));
+  }
+  std::string text = absl::StrCat(search::DistributionKindName(d.kind), " ",
+                                  FormatShortestDouble(d.low), "..", FormatShortestDouble(d.high));
+  if (d.kind == search::Distribution::Kind::kIntRange && d.step != 1) {
+    absl::StrAppend(&text, " step ", d.step);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string SummarizeSearch(const GridSpec& spec) {
+  std::string out;
+  const search::SearchSettings& s = spec.search;
+  for (const SampledAxis& axis : spec.sampled_axes) {
+    absl::StrAppend(&out, "\n  ", axis.name, ": ", DistributionText(axis), " (sampled)");
+  }
+  if (s.strategy != search::Strategy::kGrid) {
+    absl::StrAppend(&out, "\n  search: ", search::StrategyName(s.strategy), ", ", s.trials,
+                    s.trials == 1 ? " point" : " points", ", seed ", s.seed);
+    constexpr size_t kMaxShown = 20;
+    for (size_t i = 0; i < spec.sampled_points.size() && i < kMaxShown; ++i) {
+      std::vector<std::string> parts;
+      for (size_t a = 0; a < spec.sampled_axes.size(); ++a) {
+        parts.push_back(absl::StrCat(spec.sampled_axes[a].name, "=",
+                                     SpecValueText(spec.sampled_points[i][a])));
+      }
+      absl::StrAppend(&out, "\n    point ", i, ": ", absl::StrJoin(parts, " "));
+    }
+    if (spec.sampled_points.size() > kMaxShown) {
+      absl::StrAppend(&out, "\n    ... (", spec.sampled_points.size() - kMaxShown, " more)");
+    }
+  }
+  if (s.scheduler) {
+    const search::SchedulerSettings& c = *s.scheduler;
+    absl::StrAppend(&out, "\n  scheduler: ", search::SchedulerTypeName(c.type), " on ", c.metric,
+                    " (", search::ModeName(c.mode), "), min_epochs ", c.min_epochs);
+    if (c.type == search::SchedulerType::kAsha) {
+      auto epochs = spec.fixed.find("epochs");
+      const int64_t max_epochs =
+          epochs != spec.fixed.end() ? std::get<int64_t>(epochs->second) : TrialConfig{}.epochs;
+      std::vector<std::string> rungs;
+      for (int64_t e : search::RungEpochs(
+               {c.min_epochs, c.reduction_factor, max_epochs, c.mode})) {
+        rungs.push_back(absl::StrCat(e));
+      }
+      absl::StrAppend(&out, ", reduction_factor ", c.reduction_factor, ", rungs at epochs ",
+                      rungs.empty() ? "(none)" : absl::StrJoin(rungs, ", "));
+    } else {
+      absl::StrAppend(&out, ", min_trials ", c.min_trials);
+    }
+  }
+  for (const search::StopRule& r : s.stop_rules) {
+    std::string what;
+    switch (r.kind) {
+      case search::StopRule::Kind::kNonFinite:
+        what = "is not finite";
+        break;
+      case search::StopRule::Kind::kAbove:
+        what = absl::StrCat("is above ", FormatShortestDouble(r.bound));
+        break;
+      case search::StopRule::Kind::kBelow:
+        what = absl::StrCat("is below ", FormatShortestDouble(r.bound));
+        break;
+      case search::StopRule::Kind::kDiverged:
+        what = absl::StrCat("is worse than its best (", search::ModeName(r.mode), ") by x",
+                            FormatShortestDouble(r.factor), " for ", r.epochs, " epochs");
+        break;
+    }
+    absl::StrAppend(&out, "\n  stop when ", r.metric, " ", what);
+  }
+  if (s.keep_best) {
+    absl::StrAppend(&out, "\n  keep_best: ", s.keep_best->metric, " (",
+                    search::ModeName(s.keep_best->mode), ")");
+  }
+  return out;
 }
 
 std::string SummarizeGrid(const GridSpec& spec) {
@@ -135,6 +250,7 @@ std::string SummarizeGrid(const GridSpec& spec) {
     absl::StrAppend(&out, "\n  ", axis.name, ": ", absl::StrJoin(shown, ", "), " (",
                     axis.values.size(), axis.values.size() == 1 ? " value)" : " values)");
   }
+  absl::StrAppend(&out, SummarizeSearch(spec));
   return out;
 }
 

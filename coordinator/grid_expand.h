@@ -1,6 +1,10 @@
 // Grid expansion: a validated GridSpec (coordinator/grid_spec.h) becomes the
 // list of trials the coordinator stores.
 //
+// Random and sobol searches: each sampled point (GridSpec::sampled_points)
+// is crossed with the product of the list axes below, the point varying
+// slowest; the sampled values are ordinary settings and params.
+//
 // Order: the cartesian product of the axes, axes in the order the YAML file
 // lists them, the last axis varying fastest (like nested for-loops), trials
 // numbered from 0. Each trial's TrialConfig is fully resolved: every setting
@@ -73,6 +77,13 @@ absl::StatusOr<NewExperiment> ToNewExperiment(const GridSpec& spec, std::string_
 //     kl_weight: 1, 0.7, 0.5, 0.4, 0.3, 0.25 (6 values)
 // One line per axis in file order (at most 10 values shown, then "...");
 // lines are joined with '\n', no trailing newline.
+// Followed by SummarizeSearch's lines.
 std::string SummarizeGrid(const GridSpec& spec);
+
+// The search part of the summary ("" for a plain grid), each line starting
+// with '\n': the distribution axes ("  lr: log_uniform 1e-05..0.001
+// (sampled)"), the strategy and every sampled point (at most 20, then "...
+// (N more)"), the scheduler with its rungs, the stop rules and keep_best.
+std::string SummarizeSearch(const GridSpec& spec);
 
 }  // namespace gridrun::coordinator

@@ -63,6 +63,14 @@ absl::StatusOr<GridSpec> SpecParser::Parse(const YAML::Node& root) {
       ParseSubMap(value, "samples", line, SamplesKeys());
     } else if (name == "grid") {
       ParseGrid(value, line);
+    } else if (name == "search") {
+      ParseSearch(value, line);
+    } else if (name == "scheduler") {
+      ParseScheduler(value, line);
+    } else if (name == "stop") {
+      ParseStopRules(value, line);
+    } else if (name == "keep_best") {
+      ParseKeepBest(value, line);
     } else if (const TrialField* field = TopLevelField(name)) {
       ParseFixed(*field, value, name, line);
     } else {
@@ -268,6 +276,10 @@ void SpecParser::ParseGrid(const YAML::Node& node, int line) {
 void SpecParser::ParseAxis(const TrialField& field, const std::string& name, const YAML::Node& node,
                            const std::string& path, int line) {
   const std::string allowed = "a non-empty list of values";
+  if (node.IsMap()) {  // a distribution: {log_uniform: [a, b]}, ... (spec_search.cpp)
+    ParseDistributionAxis(field, name, node, path, line);
+    return;
+  }
   if (!node.IsSequence()) {
     errors_.Add(line, path, "not a list", DescribeNode(node),
                 absl::StrCat(allowed, ", each ", AllowedText(field)));

@@ -39,6 +39,8 @@
 #include "common/model_catalog.h"
 #include "common/trial_config.h"
 #include "common/trial_fields.h"
+#include "search/sampler.h"
+#include "search/search_settings.h"
 
 namespace gridrun::coordinator {
 
@@ -64,6 +66,19 @@ struct GridAxis {
   bool operator==(const GridAxis&) const = default;
 };
 
+// One sampled setting, from a `grid` entry written as a distribution
+// (random and sobol searches; coordinator/spec_search.cpp):
+//   lr: {log_uniform: [1.0e-5, 1.0e-3]}      kl_weight: {uniform: [0.1, 1.0]}
+//   width: {int_range: [64, 512], step: 64}  latent_size: {choice: [2, 16, 64]}
+struct SampledAxis {
+  std::string name;                   // as written under grid
+  std::string field;                  // the setting it samples
+  search::Distribution distribution;  // bounds as doubles (integers exact)
+  std::vector<SpecValue> choices;     // kChoice: the values, in file order
+
+  bool operator==(const SampledAxis&) const = default;
+};
+
 // A parsed, fully validated grid spec. Setting names ("fields") are the
 // TrialConfig JSON paths: "epochs", "kl_weight", "optimizer.lr",
 // "optimizer.name", "samples.count", ...; the top-level shorthand `lr` is
@@ -76,7 +91,17 @@ struct GridSpec {
   std::optional<std::pair<double, double>> betas;  // optimizer.betas
   std::optional<std::vector<int>> sample_epochs;   // samples.epochs, ascending
   std::vector<GridAxis> axes;                      // in file order
-  int64_t trial_count = 1;                         // product of the axis lengths
+  int64_t trial_count = 1;  // product of the axis lengths (x search.trials when sampling)
+  // How trials are chosen and stopped (search, scheduler, stop, keep_best);
+  // IsPlainGrid() for a spec that sets none of them.
+  search::SearchSettings search;
+  // Random and sobol searches: the distribution axes in file order, and the
+  // search.trials points drawn from them (point i holds one value per
+  // sampled axis, of its field's type). Each point is crossed with every
+  // combination of the list axes, the point varying slowest, so trial
+  // number = point * (product of list axes) + combination.
+  std::vector<SampledAxis> sampled_axes;
+  std::vector<std::vector<SpecValue>> sampled_points;
   // The user's model files the spec names (`model: gan.yaml`): the path as
   // written -> the file's text. ExpandGrid puts the text into each trial's
   // config (TrialConfig::model_source), so workers never read the
@@ -107,6 +132,16 @@ struct GridLimits {
 };
 
 // Parses and validates `yaml_text`.
+//
+// Search keys (coordinator/spec_search.cpp): `search` {strategy: grid |
+// random | sobol, trials: N, seed: S}, `scheduler` {type: asha | median,
+// metric, mode: min | max, min_epochs, reduction_factor (asha), min_trials
+// (median)}, `stop` (a list of single-trial rules, each {metric, and one of
+// non_finite: true, above: X, below: X, diverged: {factor: F, epochs: N}
+// with mode}), `keep_best` {metric, mode}, and grid axes written as
+// distributions (see SampledAxis). Metrics are the per-epoch ones
+// (search::EpochMetricNames()). Sampling is deterministic in search.seed,
+// else the spec's seed (0 when seed is an axis).
 //
 // Keys: experiment, dataset and model are required (dataset and model may
 // instead be grid axes); the other top-level keys are the TrialConfig

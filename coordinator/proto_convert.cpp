@@ -9,6 +9,8 @@ v1::TrialState ToProto(TrialState state) {
     case TrialState::kComplete: return v1::TRIAL_COMPLETE;
     case TrialState::kFailed: return v1::TRIAL_FAILED;
     case TrialState::kCancelled: return v1::TRIAL_CANCELLED;
+    case TrialState::kPaused: return v1::TRIAL_PAUSED;
+    case TrialState::kStopped: return v1::TRIAL_STOPPED;
   }
   return v1::TRIAL_STATE_UNSPECIFIED;
 }
@@ -19,6 +21,8 @@ TrialState FromProto(v1::TrialState state) {
     case v1::TRIAL_COMPLETE: return TrialState::kComplete;
     case v1::TRIAL_FAILED: return TrialState::kFailed;
     case v1::TRIAL_CANCELLED: return TrialState::kCancelled;
+    case v1::TRIAL_PAUSED: return TrialState::kPaused;
+    case v1::TRIAL_STOPPED: return TrialState::kStopped;
     default: return TrialState::kWaiting;
   }
 }
@@ -40,6 +44,8 @@ void ToProto(const ExperimentRecord& record, v1::Experiment* out) {
   out->set_spec_sha256(record.spec_sha256);
   out->set_created_ms(record.created_ms);
   out->set_total_trials(record.total_trials);
+  out->set_trial_epochs_run(record.trial_epochs_run);
+  out->set_trial_epochs_full(record.trial_epochs_full);
   for (const auto& [state, count] : record.trial_counts) {
     (*out->mutable_trial_counts())[TrialStateName(state)] = count;
   }
@@ -68,6 +74,8 @@ void ToProto(const TrialRecord& record, const std::map<std::string, double>& lat
   out->set_created_ms(record.created_ms);
   out->set_started_ms(record.started_ms);
   out->set_finished_ms(record.finished_ms);
+  out->set_rung_epoch(record.rung_epoch);
+  out->set_stop_after_epoch(record.stop_after_epoch);
 }
 
 }  // namespace gridrun::coordinator

@@ -43,7 +43,10 @@ const std::vector<std::string>& TopLevelKeys() {
       if (key == "optimizer") keys.emplace_back("lr");
       keys.push_back(key);
     }
-    keys.emplace_back("grid");
+    // The search keys (coordinator/spec_search.cpp), then the grid.
+    for (const char* key : {"search", "scheduler", "stop", "keep_best", "grid"}) {
+      keys.emplace_back(key);
+    }
     return keys;
   }();
   return kKeys;

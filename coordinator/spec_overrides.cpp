@@ -34,6 +34,13 @@ struct OverrideTarget {
   std::string name;     // its key there: "epochs", "lr"
 };
 
+// The search keys (coordinator/spec_search.cpp): set as a whole at the top
+// level (`--set scheduler={type: asha, metric: fid}`, `--set stop=[...]`),
+// checked by ParseGridSpec on the result.
+bool IsSearchKey(const std::string& key) {
+  return key == "search" || key == "scheduler" || key == "stop" || key == "keep_best";
+}
+
 // The keys --set accepts, for lookups and "allowed:" lists.
 std::vector<std::string> OverrideKeys() {
   std::vector<std::string> keys;
@@ -50,6 +57,7 @@ std::vector<std::string> OverrideKeys() {
 void CheckOverrideValue(const OverrideTarget& target, const YAML::Node& value,
                         const std::string& path, ErrorList& errors) {
   if (value.IsNull()) return;  // unsets the setting
+  if (IsSearchKey(target.field)) return;  // whole maps and lists, for ParseGridSpec
   if (target.field == "experiment") {
     if (!value.IsScalar() || !IsExperimentName(value.Scalar())) {
       errors.Add(0, path, value.IsNull() ? "no value" : "invalid name", DescribeNode(value),
@@ -122,6 +130,14 @@ void RemoveKey(const YAML::Node& root, const std::string& section, const std::st
 // something that is not a map).
 bool ApplyOverride(YAML::Node& root, const OverrideTarget& target, const std::string& key,
                    const YAML::Node& value) {
+  if (IsSearchKey(key)) {
+    if (value.IsNull()) {
+      RemoveKey(root, "", key);
+    } else {
+      root[key] = value;
+    }
+    return true;
+  }
   const bool to_grid =
       value.IsSequence() && target.field != "optimizer.betas" && target.field != "samples.epochs";
   const std::pair<std::string, std::string> place =

@@ -30,6 +30,26 @@
 
 namespace gridrun::coordinator {
 
+// Helpers of the search keys' readers (spec_search.cpp, spec_sampling.cpp).
+//
+// A stand-in field for a search setting, so ParseScalar checks it with the
+// spec's usual wording.
+TrialField NumberField(FieldKind kind, FieldRange range);
+
+// One key of a section map: its value and line.
+struct KeyedNode {
+  YAML::Node node;
+  int line = 0;
+};
+
+// Reads the keys of the section map `node` at `prefix` ("scheduler"),
+// reporting a node that is no map, unknown keys (with a suggestion) and
+// repeated keys to `errors`; returns key -> (value, line) for the known
+// ones.
+std::map<std::string, KeyedNode> ReadSection(const YAML::Node& node, const std::string& prefix,
+                                             int line, const std::vector<std::string>& keys,
+                                             ErrorList& errors);
+
 class SpecParser {
  public:
   SpecParser(const GridLimits& limits, const ModelFileTexts& model_files)
@@ -65,6 +85,11 @@ class SpecParser {
     int line = 0;
     size_t written = 0;     // values written, valid or not
     DistinctChoices valid;  // the valid ones, for cross-field checks
+    // A distribution (spec_search.cpp): `valid` then holds the values that
+    // bound it (its ends, or its choices) for the cross-field checks, and
+    // the axis counts as one value in the grid's product.
+    bool sampled = false;
+    search::Distribution distribution;
   };
 
   // grid_spec.cpp: reading the tree.
@@ -84,6 +109,22 @@ class SpecParser {
   void ParseGrid(const YAML::Node& node, int line);
   void ParseAxis(const TrialField& field, const std::string& name, const YAML::Node& node,
                  const std::string& path, int line);
+
+  // spec_search.cpp: search, scheduler, stop, keep_best; spec_sampling.cpp:
+  // distribution axes and the sampled points.
+  void ParseSearch(const YAML::Node& node, int line);
+  void ParseScheduler(const YAML::Node& node, int line);
+  void ParseStopRules(const YAML::Node& node, int line);
+  void ParseKeepBest(const YAML::Node& node, int line);
+  void ParseDistributionAxis(const TrialField& field, const std::string& name,
+                             const YAML::Node& node, const std::string& path, int line);
+  std::optional<std::string> ParseMetric(const YAML::Node& node, const std::string& path,
+                                         int line);
+  std::optional<search::Mode> ParseModeKey(const YAML::Node& node, const std::string& path,
+                                           int line);
+  void CheckSearch();
+  int64_t SampleCount() const;  // search.trials when sampling, else 1
+  void BuildSampled(GridSpec& spec) const;
 
   // spec_rules.cpp: rules over several settings, and the result.
   void CheckRequired(int root_line);
@@ -126,6 +167,17 @@ class SpecParser {
   std::vector<AxisState> axes_;
   int grid_line_ = 1;
   int64_t trial_count_ = 1;
+  // spec_search.cpp
+  search::SearchSettings search_;
+  int search_line_ = 0;          // 0: no `search` key
+  int trials_line_ = 0;          // search.trials
+  bool seed_given_ = false;      // search.seed
+  int scheduler_line_ = 0;       // 0: no `scheduler` key
+  std::string scheduler_metric_path_;
+  int scheduler_metric_line_ = 0;
+  int min_epochs_line_ = 0;
+  int distributions_written_ = 0;  // grid entries written as maps, valid or not
+  bool strategy_ok_ = true;        // search.strategy absent or valid
 };
 
 }  // namespace gridrun::coordinator

@@ -40,10 +40,11 @@ void SpecParser::CheckRequired(int root_line) {
 }
 
 void SpecParser::CheckTrialCount() {
-  int64_t count = 1;
+  // Sampled axes count once; the sampled points multiply the list axes.
+  int64_t count = SampleCount();
   bool saturated = false;
   for (const AxisState& a : axes_) {
-    const int64_t n = static_cast<int64_t>(a.written);
+    const int64_t n = static_cast<int64_t>(a.sampled ? 1 : a.written);
     if (count > kNoIntMax / n) {
       saturated = true;
       count = kNoIntMax;
@@ -62,7 +63,10 @@ void SpecParser::CheckTrialCount() {
 
 std::string SpecParser::AxisProduct() const {
   std::vector<std::string> parts;
-  for (const AxisState& a : axes_) parts.push_back(absl::StrCat(a.axis.name, " ", a.written));
+  if (SampleCount() > 1) parts.push_back(absl::StrCat("search.trials ", SampleCount()));
+  for (const AxisState& a : axes_) {
+    if (!a.sampled) parts.push_back(absl::StrCat(a.axis.name, " ", a.written));
+  }
   return absl::StrJoin(parts, " x ");
 }
 
@@ -98,6 +102,7 @@ void SpecParser::CheckCrossFields() {
   CheckShapes(ChoicesFor("init_encoder_from"), datasets);
   CheckBatchAgainstRanks();
   CheckSampleEpochs();
+  CheckSearch();
 }
 
 // Every pair of batch_size and ranks values, in order; a batch_size value
@@ -272,13 +277,33 @@ GridSpec SpecParser::Build() const {
   }
   nlohmann::json grid = nlohmann::json::array();
   for (const AxisState& a : axes_) {
+    if (a.sampled) continue;  // BuildSampled
     spec.axes.push_back(a.axis);
     nlohmann::json values = nlohmann::json::array();
     for (const SpecValue& v : a.axis.values) values.push_back(to_json(v));
     grid.push_back({{"axis", a.axis.name}, {"values", values}});
   }
   spec.trial_count = trial_count_;
+  spec.search = search_;
+  BuildSampled(spec);
   nlohmann::json canonical = {{"experiment", experiment_}, {"settings", settings}, {"grid", grid}};
+  // Only a spec with search keys gets them, so every plain grid keeps the
+  // spec hash it had before they existed.
+  if (!spec.search.IsPlainGrid() || !spec.sampled_axes.empty()) {
+    canonical["search"] = nlohmann::json::parse(search::SearchSettingsToJson(spec.search));
+    nlohmann::json sampled = nlohmann::json::array();
+    for (const SampledAxis& a : spec.sampled_axes) {
+      nlohmann::json choices = nlohmann::json::array();
+      for (const SpecValue& v : a.choices) choices.push_back(to_json(v));
+      sampled.push_back({{"axis", a.name},
+                         {"distribution", search::DistributionKindName(a.distribution.kind)},
+                         {"low", a.distribution.low},
+                         {"high", a.distribution.high},
+                         {"step", a.distribution.step},
+                         {"choices", choices}});
+    }
+    canonical["sampled"] = sampled;
+  }
   for (const auto& [path, file] : model_files_) {
     spec.model_files[path] = file->text;
     // A changed file is a changed spec; specs without files read as before.

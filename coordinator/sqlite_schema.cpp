@@ -299,6 +299,72 @@ CREATE TABLE trial_attempts (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 6: early stopping (search/; coordinator/sqlite_store_search.cpp).
+//   * trials.state may be PAUSED (at an ASHA rung, promotable) or STOPPED
+//     (stopped early for good). SQLite cannot ALTER a CHECK constraint, and
+//     rebuilding `trials` would cascade-delete its children under
+//     foreign_keys = ON, so the constraint's text is widened in place, the
+//     documented way for a change that every stored row already satisfies
+//     (sqlite.org/lang_altertable.html, section 7); RESET re-reads it, and
+//     the CREATE TABLEs below bump the schema cookie for other connections.
+//   * experiments.search_json: the spec's search settings
+//     (search::SearchSettingsToJson), '' for a plain grid.
+//   * trials.stop_after_epoch: where the trial's next lease stops (its next
+//     rung; 0: the end); rung_leases: leases that ended at a rung (not
+//     failures: max attempts limits attempt - preemptions - rung_leases);
+//     stop_requested / stop_reason: a stop rule or the median rule decided
+//     to stop the RUNNING trial (its attempt then ends STOPPED); rung_epoch:
+//     the highest rung epoch it reached.
+//   * rung_results: every arrival at a rung, in order, with its value and
+//     whether it was promoted: the whole state of ASHA, from which
+//     search::AshaScheduler is rebuilt for each decision.
+//   * search_decisions: every decision, in the order made (the log that
+//     status and the report show).
+//   * checkpoints.best: the checkpoint after a trial's best epoch under
+//     keep_best; retention keeps it besides the newest ones.
+// A decision and the state change it causes commit in one transaction.
+constexpr std::string_view kSchemaV6 = R"sql(
+PRAGMA writable_schema = ON;
+UPDATE sqlite_master
+   SET sql = replace(sql, '''FAILED'', ''CANCELLED''))',
+                          '''FAILED'', ''CANCELLED'', ''PAUSED'', ''STOPPED''))')
+ WHERE type = 'table' AND name = 'trials';
+PRAGMA writable_schema = RESET;
+
+ALTER TABLE experiments ADD COLUMN search_json TEXT NOT NULL DEFAULT '';
+ALTER TABLE trials ADD COLUMN stop_after_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN rung_leases INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN stop_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE trials ADD COLUMN rung_epoch INTEGER NOT NULL DEFAULT 0;  -- highest rung reached
+ALTER TABLE checkpoints ADD COLUMN best INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE rung_results (
+  experiment_id TEXT    NOT NULL REFERENCES experiments (experiment_id) ON DELETE CASCADE,
+  rung          INTEGER NOT NULL,            -- 0-based: epoch = min_epochs * rf^rung
+  seq           INTEGER NOT NULL,            -- arrival order at this rung, from 1
+  trial_id      INTEGER NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
+  epoch         INTEGER NOT NULL,
+  value         REAL,                        -- the scheduler's metric; NULL: not finite
+  promoted      INTEGER NOT NULL DEFAULT 0,
+  arrived_ms    INTEGER NOT NULL,
+  PRIMARY KEY (experiment_id, rung, seq),
+  UNIQUE (trial_id, rung)
+);
+
+CREATE TABLE search_decisions (
+  decision_id INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order decisions were made
+  trial_id    INTEGER NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
+  kind        TEXT    NOT NULL
+              CHECK (kind IN ('CONTINUE', 'PAUSE', 'PROMOTE', 'STOP', 'FINISH_PAUSED')),
+  rung        INTEGER NOT NULL DEFAULT -1,        -- -1: not a rung decision
+  epoch       INTEGER NOT NULL DEFAULT 0,
+  reason      TEXT    NOT NULL DEFAULT '',
+  decided_ms  INTEGER NOT NULL
+);
+CREATE INDEX search_decisions_trial ON search_decisions (trial_id);
+)sql";
+
 absl::Status Internal(const std::string& what, const std::exception& e) {
   return absl::InternalError(absl::StrCat(what, ": ", e.what()));
 }
@@ -333,6 +399,7 @@ const std::vector<Migration>& SchemaMigrations() {
       {3, "trials.preemptions", kSchemaV3},
       {4, "trial_source view", kSchemaV4},
       {5, "trial_attempts table", kSchemaV5},
+      {6, "early stopping: PAUSED/STOPPED, rung_results, search_decisions", kSchemaV6},
   };
   return kMigrations;
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "coordinator/sqlite_store_internal.h"
+#include "search/stop_rules.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -15,9 +16,16 @@ constexpr char kSqlUpsertCheckpoint[] =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (trial_id, step) DO UPDATE SET "
     "epoch = excluded.epoch, sha256 = excluded.sha256, size_bytes = excluded.size_bytes, "
     "path = excluded.path, created_ms = excluded.created_ms";
+// The best checkpoint (keep_best) is kept besides the newest ones.
 constexpr char kSqlCheckpointsBeyondNewest[] =
-    "SELECT step, path FROM checkpoints WHERE trial_id = ?1 "
+    "SELECT step, path FROM checkpoints WHERE trial_id = ?1 AND best = 0 "
     "ORDER BY step DESC LIMIT -1 OFFSET ?2";
+// keep_best: the step at which the metric was measured in each epoch (the
+// checkpoint saved after that epoch has the same step).
+constexpr char kSqlMetricCurve[] =
+    "SELECT epoch, value, step FROM metrics WHERE trial_id = ?1 AND name = ?2 ORDER BY step";
+constexpr char kSqlMarkBestCheckpoint[] =
+    "UPDATE checkpoints SET best = (step = ?2) WHERE trial_id = ?1";
 constexpr char kSqlDeleteCheckpointAtStep[] =
     "DELETE FROM checkpoints WHERE trial_id = ?1 AND step = ?2";
 constexpr char kSqlCheckpointPaths[] = "SELECT path FROM checkpoints WHERE trial_id = ?1";
@@ -27,6 +35,34 @@ constexpr char kSqlDeleteCheckpointBySha[] =
     "DELETE FROM checkpoints WHERE trial_id = ?1 AND sha256 = ?2";
 
 }  // namespace
+
+absl::Status SqliteTrialStore::MarkBestCheckpoint(int64_t trial_id, int64_t step) {
+  std::string experiment_id;
+  {
+    ASSIGN_OR_RETURN(const TrialRecord trial, ReadTrial(trial_id));
+    experiment_id = trial.experiment_id;
+  }
+  ASSIGN_OR_RETURN(const auto settings, ReadSearchSettings(experiment_id));
+  if (!settings || !settings->keep_best) return absl::OkStatus();
+  search::Curve curve;
+  std::map<int64_t, int64_t> step_of_epoch;
+  {
+    CachedStatement q = Prepared(kSqlMetricCurve);
+    SQLite::bind(*q, trial_id, settings->keep_best->metric);
+    while (q->executeStep()) {
+      const int64_t epoch = q->getColumn(0).getInt64();
+      curve[epoch] = sqlite_store::ReadDouble(q->getColumn(1));
+      step_of_epoch[epoch] = q->getColumn(2).getInt64();
+    }
+  }
+  const std::optional<int64_t> best = search::BestEpoch(settings->keep_best->mode, curve);
+  // Only the checkpoint saved right after the best epoch's evaluation is it.
+  if (!best || step_of_epoch[*best] != step) return absl::OkStatus();
+  CachedStatement u = Prepared(kSqlMarkBestCheckpoint);
+  SQLite::bind(*u, trial_id, step);
+  u->exec();
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::vector<std::string>> SqliteTrialStore::AddCheckpoint(
     const LeaseRef& lease, const CheckpointRecord& checkpoint, int keep) {
@@ -53,6 +89,7 @@ absl::StatusOr<std::vector<std::string>> SqliteTrialStore::AddCheckpoint(
                        checkpoint.size_bytes, checkpoint.path, checkpoint.created_ms);
           u->exec();
         }
+        RETURN_IF_ERROR(MarkBestCheckpoint(lease.trial_id, checkpoint.step));
         std::vector<int64_t> old_steps;
         {
           CachedStatement q = Prepared(kSqlCheckpointsBeyondNewest);
@@ -97,6 +134,7 @@ absl::StatusOr<std::vector<CheckpointRecord>> SqliteTrialStore::ListCheckpoints(
           c.size_bytes = q->getColumn("size_bytes").getInt64();
           c.path = q->getColumn("path").getString();
           c.created_ms = q->getColumn("created_ms").getInt64();
+          c.best = q->getColumn("best").getInt() != 0;
           checkpoints.push_back(std::move(c));
         }
         return checkpoints;

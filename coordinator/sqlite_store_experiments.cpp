@@ -24,7 +24,7 @@ constexpr char kSqlSubmittedCounts[] =
 constexpr char kSqlNextExperimentSeq[] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM experiments";
 constexpr char kSqlInsertExperiment[] =
     "INSERT INTO experiments (experiment_id, name, spec_yaml, spec_sha256, status, created_ms, "
-    "seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "seq, search_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 constexpr char kSqlReuseSource[] =
     "SELECT trial_id, epoch, step, total_steps FROM trials "
     "WHERE config_sha256 = ?1 AND state = 'COMPLETE' AND reused_from = 0 "
@@ -32,7 +32,8 @@ constexpr char kSqlReuseSource[] =
 constexpr char kSqlInsertTrial[] =
     "INSERT INTO trials (experiment_id, number, state, config_json, config_sha256, ranks, device, "
     "reused_from, epoch, step, total_steps, created_ms, started_ms, finished_ms, "
-    "experiment_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+    "experiment_seq, stop_after_epoch) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 constexpr char kSqlInsertParam[] =
     "INSERT INTO trial_params (trial_id, name, value) VALUES (?1, ?2, ?3)";
 constexpr char kSqlMarkExperimentDone[] =
@@ -46,8 +47,19 @@ constexpr char kSqlTrialsOfExperiment[] =
 constexpr char kSqlParamsOfExperiment[] =
     "SELECT p.trial_id, p.name, p.value FROM trial_params AS p "
     "JOIN trials AS t ON t.trial_id = p.trial_id WHERE t.experiment_id = ?1";
+// WAITING and PAUSED trials alike (both --cancel--> CANCELLED).
 constexpr char kSqlCancelWaiting[] =
-    "UPDATE trials SET state = ?2, finished_ms = ?3 WHERE experiment_id = ?1 AND state = 'WAITING'";
+    "UPDATE trials SET state = ?2, finished_ms = ?3 "
+    "WHERE experiment_id = ?1 AND state IN ('WAITING', 'PAUSED')";
+// Epochs trained by the experiment's own trials (the newest epoch of any
+// metric: evaluation metrics carry the epoch they scored), and the epochs
+// of every trial run to its end.
+constexpr char kSqlTrialEpochs[] =
+    "SELECT COALESCE(SUM(CASE WHEN t.reused_from = 0 THEN "
+    "         (SELECT COALESCE(MAX(l.epoch), 0) FROM metrics_last AS l "
+    "          WHERE l.trial_id = t.trial_id) ELSE 0 END), 0), "
+    "       COALESCE(SUM(json_extract(t.config_json, '$.epochs')), 0) "
+    "FROM trials AS t WHERE t.experiment_id = ?1";
 constexpr char kSqlCancelRunning[] =
     "UPDATE trials SET state = ?2, cancel_requested = 1 "
     "WHERE experiment_id = ?1 AND state = 'RUNNING'";
@@ -88,6 +100,7 @@ absl::StatusOr<ExperimentRecord> SqliteTrialStore::ReadExperiment(
     e.spec_yaml = q->getColumn("spec_yaml").getString();
     e.spec_sha256 = q->getColumn("spec_sha256").getString();
     e.created_ms = q->getColumn("created_ms").getInt64();
+    e.search_json = q->getColumn("search_json").getString();
     const std::string status = q->getColumn("status").getString();
     std::optional<ExperimentStatus> parsed = ParseExperimentStatus(status);
     if (!parsed.has_value()) {
@@ -104,10 +117,18 @@ absl::StatusOr<ExperimentRecord> SqliteTrialStore::ReadExperiment(
     e.trial_counts[state] = q->getColumn(1).getInt64();
     e.total_trials += q->getColumn(1).getInt64();
   }
+  CachedStatement epochs = Prepared(kSqlTrialEpochs);
+  SQLite::bind(*epochs, experiment_id);
+  if (epochs->executeStep()) {
+    e.trial_epochs_run = epochs->getColumn(0).getInt64();
+    e.trial_epochs_full = epochs->getColumn(1).getInt64();
+  }
   return e;
 }
 
-void SqliteTrialStore::RefreshExperimentStatus(const std::string& experiment_id) {
+void SqliteTrialStore::RefreshExperimentStatus(const std::string& experiment_id,
+                                               int64_t now_ms) {
+  FinishPausedIfIdle(experiment_id, now_ms);
   CachedStatement u = Prepared(kSqlMarkExperimentDone);
   SQLite::bind(*u, experiment_id, ExperimentStatusName(ExperimentStatus::kDone),
                ExperimentStatusName(ExperimentStatus::kActive));
@@ -174,7 +195,7 @@ absl::StatusOr<SubmitResult> SqliteTrialStore::SubmitExperiment(const NewExperim
           CachedStatement u = Prepared(kSqlInsertExperiment);
           SQLite::bind(*u, result.experiment_id, experiment.name, experiment.spec_yaml,
                        experiment.spec_sha256, ExperimentStatusName(ExperimentStatus::kActive),
-                       now_ms, seq);
+                       now_ms, seq, experiment.search_json);
           u->exec();
         }
         ASSIGN_OR_RETURN(const TrialState reused_state,
@@ -200,7 +221,7 @@ absl::StatusOr<SubmitResult> SqliteTrialStore::SubmitExperiment(const NewExperim
             SQLite::bind(*u, result.experiment_id, trial.number, TrialStateName(state),
                          trial.config_json, trial.config_sha256, trial.ranks, trial.device, source,
                          epoch, step, total_steps, now_ms, /*started_ms=*/ended_ms,
-                         /*finished_ms=*/ended_ms, seq);
+                         /*finished_ms=*/ended_ms, seq, trial.stop_after_epoch);
             u->exec();
           }
           const int64_t trial_id = db_->getLastInsertRowid();
@@ -212,7 +233,7 @@ absl::StatusOr<SubmitResult> SqliteTrialStore::SubmitExperiment(const NewExperim
           ++result.trial_count;
           if (source != 0) ++result.reused_trials;
         }
-        RefreshExperimentStatus(result.experiment_id);
+        RefreshExperimentStatus(result.experiment_id, now_ms);
         return result;
       });
 }

@@ -11,6 +11,7 @@
 //   sqlite_store_metrics.cpp      metrics and samples
 //   sqlite_store_checkpoints.cpp  checkpoint rows and retention
 //   sqlite_store_workers.cpp      worker registrations
+//   sqlite_store_search.cpp       early stopping: rungs, stop rules, decisions
 //
 // Thread-safety: everything here runs under SqliteTrialStore::mu_ (inside
 // InTransaction); the helpers themselves hold no state.
@@ -126,7 +127,9 @@ struct SqliteTrialStore::LeaseState {
   TrialState state = TrialState::kRunning;
   bool cancel_requested = false;
   std::string experiment_id;
-  int preemptions = 0;
+  int preemptions = 0;  // with the leases that ended at a rung: not failures
+  bool stop_requested = false;
+  std::string stop_reason;
 };
 
 template <typename Body>

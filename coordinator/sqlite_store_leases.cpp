@@ -27,7 +27,8 @@ constexpr char kSqlEndAttempt[] =
 constexpr char kSqlCountPreemption[] =
     "UPDATE trials SET preemptions = preemptions + 1 WHERE trial_id = ?1";
 constexpr char kSqlExpiredLeases[] =
-    "SELECT trial_id, worker_id, attempt, cancel_requested, experiment_id, preemptions "
+    "SELECT trial_id, worker_id, attempt, cancel_requested, experiment_id, "
+    "preemptions + rung_leases, stop_requested, stop_reason "
     "FROM trials WHERE state = 'RUNNING' AND lease_expires_ms < ?1 ORDER BY trial_id";
 constexpr char kSqlUpsertFinalMetric[] =
     "INSERT INTO final_metrics (trial_id, name, value) VALUES (?1, ?2, ?3) "
@@ -125,15 +126,19 @@ absl::StatusOr<TrialState> SqliteTrialStore::CompleteTrial(
   return InWriteTransaction(
       absl::StrCat("completing trial ", lease.trial_id), [&]() -> absl::StatusOr<TrialState> {
         ASSIGN_OR_RETURN(const LeaseState held, CheckLease(lease));
-        const TrialEvent event =
+        TrialEvent event =
             held.cancel_requested ? TrialEvent::kFinishCancelled : TrialEvent::kComplete;
-        ASSIGN_OR_RETURN(const TrialState next, EndAttempt(lease, held.state, event, "", now_ms));
+        if (!held.cancel_requested && held.stop_requested) event = TrialEvent::kFinishStopped;
+        ASSIGN_OR_RETURN(const TrialState next,
+                         EndAttempt(lease, held.state, event,
+                                    event == TrialEvent::kFinishStopped ? held.stop_reason : "",
+                                    now_ms));
         for (const auto& [name, value] : final_metrics) {
           CachedStatement u = Prepared(kSqlUpsertFinalMetric);
           SQLite::bind(*u, lease.trial_id, name, value);  // NaN is stored as NULL
           u->exec();
         }
-        RefreshExperimentStatus(held.experiment_id);
+        RefreshExperimentStatus(held.experiment_id, now_ms);
         return next;
       });
 }
@@ -145,14 +150,24 @@ absl::StatusOr<TrialState> SqliteTrialStore::FailTrial(const LeaseRef& lease,
       absl::StrCat("failing trial ", lease.trial_id), [&]() -> absl::StatusOr<TrialState> {
         ASSIGN_OR_RETURN(const LeaseState held, CheckLease(lease));
         TrialEvent event = TrialEvent::kFailFinal;
+        std::string recorded = error;
+        ASSIGN_OR_RETURN(const bool non_finite_stops, StopsOnNonFinite(held.experiment_id, error));
         if (held.cancel_requested) {
           event = TrialEvent::kFinishCancelled;
+        } else if (held.stop_requested) {
+          event = TrialEvent::kFinishStopped;
+          recorded = held.stop_reason;
+        } else if (non_finite_stops) {
+          // The trainers refuse a non-finite loss (models/trainer.h); with a
+          // non_finite stop rule that ends the trial as stopped, not failed.
+          event = TrialEvent::kFinishStopped;
+          LogSearchDecision(lease.trial_id, "STOP", -1, 0, error, now_ms);
         } else if (retryable && lease.attempt - held.preemptions < max_attempts) {
           event = TrialEvent::kFailRetryable;
         }
         ASSIGN_OR_RETURN(const TrialState next,
-                         EndAttempt(lease, held.state, event, error, now_ms));
-        RefreshExperimentStatus(held.experiment_id);
+                         EndAttempt(lease, held.state, event, recorded, now_ms));
+        RefreshExperimentStatus(held.experiment_id, now_ms);
         return next;
       });
 }
@@ -163,14 +178,17 @@ absl::StatusOr<TrialState> SqliteTrialStore::HandBackTrial(const LeaseRef& lease
   return InWriteTransaction(
       absl::StrCat("handing back trial ", lease.trial_id), [&]() -> absl::StatusOr<TrialState> {
         ASSIGN_OR_RETURN(const LeaseState held, CheckLease(lease));
-        const TrialEvent event =
+        TrialEvent event =
             held.cancel_requested ? TrialEvent::kFinishCancelled : TrialEvent::kFailRetryable;
+        if (!held.cancel_requested && held.stop_requested) event = TrialEvent::kFinishStopped;
         ASSIGN_OR_RETURN(const TrialState next,
-                         EndAttempt(lease, held.state, event, reason, now_ms));
+                         EndAttempt(lease, held.state, event,
+                                    event == TrialEvent::kFinishStopped ? held.stop_reason : reason,
+                                    now_ms));
         CachedStatement u = Prepared(kSqlCountPreemption);
         SQLite::bind(*u, lease.trial_id);
         u->exec();
-        RefreshExperimentStatus(held.experiment_id);
+        RefreshExperimentStatus(held.experiment_id, now_ms);
         return next;
       });
 }
@@ -183,6 +201,8 @@ absl::StatusOr<std::vector<ExpiredLease>> SqliteTrialStore::ExpireLeases(int64_t
       bool cancel_requested;
       std::string experiment_id;
       int preemptions;
+      bool stop_requested;
+      std::string stop_reason;
     };
     std::vector<Expired> expired;
     {
@@ -192,7 +212,8 @@ absl::StatusOr<std::vector<ExpiredLease>> SqliteTrialStore::ExpireLeases(int64_t
         expired.push_back({LeaseRef{q->getColumn(0).getInt64(), q->getColumn(1).getString(),
                                     q->getColumn(2).getInt()},
                            q->getColumn(3).getInt() != 0, q->getColumn(4).getString(),
-                           q->getColumn(5).getInt()});
+                           q->getColumn(5).getInt(), q->getColumn(6).getInt() != 0,
+                           q->getColumn(7).getString()});
       }
     }
     std::vector<ExpiredLease> result;
@@ -201,6 +222,8 @@ absl::StatusOr<std::vector<ExpiredLease>> SqliteTrialStore::ExpireLeases(int64_t
       TrialEvent event = TrialEvent::kLeaseExpired;
       if (e.cancel_requested) {
         event = TrialEvent::kFinishCancelled;
+      } else if (e.stop_requested) {
+        event = TrialEvent::kFinishStopped;
       } else if (e.lease.attempt - e.preemptions >= max_attempts) {
         event = TrialEvent::kLeaseExpiredFinal;
       }
@@ -215,11 +238,13 @@ absl::StatusOr<std::vector<ExpiredLease>> SqliteTrialStore::ExpireLeases(int64_t
                              e.lease.attempt - e.preemptions, " of ", max_attempts, ", ",
                              e.preemptions, " preempted)");
       ASSIGN_OR_RETURN(const TrialState next,
-                       EndAttempt(e.lease, TrialState::kRunning, event, error, now_ms));
+                       EndAttempt(e.lease, TrialState::kRunning, event,
+                                  event == TrialEvent::kFinishStopped ? e.stop_reason : error,
+                                  now_ms));
       result.push_back({e.lease.trial_id, e.lease.worker_id, e.lease.attempt, next});
       experiments.insert(e.experiment_id);
     }
-    for (const std::string& id : experiments) RefreshExperimentStatus(id);
+    for (const std::string& id : experiments) RefreshExperimentStatus(id, now_ms);
     return result;
   });
 }

@@ -49,6 +49,9 @@ absl::StatusOr<TrialRecord> TrialFromRow(const SQLite::Statement& row) {
   t.created_ms = row.getColumn("created_ms").getInt64();
   t.started_ms = row.getColumn("started_ms").getInt64();
   t.finished_ms = row.getColumn("finished_ms").getInt64();
+  t.stop_after_epoch = row.getColumn("stop_after_epoch").getInt64();
+  t.rung_epoch = row.getColumn("rung_epoch").getInt64();
+  t.stop_requested = row.getColumn("stop_requested").getInt() != 0;
   return t;
 }
 
@@ -68,9 +71,10 @@ constexpr char kSqlTrialParams[] = "SELECT name, value FROM trial_params WHERE t
 // The reuse rule is the schema's (the trial_source view, sqlite_schema.cpp).
 constexpr char kSqlSourceTrial[] =
     "SELECT source_trial_id FROM trial_source WHERE trial_id = ?1";
+// Leases that ended at a rung are no more failures than preemptions are.
 constexpr char kSqlLeaseOfTrial[] =
-    "SELECT state, worker_id, attempt, cancel_requested, experiment_id, preemptions FROM trials "
-    "WHERE trial_id = ?1";
+    "SELECT state, worker_id, attempt, cancel_requested, experiment_id, "
+    "preemptions + rung_leases, stop_requested, stop_reason FROM trials WHERE trial_id = ?1";
 
 std::string LeaseLostMessage(const LeaseRef& lease, TrialState state, int attempt,
                              const std::string& worker_id) {
@@ -134,8 +138,12 @@ absl::StatusOr<SqliteTrialStore::LeaseState> SqliteTrialStore::CheckLease(const 
   if (state != TrialState::kRunning || worker_id != lease.worker_id || attempt != lease.attempt) {
     return absl::AbortedError(LeaseLostMessage(lease, state, attempt, worker_id));
   }
-  return LeaseState{state, q->getColumn(3).getInt() != 0, q->getColumn(4).getString(),
-                    q->getColumn(5).getInt()};
+  return LeaseState{state,
+                    q->getColumn(3).getInt() != 0,
+                    q->getColumn(4).getString(),
+                    q->getColumn(5).getInt(),
+                    q->getColumn(6).getInt() != 0,
+                    q->getColumn(7).getString()};
 }
 
 absl::StatusOr<int64_t> SqliteTrialStore::ReuseSourceOrSelf(int64_t trial_id) {

@@ -55,6 +55,7 @@
 #include "coordinator/sqlite_schema.h"
 #include "coordinator/trial_state.h"
 #include "coordinator/trial_store.h"
+#include "search/search_settings.h"
 
 namespace gridrun::coordinator {
 
@@ -129,6 +130,8 @@ class SqliteTrialStore final : public TrialStore {
   absl::StatusOr<int64_t> WriteMetrics(const LeaseRef& lease,
                                        const std::vector<MetricPointRecord>& points) override;
   absl::Status WriteSample(const LeaseRef& lease, const SampleRecord& sample) override;
+  // With keep_best, the checkpoint after the trial's best epoch is kept
+  // besides the newest `keep` (MarkBestCheckpoint).
   // checkpoint.trial_id must be 0 or lease.trial_id. A second checkpoint at
   // the same step replaces the first (its path is returned as dropped unless
   // the new row uses the same path). A path still used by a kept row is
@@ -149,6 +152,12 @@ class SqliteTrialStore final : public TrialStore {
                              int64_t now_ms) override;
   // In attempt order.
   absl::StatusOr<std::vector<AttemptRecord>> ListAttempts(int64_t trial_id) override;
+  absl::StatusOr<TrialState> ReachRung(const LeaseRef& lease, int64_t epoch,
+                                       int64_t now_ms) override;
+  absl::StatusOr<std::optional<std::string>> ApplyStopRules(const LeaseRef& lease,
+                                                            int64_t now_ms) override;
+  absl::StatusOr<std::vector<SearchDecisionRecord>> ListSearchDecisions(
+      const std::string& id_or_name) override;
 
   // Additions beyond TrialStore, for the CLI and tests.
 
@@ -193,8 +202,25 @@ class SqliteTrialStore final : public TrialStore {
   // lease; ABORTED if the row is no longer held.
   absl::StatusOr<TrialState> EndAttempt(const LeaseRef& lease, TrialState from, TrialEvent event,
                                         const std::string& error, int64_t now_ms);
-  // ACTIVE -> DONE once no trial is WAITING or RUNNING.
-  void RefreshExperimentStatus(const std::string& experiment_id);
+  // ACTIVE -> DONE once no trial is WAITING or RUNNING; PAUSED trials then
+  // become STOPPED first (sqlite_store_search.cpp).
+  void RefreshExperimentStatus(const std::string& experiment_id, int64_t now_ms);
+  // sqlite_store_search.cpp: the experiment's search settings (std::nullopt
+  // for a plain grid; INTERNAL for stored JSON that does not parse).
+  absl::StatusOr<std::optional<search::SearchSettings>> ReadSearchSettings(
+      const std::string& experiment_id);
+  // True when the experiment has a non_finite stop rule and `error` is a
+  // trainer's non-finite refusal ("non-finite loss/d at step 17").
+  absl::StatusOr<bool> StopsOnNonFinite(const std::string& experiment_id,
+                                        const std::string& error);
+  void LogSearchDecision(int64_t trial_id, const char* kind, int rung, int64_t epoch,
+                         const std::string& reason, int64_t now_ms);
+  // PAUSED -> STOPPED for every paused trial when nothing else can run.
+  void FinishPausedIfIdle(const std::string& experiment_id, int64_t now_ms);
+  // keep_best: marks the trial's checkpoint at `step` as its best (and no
+  // other) when it was saved right after the best epoch of the keep_best
+  // metric; retention keeps the best besides the newest (checkpoints.best).
+  absl::Status MarkBestCheckpoint(int64_t trial_id, int64_t step);
   std::string NewExperimentId(const NewExperiment& experiment);
 
   const std::string path_;

@@ -28,6 +28,13 @@ constexpr TransitionRule kTransitions[] = {
     // of it on its next heartbeat and the attempt ends with kFinishCancelled.
     {TrialState::kRunning, TrialEvent::kCancel, TrialState::kRunning},
     {TrialState::kRunning, TrialEvent::kFinishCancelled, TrialState::kCancelled},
+    // Early stopping (see the header).
+    {TrialState::kRunning, TrialEvent::kRungContinue, TrialState::kWaiting},
+    {TrialState::kRunning, TrialEvent::kRungPause, TrialState::kPaused},
+    {TrialState::kPaused, TrialEvent::kPromote, TrialState::kWaiting},
+    {TrialState::kPaused, TrialEvent::kFinishPaused, TrialState::kStopped},
+    {TrialState::kPaused, TrialEvent::kCancel, TrialState::kCancelled},
+    {TrialState::kRunning, TrialEvent::kFinishStopped, TrialState::kStopped},
 };
 
 }  // namespace
@@ -44,6 +51,10 @@ const char* TrialStateName(TrialState state) {
       return "FAILED";
     case TrialState::kCancelled:
       return "CANCELLED";
+    case TrialState::kPaused:
+      return "PAUSED";
+    case TrialState::kStopped:
+      return "STOPPED";
   }
   return "UNKNOWN";
 }
@@ -57,7 +68,7 @@ std::optional<TrialState> ParseTrialState(std::string_view name) {
 
 bool IsTerminal(TrialState state) {
   return state == TrialState::kComplete || state == TrialState::kFailed ||
-         state == TrialState::kCancelled;
+         state == TrialState::kCancelled || state == TrialState::kStopped;
 }
 
 const char* TrialEventName(TrialEvent event) {
@@ -82,6 +93,16 @@ const char* TrialEventName(TrialEvent event) {
       return "reuse";
     case TrialEvent::kFinishCancelled:
       return "finish_cancelled";
+    case TrialEvent::kRungContinue:
+      return "rung_continue";
+    case TrialEvent::kRungPause:
+      return "rung_pause";
+    case TrialEvent::kPromote:
+      return "promote";
+    case TrialEvent::kFinishPaused:
+      return "finish_paused";
+    case TrialEvent::kFinishStopped:
+      return "finish_stopped";
   }
   return "unknown";
 }

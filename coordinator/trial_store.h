@@ -44,6 +44,7 @@ struct NewTrial {
   std::map<std::string, std::string> params;  // grid axis name -> value text
   int ranks = 1;                            // for capability matching
   std::string device = "cpu";
+  int64_t stop_after_epoch = 0;             // ASHA: the first rung (0: none)
 };
 
 struct NewExperiment {
@@ -51,6 +52,9 @@ struct NewExperiment {
   std::string spec_yaml;
   std::string spec_sha256;
   std::vector<NewTrial> trials;
+  // search::SearchSettingsToJson of the spec's search settings; "" for a
+  // plain grid (no sampling, scheduler, stop rules or keep_best).
+  std::string search_json;
 };
 
 enum class ExperimentStatus { kActive, kDone, kCancelled };
@@ -65,6 +69,11 @@ struct ExperimentRecord {
   int64_t created_ms = 0;
   std::map<TrialState, int64_t> trial_counts;
   int64_t total_trials = 0;
+  std::string search_json;  // as NewExperiment
+  // Epochs trained by this experiment's own trials (reused ones cost
+  // nothing), and what running every trial to its last epoch would take.
+  int64_t trial_epochs_run = 0;
+  int64_t trial_epochs_full = 0;
 };
 
 struct TrialRecord {
@@ -91,6 +100,22 @@ struct TrialRecord {
   int64_t created_ms = 0;
   int64_t started_ms = 0;
   int64_t finished_ms = 0;
+  // Early stopping (coordinator/trial_state.h).
+  int64_t stop_after_epoch = 0;  // where the next lease stops (0: the end)
+  int64_t rung_epoch = 0;        // the highest rung epoch reached (0: none)
+  bool stop_requested = false;   // RUNNING, told to stop; the reason is in error
+};
+
+// One decision of an experiment's scheduler or stop rules, in the order made.
+struct SearchDecisionRecord {
+  int64_t decision_id = 0;
+  int64_t trial_id = 0;
+  int64_t number = 0;        // the trial's grid number
+  std::string kind;          // CONTINUE, PAUSE, PROMOTE, STOP, FINISH_PAUSED
+  int rung = -1;             // -1: not a rung decision
+  int64_t epoch = 0;
+  std::string reason;
+  int64_t decided_ms = 0;
 };
 
 struct SubmitResult {
@@ -132,6 +157,7 @@ struct CheckpointRecord {
   int64_t size_bytes = 0;
   std::string path;  // file under the checkpoint directory
   int64_t created_ms = 0;
+  bool best = false;  // keep_best: saved after the trial's best epoch
 };
 
 struct WorkerRecord {
@@ -270,6 +296,35 @@ class TrialStore {
   // of its source (where its results were produced). NOT_FOUND for an
   // unknown trial.
   virtual absl::StatusOr<std::vector<AttemptRecord>> ListAttempts(int64_t trial_id) = 0;
+
+  // Early stopping (protocol convention 7 in proto/gridrun.proto; the
+  // policies are search/'s). Each decision commits with the state change it
+  // causes.
+  //
+  // The lease's trial trained through `epoch`, its lease's stop_after_epoch
+  // and an ASHA rung: records the value of the scheduler's metric at that
+  // epoch (NaN if it was not reported), decides (search::AshaScheduler
+  // rebuilt from rung_results), and applies every decision: the trial goes
+  // RUNNING -> WAITING (promoted; its next lease stops at the next rung or
+  // runs to the end) or PAUSED, and paused trials made promotable go
+  // WAITING. A stop-requested trial becomes STOPPED instead. Returns the
+  // trial's new state. ABORTED if `lease` is not current; FAILED_PRECONDITION
+  // if the experiment has no ASHA scheduler or `epoch` is not the trial's
+  // stop_after_epoch.
+  virtual absl::StatusOr<TrialState> ReachRung(const LeaseRef& lease, int64_t epoch,
+                                               int64_t now_ms) = 0;
+
+  // After the lease's metrics were written: checks the experiment's stop
+  // rules and median rule on the trial's latest epoch. When one fires, the
+  // trial gets stop_requested with the reason (its attempt then ends
+  // STOPPED). Returns the reason when the trial is stop-requested (now or
+  // before), nullopt otherwise. ABORTED if `lease` is not current.
+  virtual absl::StatusOr<std::optional<std::string>> ApplyStopRules(const LeaseRef& lease,
+                                                                    int64_t now_ms) = 0;
+
+  // The experiment's decisions in the order made. NOT_FOUND.
+  virtual absl::StatusOr<std::vector<SearchDecisionRecord>> ListSearchDecisions(
+      const std::string& id_or_name) = 0;
 
   // Reads for the CLI and WatchExperiment.
   virtual absl::StatusOr<std::vector<MetricPointRecord>> ListMetrics(int64_t trial_id) = 0;

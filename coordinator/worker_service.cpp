@@ -167,6 +167,7 @@ grpc::Status WorkerServiceImpl::LeaseTrial(grpc::ServerContext* context,
   lease->set_attempt(trial.attempt);
   lease->set_config_json(trial.config_json);
   lease->set_lease_expires_ms(trial.lease_expires_ms);
+  lease->set_stop_after_epoch(trial.stop_after_epoch);
   // Checkpoints are only stored under a lease, so a first attempt has none.
   absl::StatusOr<std::vector<CheckpointRecord>> checkpoints = std::vector<CheckpointRecord>();
   if (trial.attempt > 1) checkpoints = store_->ListCheckpoints(trial.trial_id);
@@ -202,7 +203,8 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
       MakeLease(request->worker_id(), request->trial_id(), request->attempt()), clock_->NowMs(),
       options_.lease_timeout_ms, p.epoch(), p.step(), p.total_steps(), p.steps_per_second());
   RETURN_GRPC_IF_ERROR(trial.status());
-  response->set_action(trial->cancel_requested ? v1::HeartbeatResponse::CANCEL
+  response->set_action(trial->cancel_requested  ? v1::HeartbeatResponse::CANCEL
+                       : trial->stop_requested ? v1::HeartbeatResponse::STOP
                                                : v1::HeartbeatResponse::CONTINUE);
   response->set_lease_expires_ms(trial->lease_expires_ms);
   return grpc::Status::OK;
@@ -230,10 +232,18 @@ grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
     points.push_back(MetricPointRecord{p.name(), p.step(), p.epoch(), p.value(),
                                        p.wall_ms() > 0 ? p.wall_ms() : clock_->NowMs()});
   }
-  auto stored = store_->WriteMetrics(
-      MakeLease(request->worker_id(), request->trial_id(), request->attempt()), points);
+  const LeaseRef lease = MakeLease(request->worker_id(), request->trial_id(), request->attempt());
+  auto stored = store_->WriteMetrics(lease, points);
   RETURN_GRPC_IF_ERROR(stored.status());
   response->set_stored(*stored);
+  // Convention 7b: the stop decision is committed before the worker hears it.
+  auto stop = store_->ApplyStopRules(lease, clock_->NowMs());
+  RETURN_GRPC_IF_ERROR(stop.status());
+  if (stop->has_value()) {
+    response->set_stop(true);
+    response->set_stop_reason(**stop);
+    spdlog::info("trial {}: stop requested: {}", request->trial_id(), **stop);
+  }
   return grpc::Status::OK;
 }
 
@@ -368,6 +378,22 @@ grpc::Status WorkerServiceImpl::FetchCheckpoint(grpc::ServerContext* context,
   }
   return ToGrpcStatus(absl::NotFoundError(
       absl::StrCat("trial ", request->trial_id(), " has no usable checkpoint")));
+}
+
+grpc::Status WorkerServiceImpl::ReachRung(grpc::ServerContext* context,
+                                          const v1::ReachRungRequest* request,
+                                          v1::ReachRungResponse* response) {
+  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
+  RETURN_GRPC_IF_ERROR(ValidateLease(request->worker_id(), request->trial_id(), request->attempt()));
+  RETURN_GRPC_IF_ERROR(ValidateNonNegative("epoch", request->epoch()));
+  auto state = store_->ReachRung(
+      MakeLease(request->worker_id(), request->trial_id(), request->attempt()), request->epoch(),
+      clock_->NowMs());
+  RETURN_GRPC_IF_ERROR(state.status());
+  response->set_new_state(ToProto(*state));
+  spdlog::info("trial {}: reached its rung at epoch {} -> {}", request->trial_id(),
+               request->epoch(), TrialStateName(*state));
+  return grpc::Status::OK;
 }
 
 grpc::Status WorkerServiceImpl::CompleteTrial(grpc::ServerContext* context,

@@ -62,6 +62,8 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
   grpc::Status FetchCheckpoint(grpc::ServerContext* context,
                                const v1::FetchCheckpointRequest* request,
                                grpc::ServerWriter<v1::CheckpointChunk>* writer) override;
+  grpc::Status ReachRung(grpc::ServerContext* context, const v1::ReachRungRequest* request,
+                         v1::ReachRungResponse* response) override;
   grpc::Status CompleteTrial(grpc::ServerContext* context,
                              const v1::CompleteTrialRequest* request,
                              v1::CompleteTrialResponse* response) override;

@@ -21,6 +21,7 @@ PACKAGES=(
   libcurl4-openssl-dev  # `gridrun data fetch` downloads
   libcpp-httplib-dev    # `gridrun ui`'s HTTP server
   # tests and benchmarks
+  libgsl-dev  # search/: Sobol points (gsl_qrng_sobol)
   libgtest-dev libgmock-dev libbenchmark-dev python3
   python3-torch  # the PyTorch baselines in bench/baselines (same LibTorch 1.13)
   clang-14 libclang-rt-14-dev llvm-14  # libFuzzer, sanitizer runtimes, llvm-symbolizer

@@ -46,6 +46,7 @@ LeaseReply ToLeaseReply(const v1::LeaseTrialResponse& response, std::string seri
     t.has_checkpoint = l.has_checkpoint();
     t.checkpoint_step = l.checkpoint().step();
     t.checkpoint_epoch = l.checkpoint().epoch();
+    t.stop_after_epoch = l.stop_after_epoch();
     reply.trial = std::move(t);
   }
   reply.serialized = std::move(serialized);
@@ -153,16 +154,24 @@ absl::StatusOr<HeartbeatReply> WorkerClient::Heartbeat(const LeasedTrial& trial,
   });
   if (!status.ok()) return FromGrpcStatus(status);
   return HeartbeatReply{response.action() == v1::HeartbeatResponse::CANCEL,
+                        response.action() == v1::HeartbeatResponse::STOP,
                         response.lease_expires_ms()};
 }
 
 absl::Status WorkerClient::ReportMetrics(const LeasedTrial& trial,
-                                         v1::ReportMetricsRequest& request) {
+                                         v1::ReportMetricsRequest& request, bool* stop) {
   SetLease(&request, worker_id_, trial);
   v1::ReportMetricsResponse response;
-  return FromGrpcStatus(stub_->Retry(options_, retry_budget_, "ReportMetrics", [&](auto* c) {
-    return stub_->service->ReportMetrics(c, request, &response);
-  }));
+  absl::Status status =
+      FromGrpcStatus(stub_->Retry(options_, retry_budget_, "ReportMetrics", [&](auto* c) {
+        return stub_->service->ReportMetrics(c, request, &response);
+      }));
+  if (status.ok() && stop != nullptr && response.stop()) {
+    spdlog::info("trial {}: the coordinator stops it early: {}", trial.trial_id,
+                 response.stop_reason());
+    *stop = true;
+  }
+  return status;
 }
 
 absl::Status WorkerClient::ReportSample(const LeasedTrial& trial, const std::string& name,
@@ -241,6 +250,22 @@ absl::Status WorkerClient::Complete(const LeasedTrial& trial,
   return FromGrpcStatus(stub_->Retry(options_, retry_budget_, "CompleteTrial", [&](auto* c) {
     return stub_->service->CompleteTrial(c, request, &response);
   }));
+}
+
+absl::Status WorkerClient::ReachRung(const LeasedTrial& trial, int64_t epoch) {
+  v1::ReachRungRequest request;
+  SetLease(&request, worker_id_, trial);
+  request.set_epoch(epoch);
+  v1::ReachRungResponse response;
+  absl::Status status =
+      FromGrpcStatus(stub_->Retry(options_, retry_budget_, "ReachRung", [&](auto* c) {
+        return stub_->service->ReachRung(c, request, &response);
+      }));
+  if (status.ok()) {
+    spdlog::info("trial {}: at its rung (epoch {}): {}", trial.trial_id, epoch,
+                 v1::TrialState_Name(response.new_state()));
+  }
+  return status;
 }
 
 absl::Status WorkerClient::Fail(const LeasedTrial& trial, const std::string& error,

@@ -40,6 +40,9 @@ struct LeasedTrial {
   bool has_checkpoint = false;
   int64_t checkpoint_step = 0;
   int64_t checkpoint_epoch = 0;
+  // > 0: train through this epoch only, then ReachRung (the lease is
+  // bounded to an ASHA rung; proto/gridrun.proto convention 7a).
+  int64_t stop_after_epoch = 0;
 };
 
 struct LeaseReply {
@@ -59,6 +62,7 @@ absl::StatusOr<LeaseReply> DecodeLeaseReply(std::string serialized);
 
 struct HeartbeatReply {
   bool cancel = false;
+  bool stop = false;  // stopped early (convention 7b): end the trial
   int64_t lease_expires_ms = 0;
 };
 
@@ -84,8 +88,11 @@ class WorkerClient {
   absl::StatusOr<LeaseReply> Lease();
   absl::StatusOr<HeartbeatReply> Heartbeat(const LeasedTrial& trial, const TrialProgress& progress);
   // Sends the points of `request` (its worker and lease fields are set here
-  // from this worker and `trial`); the points stay in `request`.
-  absl::Status ReportMetrics(const LeasedTrial& trial, v1::ReportMetricsRequest& request);
+  // from this worker and `trial`); the points stay in `request`. `stop`
+  // (if set) becomes true when the coordinator asks the trial to stop early
+  // (convention 7b).
+  absl::Status ReportMetrics(const LeasedTrial& trial, v1::ReportMetricsRequest& request,
+                             bool* stop = nullptr);
   absl::Status ReportSample(const LeasedTrial& trial, const std::string& name, int64_t step,
                             int64_t epoch, const std::string& png, int rows, int cols);
   absl::Status SaveCheckpoint(const LeasedTrial& trial, int64_t step, int64_t epoch,
@@ -93,6 +100,9 @@ class WorkerClient {
   // The newest valid checkpoint's bytes (the coordinator verified its hash).
   absl::StatusOr<std::string> FetchCheckpoint(const LeasedTrial& trial);
   absl::Status Complete(const LeasedTrial& trial, const std::map<std::string, double>& final_metrics);
+  // The trial trained through its lease's stop_after_epoch `epoch`
+  // (convention 7a); the coordinator decides whether it continues.
+  absl::Status ReachRung(const LeasedTrial& trial, int64_t epoch);
   absl::Status Fail(const LeasedTrial& trial, const std::string& error, bool retryable);
   // After SIGTERM, with a checkpoint saved: the trial goes back to the queue
   // without using up one of its attempts.

@@ -35,7 +35,9 @@ absl::Status CoordinatorSink::Checkpoint(int64_t step, int64_t epoch, const std:
   return MarkLeaseLostIfAborted(client_->SaveCheckpoint(trial_, step, epoch, bytes));
 }
 
-bool CoordinatorSink::ShouldStop() { return lease_lost() || reporter_.cancel_requested(); }
+bool CoordinatorSink::ShouldStop() {
+  return lease_lost() || reporter_.cancel_requested() || reporter_.stop_requested();
+}
 
 absl::Status CoordinatorSink::Flush() {
   RETURN_IF_ERROR(MarkLeaseLostIfAborted(reporter_.Flush()));

@@ -26,6 +26,7 @@ class CoordinatorSink final : public TrialSink {
   bool ShouldStop() override;
 
   bool cancel_requested() const { return reporter_.cancel_requested(); }
+  bool stop_requested() const { return reporter_.stop_requested(); }
   bool lease_lost() const { return lease_lost_ || reporter_.lease_lost(); }
   // Sends the queued metrics and the latest progress (before Complete/Fail).
   absl::Status Flush();

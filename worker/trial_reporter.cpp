@@ -76,7 +76,9 @@ absl::Status TrialReporter::SendQueued() {
       MoveFront(queue_->mutable_points(), std::min(queue_->points_size(), kMaxPointsPerRequest),
                 request.mutable_points());
     }
-    absl::Status status = client_->ReportMetrics(trial_, request);
+    bool stop = false;
+    absl::Status status = client_->ReportMetrics(trial_, request, &stop);
+    if (stop) stop_requested_ = true;
     if (status.code() == absl::StatusCode::kAborted) lease_lost_ = true;
     if (!status.ok()) {
       // Back to the front of the queue, ahead of the points queued since,
@@ -136,6 +138,7 @@ void TrialReporter::Loop() {
         spdlog::info("trial {}: the coordinator asks to cancel", trial_.trial_id);
         cancel_requested_ = true;
       }
+      if (reply->stop) stop_requested_ = true;
     } else if (reply.status().code() == absl::StatusCode::kAborted) {
       spdlog::warn("trial {}: lease lost ({})", trial_.trial_id,
                    std::string(reply.status().message()));

@@ -1,7 +1,8 @@
 // TrialReporter: rank 0's background duties for the trial it runs.
 //
 //   1. A heartbeat every heartbeat_interval_ms carries the latest progress and
-//      renews the lease. A CANCEL reply sets cancel_requested(); an ABORTED
+//      renews the lease. A CANCEL reply sets cancel_requested(), a STOP reply
+//      (or a metrics report answered with stop) stop_requested(); an ABORTED
 //      reply (lease given to someone else) sets lease_lost().
 //   2. Metric points queue up and are sent in batches: when 100 points are
 //      waiting or a second has passed, and on Flush(). Each point is built
@@ -45,6 +46,9 @@ class TrialReporter {
   absl::Status HeartbeatNow();
 
   bool cancel_requested() const { return cancel_requested_; }
+  // The coordinator stopped the trial early (a heartbeat's STOP or a metrics
+  // report's stop).
+  bool stop_requested() const { return stop_requested_; }
   bool lease_lost() const { return lease_lost_; }
   const LeasedTrial& trial() const { return trial_; }
 
@@ -56,6 +60,7 @@ class TrialReporter {
   LeasedTrial trial_;
   int64_t heartbeat_interval_ms_;
   std::atomic<bool> cancel_requested_{false};
+  std::atomic<bool> stop_requested_{false};
   std::atomic<bool> lease_lost_{false};
 
   std::mutex mutex_;

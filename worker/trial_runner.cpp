@@ -256,7 +256,10 @@ TrialOutcome Runner::Run(const std::string& checkpoint) {
   int64_t window_steps = 0;
   double steps_per_second = 0;
 
-  for (int64_t epoch = start_epoch_; epoch <= config_.epochs; ++epoch) {
+  // A lease bounded to a rung ends there (a rung is always below epochs).
+  const bool bounded = options_.stop_after_epoch > 0 && options_.stop_after_epoch < config_.epochs;
+  const int64_t last_epoch = bounded ? options_.stop_after_epoch : config_.epochs;
+  for (int64_t epoch = start_epoch_; epoch <= last_epoch; ++epoch) {
     auto shard = models::ShardIndices(train_->size(), config_.batch_size, comm_.rank(),
                                       comm_.size(), static_cast<uint64_t>(config_.trial_seed),
                                       epoch);
@@ -342,7 +345,8 @@ TrialOutcome Runner::Run(const std::string& checkpoint) {
     }
   }
   TrialOutcome outcome;
-  outcome.kind = TrialOutcome::Kind::kCompleted;
+  outcome.kind = bounded ? TrialOutcome::Kind::kReachedRung : TrialOutcome::Kind::kCompleted;
+  outcome.rung_epoch = bounded ? last_epoch : 0;
   outcome.final_metrics = last_eval_;
   outcome.steps = trainer_->step();
   return outcome;

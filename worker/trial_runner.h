@@ -45,6 +45,11 @@ struct TrialRunOptions {
   Communicator* tensor_comm = nullptr;
   const std::atomic<bool>* preempt = nullptr;  // set by the SIGTERM handler
   int64_t metrics_every_steps = 1;        // training losses every N steps
+  // > 0: the lease is bounded to an ASHA rung (proto/gridrun.proto,
+  // convention 7a): train through this epoch (evaluate, checkpoint the start
+  // of the next), then return kReachedRung. A checkpoint that already starts
+  // after it returns kReachedRung without training.
+  int64_t stop_after_epoch = 0;
 };
 
 struct TrialOutcome {
@@ -53,12 +58,14 @@ struct TrialOutcome {
     kStopped,    // cancelled or lease lost: report nothing more
     kPreempted,  // SIGTERM: checkpoint written, give the trial back
     kFailed,     // error (see retryable)
+    kReachedRung,  // trained through stop_after_epoch: report the rung
   };
   Kind kind = Kind::kCompleted;
   std::map<std::string, double> final_metrics;  // rank 0: last evaluation
   std::string error;
   bool retryable = false;
   int64_t steps = 0;
+  int64_t rung_epoch = 0;  // kReachedRung: the epoch trained through
 };
 
 // `comm` carries the per-step control all-reduce (CPU tensors) and must be

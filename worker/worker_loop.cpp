@@ -87,7 +87,21 @@ void ReportOutcome(WorkerClient& client, CoordinatorSink& sink, const LeasedTria
       status = client.Complete(trial, outcome.final_metrics);
       spdlog::info("trial {}: complete after {} steps", trial.trial_id, outcome.steps);
       break;
+    case TrialOutcome::Kind::kReachedRung:
+      if (!flushed.ok()) {
+        // The rung decision reads the stored metric: it must be there.
+        status = client.Fail(trial, "could not store metrics: " + flushed.ToString(), true);
+        break;
+      }
+      status = client.ReachRung(trial, outcome.rung_epoch);
+      break;
     case TrialOutcome::Kind::kStopped:
+      if (sink.stop_requested() && !sink.cancel_requested()) {
+        // The store records the stop's reason; this text is not kept.
+        status = client.Fail(trial, "stopped early", /*retryable=*/false);
+        spdlog::info("trial {}: stopped early at step {}", trial.trial_id, outcome.steps);
+        break;
+      }
       status = client.Fail(trial, "cancelled", /*retryable=*/false);
       spdlog::info("trial {}: stopped (cancelled) at step {}", trial.trial_id, outcome.steps);
       break;
@@ -179,6 +193,7 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
       outcome.kind = TrialOutcome::Kind::kFailed;
       outcome.error = config.status().ToString();
     } else {
+      run_options.stop_after_epoch = trial.stop_after_epoch;
       outcome = RunTrial(*config, checkpoint, comm, sink.get(), run_options);
     }
     if (comm.rank() == 0) ReportOutcome(*client, *sink, trial, outcome);

@@ -30,7 +30,8 @@ using ::testing::Pair;
 // NaN). Experiment "again" (exp-2): #0 trial 3 reuses trial 1, #1 trial 4
 // WAITING. Experiment "exp-1" (exp-3): named like exp-1's id, no trials.
 constexpr char kData[] = R"sql(
-INSERT INTO experiments VALUES
+INSERT INTO experiments (experiment_id, name, spec_yaml, spec_sha256, status, created_ms, seq)
+VALUES
   ('exp-1', 'grid', 'spec: 1', 'a', 'DONE', 1000, 1),
   ('exp-2', 'again', 'spec: 1', 'b', 'ACTIVE', 2000, 2),
   ('exp-3', 'exp-1', 'spec: 1', 'c', 'ACTIVE', 3000, 3);

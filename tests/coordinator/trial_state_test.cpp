@@ -33,6 +33,12 @@ const std::map<std::pair<S, E>, S>& ExpectedTransitions() {
       {{S::kRunning, E::kLeaseExpiredFinal}, S::kFailed},
       {{S::kRunning, E::kCancel}, S::kRunning},
       {{S::kRunning, E::kFinishCancelled}, S::kCancelled},
+      {{S::kRunning, E::kRungContinue}, S::kWaiting},
+      {{S::kRunning, E::kRungPause}, S::kPaused},
+      {{S::kPaused, E::kPromote}, S::kWaiting},
+      {{S::kPaused, E::kFinishPaused}, S::kStopped},
+      {{S::kPaused, E::kCancel}, S::kCancelled},
+      {{S::kRunning, E::kFinishStopped}, S::kStopped},
   };
   return kExpected;
 }
@@ -101,7 +107,9 @@ TEST(TrialStateTest, StateNamesRoundTrip) {
                                            {S::kRunning, "RUNNING"},
                                            {S::kComplete, "COMPLETE"},
                                            {S::kFailed, "FAILED"},
-                                           {S::kCancelled, "CANCELLED"}};
+                                           {S::kCancelled, "CANCELLED"},
+                                           {S::kPaused, "PAUSED"},
+                                           {S::kStopped, "STOPPED"}};
   for (S state : kAllTrialStates) {
     EXPECT_EQ(TrialStateName(state), kNames.at(state));
     EXPECT_EQ(ParseTrialState(TrialStateName(state)), state);

@@ -83,7 +83,9 @@ TEST(TrialFieldsExtensionTest, ValidatedFromItsRange) {
   ASSERT_FALSE(spec.ok());
   EXPECT_NE(spec.status().message().find("unknown key, did you mean 'dropout'?"), std::string::npos)
       << spec.status();
-  EXPECT_NE(spec.status().message().find("init_encoder_from, dropout, grid)"), std::string::npos)
+  EXPECT_NE(spec.status().message().find(
+                "init_encoder_from, dropout, search, scheduler, stop, keep_best, grid)"),
+            std::string::npos)
       << spec.status();
 }
 

@@ -186,7 +186,7 @@ TEST_F(CliStatusTest, ListsExperimentsInEveryFormat) {
   ASSERT_EQ(lines.size(), 4u) << out_.str();
   EXPECT_THAT(lines[0], StartsWith("id "));
   EXPECT_THAT(lines[0], HasSubstr("name   status  waiting  running  complete  failed  cancelled"
-                                  "  total  created"));
+                                  "  paused  stopped  total  created"));
   EXPECT_THAT(lines[2], HasSubstr("newer"));  // newest first
   EXPECT_THAT(lines[3], HasSubstr("older"));
   EXPECT_THAT(lines[3], HasSubstr("ACTIVE"));
@@ -194,8 +194,9 @@ TEST_F(CliStatusTest, ListsExperimentsInEveryFormat) {
   ASSERT_EQ(Status("", "csv"), 0);
   lines = Lines(out_.str());
   ASSERT_EQ(lines.size(), 3u);
-  EXPECT_EQ(lines[0], "id,name,status,waiting,running,complete,failed,cancelled,total,created");
-  EXPECT_THAT(lines[1], HasSubstr(",newer,ACTIVE,4,0,0,0,0,4,"));
+  EXPECT_EQ(lines[0],
+            "id,name,status,waiting,running,complete,failed,cancelled,paused,stopped,total,created");
+  EXPECT_THAT(lines[1], HasSubstr(",newer,ACTIVE,4,0,0,0,0,0,0,4,"));
 
   ASSERT_EQ(Status("", "json"), 0);
   const auto json = nlohmann::json::parse(out_.str());
@@ -204,6 +205,42 @@ TEST_F(CliStatusTest, ListsExperimentsInEveryFormat) {
   EXPECT_EQ(json[1]["name"], "older");
   EXPECT_EQ(json[1]["waiting"], 4);
   EXPECT_EQ(json[1]["total"], 4);
+}
+
+// An ASHA experiment over the real protocol (ReachRung): status shows each
+// trial's rung, why stopped trials stopped, and the compute saved.
+TEST_F(CliStatusTest, ShowsRungsStopReasonsAndComputeSaved) {
+  ASSERT_EQ(Submit("experiment: asha-status\ndataset: mnist\nmodel: vae-mlp\nepochs: 9\n"
+                   "scheduler: {type: asha, metric: test/loss, min_epochs: 1, "
+                   "reduction_factor: 3}\n"
+                   "grid:\n  latent_size: [2, 4]\n"),
+            0);
+  const std::string id = Lines(out_.str())[0];
+  const std::string worker = Register();
+  for (double value : {1.0, 2.0}) {
+    v1::TrialLease lease = LeaseWithin(worker);
+    ASSERT_TRUE(lease.trial_id() > 0);
+    EXPECT_EQ(lease.stop_after_epoch(), 1);  // bounded to the first rung
+    ASSERT_TRUE(MetricAt(worker, lease, "test/loss", 1, 10, value).ok());
+    v1::ReachRungRequest request;
+    request.set_worker_id(worker);
+    request.set_trial_id(lease.trial_id());
+    request.set_attempt(lease.attempt());
+    request.set_epoch(1);
+    v1::ReachRungResponse response;
+    ASSERT_TRUE(worker_->ReachRung(Ctx().get(), request, &response).ok());
+    EXPECT_EQ(response.new_state(), v1::TRIAL_PAUSED);
+  }
+  // Two arrivals with reduction factor 3: nobody is promoted, nothing is
+  // left to run, both are stopped.
+  ASSERT_EQ(Status(id), 0);
+  const std::string text = out_.str();
+  EXPECT_THAT(text, HasSubstr("2 STOPPED"));
+  EXPECT_THAT(text, HasSubstr("compute: 2 of 18 trial-epochs run (89% saved"));
+  EXPECT_THAT(text, HasSubstr("rung"));
+  EXPECT_THAT(text, HasSubstr("trial 0 (STOPPED): stopped at epoch 1: paused at an ASHA rung"));
+  ASSERT_EQ(Status(id, "csv"), 0);
+  EXPECT_THAT(Lines(out_.str())[0], HasSubstr(",step,total_steps,rung,"));
 }
 
 TEST_F(CliStatusTest, ShowsTrialsInGridOrderWithProgressParamsAndMetrics) {
