@@ -3,9 +3,9 @@
 # markdown file and to stdout. See docs/BENCHMARKS.md for what each part
 # measures and the latest results.
 #
-#   bench/run.sh [--build-dir build] [--only train,dp,coord,overhead,e2e,query,ui]
+#   bench/run.sh [--build-dir build] [--only train,dp,coord,overhead,e2e,query,ui,models]
 #                [--quick] [--no-build] [--out FILE] [--data-dir ../shared/data]
-# (part 7, asha, runs only when named: --only asha; about 8 minutes on 2 cores)
+# (part 8, asha, runs only when named: --only asha; about 8 minutes on 2 cores)
 # (--out default: <build-dir>/bench-results.md)
 #
 # --quick: fewer rounds, steps and trials (minutes instead of ~an hour); for
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD=build
-ONLY=train,dp,coord,overhead,e2e,query,ui
+ONLY=train,dp,coord,overhead,e2e,query,ui,models
 QUICK=0
 BUILD_FIRST=1
 OUT=
@@ -33,8 +33,8 @@ while [[ $# -gt 0 ]]; do
 done
 for part in ${ONLY//,/ }; do
   case "$part" in
-    train|dp|coord|overhead|e2e|query|ui|asha) ;;
-    *) echo "--only: unknown part '$part' (train, dp, coord, overhead, e2e, query, ui, asha)" >&2; exit 2 ;;
+    train|dp|coord|overhead|e2e|query|ui|asha|models) ;;
+    *) echo "--only: unknown part '$part' (train, dp, coord, overhead, e2e, query, ui, asha, models)" >&2; exit 2 ;;
   esac
 done
 OUT=${OUT:-$BUILD/bench-results.md}
@@ -52,7 +52,7 @@ if [[ $BUILD_FIRST == 1 ]]; then
   fi
   cmake --build "$BUILD" -j"$(nproc)" --target gridrun gridrun-worker gridrun-bench-train \
     gridrun-bench-dp gridrun-bench-coordinator gridrun-bench-sleep-worker \
-    gridrun-bench-make-query-db gridrun-bench-ui >&2
+    gridrun-bench-make-query-db gridrun-bench-ui gridrun-bench-model-files >&2
 fi
 
 PY=/usr/bin/python3
@@ -134,6 +134,10 @@ if has ui; then
   section "7. Dashboard API speed (gridrun ui) on a synthetic database of $UI_TRIALS trials" \
     "$BUILD/bench/gridrun-bench-ui" --db "$UI_DIR/q.db" --rounds 5
   rm -rf "$UI_DIR"
+fi
+if has models; then
+  section "9. Model files against the former compiled presets (training step, alternating)" \
+    "$BUILD/bench/gridrun-bench-model-files" --rounds 8 --round-ms 500 --batch 64 --threads 1
 fi
 if has asha; then
   section "8. ASHA against the full grid (36 trials, complexity x latent x KL weight, MNIST)" \

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -61,6 +62,39 @@ std::string SanitizeFileName(std::string_view name) {
   }
   if (only_dots) return "_";
   return safe;
+}
+
+// spec.yaml and the model files it names, at the paths it names them by
+// (relative, inside `dir`), so `gridrun submit DIR/spec.yaml` re-runs the
+// experiment from the database alone. A path that would leave `dir`
+// (absolute, `..`) or pass through a symbolic link is refused.
+int WriteSpecAndModelFiles(const coordinator::ExperimentResults& results, const fs::path& dir,
+                           std::ostream& out, std::ostream& err) {
+  if (!WriteFile(dir / "spec.yaml", results.spec_yaml, err)) return 1;
+  const fs::path root = fs::absolute(dir).lexically_normal();
+  for (const auto& [name, text] : results.model_files) {
+    const fs::path relative = fs::path(name).lexically_normal();
+    const fs::path path = (root / relative).lexically_normal();
+    const auto [end, unused] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
+    if (relative.is_absolute() || name.find("..") != std::string::npos || end != root.end()) {
+      err << "gridrun export: model file '" << name << "' is not a path inside "
+          << dir.string() << "; not written\n";
+      return 1;
+    }
+    std::error_code error;
+    fs::create_directories(path.parent_path(), error);
+    for (fs::path p = path.parent_path(); p != root && p.has_relative_path(); p = p.parent_path()) {
+      if (fs::is_symlink(p, error)) {
+        err << "gridrun export: refusing to write into " << p.string()
+            << ": it is a symbolic link\n";
+        return 1;
+      }
+    }
+    if (!WriteFile(path, text, err)) return 1;
+  }
+  out << "wrote " << (dir / "spec.yaml").string() << " and " << results.model_files.size()
+      << " model file" << (results.model_files.size() == 1 ? "" : "s") << "\n";
+  return 0;
 }
 
 int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err) {
@@ -141,7 +175,7 @@ int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err
   }
   out << "wrote " << images << " sample image" << (images == 1 ? "" : "s") << " to "
       << samples_dir.string() << "\n";
-  return 0;
+  return WriteSpecAndModelFiles(*results, dir, out, err);
 }
 
 void AddExportCommand(CLI::App& app, std::ostream& out, std::ostream& err) {

@@ -8,6 +8,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include <nlohmann/json.hpp>
+
 #include "common/model_catalog.h"
 #include "common/number_format.h"
 #include "search/asha.h"
@@ -137,6 +139,9 @@ absl::StatusOr<NewExperiment> ToNewExperiment(const GridSpec& spec, std::string_
   experiment.spec_sha256 = Sha256Hex(spec.canonical_json);
   if (!spec.search.IsPlainGrid()) {
     experiment.search_json = search::SearchSettingsToJson(spec.search);
+  }
+  if (!spec.model_files.empty()) {
+    experiment.model_files_json = nlohmann::json(spec.model_files).dump();
   }
   for (ExpandedTrial& trial : trials) {
     NewTrial t;

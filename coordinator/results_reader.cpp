@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include <nlohmann/json.hpp>
 #include "common/status_macros.h"
 #include "coordinator/grid_spec.h"
 #include "coordinator/results_reader_internal.h"
@@ -28,6 +29,8 @@ using reader_internal::ValueOrNaN;
 constexpr char kSqlFindExperiment[] =
     "SELECT experiment_id, name, status, spec_yaml, created_ms FROM experiments "
     "WHERE experiment_id = ?1 OR name = ?1 ORDER BY experiment_id = ?1 DESC LIMIT 1";
+
+constexpr char kSqlModelFiles[] = "SELECT model_files_json FROM experiments WHERE experiment_id = ?1";
 
 constexpr char kSqlTrials[] =
     "SELECT trial_id, number, state, attempt, reused_from, error "
@@ -161,7 +164,28 @@ std::optional<ExperimentInfo> ResultsReader::LookUp(const std::string& id_or_nam
   info.status = get.getColumn(2).getString();
   info.spec_yaml = get.getColumn(3).getString();
   info.created_ms = get.getColumn(4).getInt64();
+  info.model_files = ModelFilesOf(info.experiment_id);
   return info;
+}
+
+std::map<std::string, std::string> ResultsReader::ModelFilesOf(const std::string& experiment_id) {
+  std::map<std::string, std::string> files;
+  // A database older than schema v7 has no such column: no files.
+  if (!db_->execAndGet("SELECT COUNT(*) FROM pragma_table_info('experiments') "
+                       "WHERE name = 'model_files_json'")
+           .getInt64()) {
+    return files;
+  }
+  SQLite::Statement get(*db_, kSqlModelFiles);
+  get.bind(1, experiment_id);
+  if (!get.executeStep() || get.getColumn(0).getString().empty()) return files;
+  const nlohmann::json parsed =
+      nlohmann::json::parse(get.getColumn(0).getString(), nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return files;
+  for (const auto& [path, text] : parsed.items()) {
+    if (text.is_string()) files[path] = text.get<std::string>();
+  }
+  return files;
 }
 
 std::vector<std::string> ResultsReader::MetricNamesLocked(const std::string& experiment_id) {

@@ -76,6 +76,9 @@ struct ExperimentInfo {
   std::string status;  // "ACTIVE", "DONE", "CANCELLED"
   std::string spec_yaml;
   int64_t created_ms = 0;
+  // The user's model files the spec names: path as written -> text (schema
+  // v7, experiments.model_files_json; empty before it or when none).
+  std::map<std::string, std::string> model_files;
 };
 
 struct ExperimentResults : ExperimentInfo {
@@ -266,6 +269,8 @@ class ResultsReader {
   // The helpers below run inside a read transaction and may throw.
   std::optional<ExperimentInfo> LookUp(const std::string& id_or_name);
   std::vector<std::string> MetricNamesLocked(const std::string& experiment_id);
+  // ExperimentInfo::model_files of the experiment.
+  std::map<std::string, std::string> ModelFilesOf(const std::string& experiment_id);
   std::map<std::string, std::string> ParamsOf(int64_t trial_id);
   // std::nullopt when the experiment has no trial `number`.
   std::optional<TrialRow> TrialRowLocked(const std::string& experiment_id, int64_t number);

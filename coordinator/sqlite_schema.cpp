@@ -365,6 +365,14 @@ CREATE TABLE search_decisions (
 CREATE INDEX search_decisions_trial ON search_decisions (trial_id);
 )sql";
 
+// Version 7: experiments.model_files_json, the user's model files the spec
+// names (JSON object: path as written -> text; '' for none), stored with the
+// spec so the experiment can be re-run from the database alone (each
+// trial's config also carries its file: TrialConfig::model_source).
+constexpr std::string_view kSchemaV7 = R"sql(
+ALTER TABLE experiments ADD COLUMN model_files_json TEXT NOT NULL DEFAULT '';
+)sql";
+
 absl::Status Internal(const std::string& what, const std::exception& e) {
   return absl::InternalError(absl::StrCat(what, ": ", e.what()));
 }
@@ -400,6 +408,7 @@ const std::vector<Migration>& SchemaMigrations() {
       {4, "trial_source view", kSchemaV4},
       {5, "trial_attempts table", kSchemaV5},
       {6, "early stopping: PAUSED/STOPPED, rung_results, search_decisions", kSchemaV6},
+      {7, "experiments.model_files_json", kSchemaV7},
   };
   return kMigrations;
 }

@@ -24,7 +24,7 @@ constexpr char kSqlSubmittedCounts[] =
 constexpr char kSqlNextExperimentSeq[] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM experiments";
 constexpr char kSqlInsertExperiment[] =
     "INSERT INTO experiments (experiment_id, name, spec_yaml, spec_sha256, status, created_ms, "
-    "seq, search_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "seq, search_json, model_files_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 constexpr char kSqlReuseSource[] =
     "SELECT trial_id, epoch, step, total_steps FROM trials "
     "WHERE config_sha256 = ?1 AND state = 'COMPLETE' AND reused_from = 0 "
@@ -101,6 +101,7 @@ absl::StatusOr<ExperimentRecord> SqliteTrialStore::ReadExperiment(
     e.spec_sha256 = q->getColumn("spec_sha256").getString();
     e.created_ms = q->getColumn("created_ms").getInt64();
     e.search_json = q->getColumn("search_json").getString();
+    e.model_files_json = q->getColumn("model_files_json").getString();
     const std::string status = q->getColumn("status").getString();
     std::optional<ExperimentStatus> parsed = ParseExperimentStatus(status);
     if (!parsed.has_value()) {
@@ -195,7 +196,7 @@ absl::StatusOr<SubmitResult> SqliteTrialStore::SubmitExperiment(const NewExperim
           CachedStatement u = Prepared(kSqlInsertExperiment);
           SQLite::bind(*u, result.experiment_id, experiment.name, experiment.spec_yaml,
                        experiment.spec_sha256, ExperimentStatusName(ExperimentStatus::kActive),
-                       now_ms, seq, experiment.search_json);
+                       now_ms, seq, experiment.search_json, experiment.model_files_json);
           u->exec();
         }
         ASSIGN_OR_RETURN(const TrialState reused_state,

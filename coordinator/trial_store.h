@@ -55,6 +55,10 @@ struct NewExperiment {
   // search::SearchSettingsToJson of the spec's search settings; "" for a
   // plain grid (no sampling, scheduler, stop rules or keep_best).
   std::string search_json;
+  // The user's model files the spec names, as a JSON object (path as the
+  // spec writes it -> text); "" when it names none. With spec_yaml, what
+  // re-running the experiment needs (`gridrun export --spec`).
+  std::string model_files_json;
 };
 
 enum class ExperimentStatus { kActive, kDone, kCancelled };
@@ -70,6 +74,7 @@ struct ExperimentRecord {
   std::map<TrialState, int64_t> trial_counts;
   int64_t total_trials = 0;
   std::string search_json;  // as NewExperiment
+  std::string model_files_json;  // as NewExperiment
   // Epochs trained by this experiment's own trials (reused ones cost
   // nothing), and what running every trial to its last epoch would take.
   int64_t trial_epochs_run = 0;

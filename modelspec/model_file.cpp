@@ -197,7 +197,7 @@ class FileParser {
       }
       SettingDecl& decl = file_->settings[key];
       decl.declared = true;
-      const YAML::Node& v = it->second;
+      const YAML::Node v = it->second;  // a copy: `it->second` dies with the iterator's proxy
       const std::string where = "settings." + key;
       if (v.IsMap()) {
         for (auto f = v.begin(); f != v.end(); ++f) {

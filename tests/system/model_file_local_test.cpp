@@ -3,6 +3,8 @@
 // latent_size on generated MNIST files, with samples and metrics; the same
 // grid under another name with the file unchanged trains nothing (every
 // trial reuses a result); with one layer changed, every trial trains again.
+// `gridrun export` writes the spec and the model file back from the
+// database, and they run as they are.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -86,6 +88,19 @@ TEST_F(ModelFileLocalTest, TrainsReusesAndRetrainsWhenALayerChanges) {
     ASSERT_EQ(samples->size(), 1u);
     EXPECT_EQ(samples->front().png.substr(1, 3), "PNG");
   }
+
+  // The database alone re-runs it: export writes the spec and its model
+  // file; the same command on them finds the experiment complete.
+  const std::string exported = dir_.path() + "/exported";
+  ChildProcess export_run({BuildDir() + "/gridrun", "export", "--db", db_, "cgan-file", "--out",
+                           exported});
+  ASSERT_EQ(export_run.Wait(std::chrono::minutes(1)), 0) << export_run.output();
+  EXPECT_EQ(ReadText(exported + "/models/cgan.yaml"), model_text_);
+  EXPECT_EQ(ReadText(exported + "/spec.yaml"), ReadText(dir_.path() + "/cgan-file.yaml"));
+  ChildProcess rerun({BuildDir() + "/gridrun", "local", exported + "/spec.yaml", "--db", db_,
+                      "--data-dir", dir_.path() + "/data", "--workers", "1"});
+  EXPECT_EQ(rerun.Wait(std::chrono::minutes(5)), 0) << rerun.output();
+  EXPECT_NE(rerun.output().find("4/4 trials complete"), std::string::npos) << rerun.output();
 
   // The same grid and file under another name: every trial reuses a result.
   const std::string second = RunGrid("cgan-file-again");
