@@ -92,8 +92,12 @@ int WriteSpecAndModelFiles(const coordinator::ExperimentResults& results, const 
     }
     if (!WriteFile(path, text, err)) return 1;
   }
-  out << "wrote " << (dir / "spec.yaml").string() << " and " << results.model_files.size()
-      << " model file" << (results.model_files.size() == 1 ? "" : "s") << "\n";
+  out << "wrote " << (dir / "spec.yaml").string();
+  if (!results.model_files.empty()) {
+    out << " and " << results.model_files.size() << " model file"
+        << (results.model_files.size() == 1 ? "" : "s");
+  }
+  out << "\n";
   return 0;
 }
 

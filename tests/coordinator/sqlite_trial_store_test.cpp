@@ -336,10 +336,11 @@ TEST_F(SqliteTrialStoreFileTest, ANewerSchemaIsRefused) {
   ASSERT_NE(OpenStore(), nullptr);
   {
     SQLite::Database raw(DbPath(), SQLite::OPEN_READWRITE);
-    raw.exec("PRAGMA user_version = 7");
+    raw.exec("PRAGMA user_version = " + std::to_string(LatestSchemaVersion() + 1));
   }
   const std::string expected =
-      "database schema version 7 is newer than this gridrun (knows up to " +
+      "database schema version " + std::to_string(LatestSchemaVersion() + 1) +
+      " is newer than this gridrun (knows up to " +
       std::to_string(LatestSchemaVersion()) + "); upgrade gridrun";
   absl::Status status = SqliteTrialStore::Open(DbPath()).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);

@@ -261,13 +261,36 @@ TEST_F(CliBestTest, HostileNamesAreDataNotSql) {
 
 // ---- export ----
 
+// The spec and its model files come back from the database; a stored model
+// file name that would leave DIR is refused and nothing lands outside it.
+TEST_F(CliExportTest, WritesTheSpecAndItsModelFilesButNoPathOutsideDir) {
+  const std::string model =
+      "objective: classifier\nclassifier:\n  layers:\n    - Linear: {out_features: 10}\n";
+  for (const std::string& path : {std::string("models/clf.yaml"), std::string("../../evil.yaml")}) {
+    v1::SubmitGridRequest request;
+    const std::string name = path.starts_with("..") ? "hostile" : "files";
+    request.set_spec_yaml("experiment: " + name + "\ndataset: mnist\nmodel: " + path + "\n");
+    (*request.mutable_model_files())[path] = model;
+    v1::SubmitGridResponse response;
+    grpc::Status status = grid_->SubmitGrid(Ctx().get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  const std::string out_dir = dir_.path() + "/export/deep/er";
+  ASSERT_EQ(Export("files", out_dir), 0) << err_.str();
+  EXPECT_EQ(ReadWholeFile(out_dir + "/models/clf.yaml"), model);
+  EXPECT_THAT(ReadWholeFile(out_dir + "/spec.yaml"), HasSubstr("model: models/clf.yaml"));
+  EXPECT_EQ(Export("hostile", out_dir), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("model file '../../evil.yaml' is not a path inside"));
+  EXPECT_FALSE(fs::exists(dir_.path() + "/export/evil.yaml"));
+}
+
 TEST_F(CliExportTest, WritesLongFormatCsvAndEverySample) {
   const std::string out_dir = dir_.path() + "/export/nested";
   ASSERT_EQ(Export("results", out_dir), 0) << err_.str();
   EXPECT_EQ(out_.str(), "wrote " + out_dir +
                             "/metrics.csv (27 points of 4 trials)\n"
                             "wrote 6 sample images to " +
-                            out_dir + "/samples\n");
+                            out_dir + "/samples\nwrote " + out_dir + "/spec.yaml\n");
   const std::vector<std::string> lines = Lines(ReadWholeFile(out_dir + "/metrics.csv"));
   ASSERT_EQ(lines.size(), 28u);
   EXPECT_EQ(lines[0], "trial,number,latent_size,kl_weight,name,step,epoch,value");
@@ -328,6 +351,7 @@ TEST_F(CliExportTest, HostileNamesCannotEscapeTheDirectory) {
     if (!entry.is_regular_file()) continue;
     const fs::path path = entry.path();
     const bool ok = path.parent_path() == samples || path == fs::path(out_dir) / "metrics.csv" ||
+                    path == fs::path(out_dir) / "spec.yaml" ||
                     path.filename().string().starts_with("grid.");
     EXPECT_TRUE(ok) << "unexpected file " << path;
   }

@@ -66,7 +66,8 @@ class UiServerTest : public CliFixture {
     ASSERT_TRUE(Complete(worker_id_, leases_[1]).ok());
     ASSERT_TRUE(Fail(worker_id_, leases_[3], "boom").ok());
     Exec(
-        "INSERT INTO experiments VALUES ('exp-xss', '<img src=x onerror=alert(1)>', "
+        "INSERT INTO experiments (experiment_id, name, spec_yaml, spec_sha256, status, "
+        "created_ms, seq) VALUES ('exp-xss', '<img src=x onerror=alert(1)>', "
         "'experiment: x', 'h', 'ACTIVE', 1, 1000);"
         "INSERT INTO metrics (trial_id, name, step, epoch, value) VALUES (" +
         std::to_string(leases_[0].trial_id()) + ", '<script>alert(2)</script>', 300, 3, 1);");

@@ -30,7 +30,8 @@ inline constexpr char kUiSpec[] =
 
 inline std::string UiTestData() {
   std::string sql = std::string(R"sql(
-INSERT INTO experiments VALUES
+INSERT INTO experiments (experiment_id, name, spec_yaml, spec_sha256, status, created_ms, seq)
+VALUES
   ('exp-1', 'grid', 'SPEC', 'a', 'ACTIVE', 1000, 1),
   ('exp-2', 'again', 'experiment: again', 'b', 'DONE', 2000, 2);
 INSERT INTO trials (trial_id, experiment_id, experiment_seq, number, state, attempt, worker_id,
@@ -51,7 +52,8 @@ INSERT INTO metrics (trial_id, name, step, epoch, value) VALUES
 INSERT INTO final_metrics VALUES (1, 'acc', 0.75);
 INSERT INTO samples (trial_id, name, step, epoch, png, rows, cols) VALUES
   (1, 'samples', 10, 1, x'89504e4701', 1, 1), (1, 'samples', 20, 2, x'89504e4702', 1, 1);
-INSERT INTO checkpoints VALUES (1, 20, 2, 'abcdef0123456789', 1234, 'trial-1/step-20.pt', 1100);
+INSERT INTO checkpoints (trial_id, step, epoch, sha256, size_bytes, path, created_ms)
+  VALUES (1, 20, 2, 'abcdef0123456789', 1234, 'trial-1/step-20.pt', 1100);
 INSERT INTO trial_attempts VALUES
   (2, 1, 'w-1', NULL, 200), (2, 2, 'w-2', '{"hosts":["node-a"]}', 1200);
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
