@@ -11,7 +11,7 @@
 //   generator:
 //     input: spatial              # z as [latent(+classes), 1, 1]; `vector` (default): flat
 //     layers:
-//       - ConvTranspose2d: {out_channels: ${width * 4}, kernel_size: 7}
+//       - ConvTranspose2d: {out_channels: "${width * 4}", kernel_size: 7}
 //       - repeat: ${depth}        # a block repeated; its index (`i`, nested: `j`, `k`,
 //                                 # ...; or `index: name`) counts from 0 inside it
 //         layers: [...]
@@ -23,7 +23,7 @@
 // A VAE has `encoder` (ending in flat features), optional `heads` (the mean
 // and log-variance Linear layers to latent_size) and `decoder`; a classifier
 // has `classifier`, whose last layer is the Linear output projection. The
-// gridrun built-in models are such files (models/zoo/, modelspec/zoo.h).
+// gridrun built-in models are such files (modelspec/zoo/, modelspec/zoo.h).
 //
 // Parsing checks the structure (keys, layer types and argument names, with
 // did-you-mean); ResolveModel (modelspec/model_resolve.h) evaluates the
