@@ -273,6 +273,27 @@ void SpecParser::ParseGrid(const YAML::Node& node, int line) {
   }
 }
 
+// The values of a list axis (a grid list, or a `choice` distribution),
+// each checked as a single value of `field` and kept once.
+void SpecParser::ReadAxisValues(const TrialField& field, const YAML::Node& list,
+                                const std::string& path, int line, AxisState& state) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string value_path = absl::StrCat(path, "[", i, "]");
+    const YAML::Node element = list[i];
+    const int element_line = LineOf(element, line);
+    if (!element.IsScalar() && !element.IsNull()) {
+      errors_.Add(element_line, value_path, "not a single value", DescribeNode(element),
+                  AllowedText(field));
+      continue;
+    }
+    auto v = ParseScalar(field, element, value_path, element_line, errors_);
+    if (!v) continue;
+    if (AddDistinct(state.valid, Choice{*v, value_path, element_line})) {
+      state.axis.values.push_back(*v);
+    }
+  }
+}
+
 void SpecParser::ParseAxis(const TrialField& field, const std::string& name, const YAML::Node& node,
                            const std::string& path, int line) {
   const std::string allowed = "a non-empty list of values";
@@ -295,21 +316,7 @@ void SpecParser::ParseAxis(const TrialField& field, const std::string& name, con
   state.path = path;
   state.line = line;
   state.written = node.size();
-  for (size_t i = 0; i < node.size(); ++i) {
-    const std::string value_path = absl::StrCat(path, "[", i, "]");
-    const YAML::Node element = node[i];
-    const int element_line = LineOf(element, line);
-    if (!element.IsScalar() && !element.IsNull()) {
-      errors_.Add(element_line, value_path, "not a single value", DescribeNode(element),
-                  AllowedText(field));
-      continue;
-    }
-    auto v = ParseScalar(field, element, value_path, element_line, errors_);
-    if (!v) continue;
-    if (AddDistinct(state.valid, Choice{*v, value_path, element_line})) {
-      state.axis.values.push_back(*v);
-    }
-  }
+  ReadAxisValues(field, node, path, line, state);
   axes_.push_back(std::move(state));
 }
 }  // namespace gridrun::coordinator

@@ -107,6 +107,8 @@ class SpecParser {
   void ParseSampleEpochs(const YAML::Node& node, int line);
   bool AddDistinct(DistinctChoices& choices, Choice choice);
   void ParseGrid(const YAML::Node& node, int line);
+  void ReadAxisValues(const TrialField& field, const YAML::Node& list, const std::string& path,
+                      int line, AxisState& state);
   void ParseAxis(const TrialField& field, const std::string& name, const YAML::Node& node,
                  const std::string& path, int line);
 

@@ -66,21 +66,7 @@ void SpecParser::ParseDistributionAxis(const TrialField& field, const std::strin
       errors_.Add(value.line, kind_path, "empty list", "", "a non-empty list of values");
       return;
     }
-    for (size_t i = 0; i < value.node.size(); ++i) {
-      const std::string value_path = absl::StrCat(kind_path, "[", i, "]");
-      const YAML::Node element = value.node[i];
-      const int element_line = LineOf(element, value.line);
-      if (!element.IsScalar() && !element.IsNull()) {
-        errors_.Add(element_line, value_path, "not a single value", DescribeNode(element),
-                    AllowedText(field));
-        continue;
-      }
-      auto v = ParseScalar(field, element, value_path, element_line, errors_);
-      if (!v) continue;
-      if (AddDistinct(state.valid, Choice{*v, value_path, element_line})) {
-        state.axis.values.push_back(*v);
-      }
-    }
+    ReadAxisValues(field, value.node, kind_path, value.line, state);
     if (state.axis.values.size() != value.node.size()) return;
     state.distribution.choices = static_cast<int64_t>(state.axis.values.size());
     axes_.push_back(std::move(state));
