@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "cli/run_environment_text.h"
 #include "cli/table_format.h"
+#include "coordinator/compute_saved.h"
 #include "coordinator/grid_spec.h"
 #include "coordinator/proto_convert.h"
 #include "coordinator/trial_state.h"
@@ -61,14 +62,8 @@ std::string ExperimentSummary(const v1::Experiment& experiment) {
 }  // namespace
 
 std::string ComputeSavedText(const v1::Experiment& experiment) {
-  const int64_t run = experiment.trial_epochs_run(), full = experiment.trial_epochs_full();
-  std::string text = "compute: " + std::to_string(run) + " of " + std::to_string(full) +
-                     " trial-epochs run";
-  if (full > 0 && run <= full) {
-    const int saved = static_cast<int>(std::lround(100.0 * (full - run) / full));
-    text += " (" + std::to_string(saved) + "% saved by early stopping and reuse)";
-  }
-  return text;
+  return "compute: " + coordinator::ComputeSavedText(experiment.trial_epochs_run(),
+                                                     experiment.trial_epochs_full());
 }
 
 namespace {

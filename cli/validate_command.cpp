@@ -13,7 +13,7 @@
 #include "cli/spec_overrides.h"
 #include "coordinator/grid_expand.h"
 #include "coordinator/grid_spec.h"
-#include "modelspec/model_resolve.h"
+#include "modelspec/trial_model.h"
 #include "modelspec/zoo.h"
 
 namespace gridrun::cli {
@@ -30,10 +30,7 @@ void PrintLayerTables(const coordinator::GridSpec& spec, std::ostream& out) {
       ++skipped;
       continue;
     }
-    auto file = c.model_source.empty() ? modelspec::FindZooFile(c.model)
-                                       : *modelspec::ParseModelFile(c.model, c.model_source);
-    auto resolved = modelspec::ResolveModelForTrial(file, *FindDataset(c.dataset),
-                                                    {c.latent_size, c.width, c.depth});
+    auto resolved = modelspec::ResolveTrialModel(c);
     out << "\n" << c.model << " on " << c.dataset << " (latent_size " << c.latent_size
         << ", width " << c.width << ", depth " << c.depth << ")\n\n";
     // The spec validated, so every model resolves.

@@ -27,7 +27,7 @@ using reader_internal::NoExperiment;
 using reader_internal::ValueOrNaN;
 
 constexpr char kSqlFindExperiment[] =
-    "SELECT experiment_id, name, status, spec_yaml, created_ms FROM experiments "
+    "SELECT experiment_id, name, status, spec_yaml, created_ms, search_json FROM experiments "
     "WHERE experiment_id = ?1 OR name = ?1 ORDER BY experiment_id = ?1 DESC LIMIT 1";
 
 constexpr char kSqlModelFiles[] = "SELECT model_files_json FROM experiments WHERE experiment_id = ?1";
@@ -164,6 +164,7 @@ std::optional<ExperimentInfo> ResultsReader::LookUp(const std::string& id_or_nam
   info.status = get.getColumn(2).getString();
   info.spec_yaml = get.getColumn(3).getString();
   info.created_ms = get.getColumn(4).getInt64();
+  info.search_json = get.getColumn(5).getString();
   info.model_files = ModelFilesOf(info.experiment_id);
   return info;
 }

@@ -79,6 +79,9 @@ struct ExperimentInfo {
   // The user's model files the spec names: path as written -> text (schema
   // v7, experiments.model_files_json; empty before it or when none).
   std::map<std::string, std::string> model_files;
+  // The spec's search settings as JSON (search::SearchSettingsToJson; schema
+  // v6, experiments.search_json), '' for a plain grid.
+  std::string search_json;
 };
 
 struct ExperimentResults : ExperimentInfo {
@@ -112,6 +115,10 @@ struct ExperimentSummary : ExperimentInfo {
   // Fraction of the grid done: terminal trials count 1, running trials
   // step / total_steps, waiting trials 0.
   double progress = 0;
+  // Trial-epochs trained, and what running every trial to its end takes
+  // (compute_saved.h: what early stopping and reuse saved).
+  int64_t trial_epochs_run = 0;
+  int64_t trial_epochs_full = 0;
 };
 
 // What the experiment page needs before its first trial row.
@@ -137,13 +144,14 @@ struct TrialRow {
   int64_t total_steps = 0;
   int64_t started_ms = 0;
   int64_t finished_ms = 0;
+  int64_t rung_epoch = 0;  // early stopping: the highest rung epoch reached (0: none)
   std::map<std::string, std::string> params;
   std::map<std::string, double> metrics;  // last values, then final-only ones; NaN for NULL
 };
 
 // A sort key or filter key of the trials table: "number", "state",
-// "attempt", "worker", "param:NAME" or "metric:NAME" (the last value, else
-// the final value). Params sort numerically where they are numbers.
+// "attempt", "worker", "rung" (TrialRow::rung_epoch), "param:NAME" or
+// "metric:NAME" (the last value, else the final value). Params sort numerically where they are numbers.
 struct TrialFilter {
   std::string key;
   std::string op;  // "=", "!=", "<", "<=", ">", ">="
@@ -190,9 +198,21 @@ struct HeatMap {
   std::vector<HeatMapCell> cells;  // cells with at least one trial
 };
 
+// One arrival of a trial at an ASHA rung (schema v6, rung_results).
+struct RungArrival {
+  int rung = 0;        // 0-based
+  int64_t seq = 0;     // arrival order at this rung, from 1
+  int64_t epoch = 0;
+  std::optional<double> value;  // the scheduler's metric; std::nullopt: not finite
+  bool promoted = false;
+  int64_t arrived_ms = 0;
+};
+
 // One trial in full for the trial page: its row, the config, where each
 // attempt ran, every metric's point count, samples (names and steps; the
-// PNGs come one at a time through ReadSamplePng) and checkpoints.
+// PNGs come one at a time through ReadSamplePng), checkpoints, and what
+// early stopping decided about it (its own rungs and decisions; a reused
+// trial was decided in its source's experiment, so it shows none).
 struct TrialDetail {
   TrialRow row;
   std::string config_json;
@@ -200,6 +220,8 @@ struct TrialDetail {
   std::map<std::string, int64_t> metric_points;  // name -> number of points
   std::vector<SampleImage> samples;
   std::vector<CheckpointRecord> checkpoints;
+  std::vector<RungArrival> rungs;                 // ascending rung
+  std::vector<SearchDecisionRecord> decisions;    // in the order made
 };
 
 class ResultsReader {
@@ -275,6 +297,8 @@ class ResultsReader {
   // std::nullopt when the experiment has no trial `number`.
   std::optional<TrialRow> TrialRowLocked(const std::string& experiment_id, int64_t number);
   void FillParamsAndMetrics(TrialRow* row);
+  // TrialDetail::rungs and ::decisions (results_reader_search.cpp).
+  void FillSearchLocked(TrialDetail* detail);
   ExperimentSummary SummaryLocked(const ExperimentInfo& info, int64_t now_ms);
 
   std::unique_ptr<SQLite::Database> db_;

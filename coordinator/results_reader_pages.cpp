@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "coordinator/compute_saved.h"
 #include "coordinator/curve_downsample.h"
 #include "coordinator/results_reader.h"
 #include "coordinator/results_reader_internal.h"
@@ -27,7 +28,7 @@ using reader_internal::NoExperiment;
 using reader_internal::ValueOrNaN;
 
 constexpr char kSqlExperimentsNewestFirst[] =
-    "SELECT experiment_id, name, status, spec_yaml, created_ms FROM experiments "
+    "SELECT experiment_id, name, status, spec_yaml, created_ms, search_json FROM experiments "
     "ORDER BY seq DESC";
 
 // Per state: count, first start, last finish, compute (ms x ranks) and the
@@ -43,7 +44,7 @@ constexpr char kSqlStateAggregates[] =
 
 constexpr char kTrialRowColumns[] =
     "t.trial_id, t.number, t.state, t.attempt, t.worker_id, t.reused_from, t.error, t.epoch, "
-    "t.step, t.total_steps, t.started_ms, t.finished_ms";
+    "t.step, t.total_steps, t.started_ms, t.finished_ms, t.rung_epoch";
 
 // Param (name, value) pairs in trial order, each pair once.
 constexpr char kSqlParamPairs[] =
@@ -92,7 +93,7 @@ constexpr char kSqlSamplesOfTrial[] =
     "JOIN samples AS x ON x.trial_id = s.source_trial_id WHERE s.trial_id = ?1 "
     "ORDER BY x.name, x.step";
 constexpr char kSqlCheckpointsOfTrial[] =
-    "SELECT c.trial_id, c.step, c.epoch, c.sha256, c.size_bytes, c.path, c.created_ms "
+    "SELECT c.trial_id, c.step, c.epoch, c.sha256, c.size_bytes, c.path, c.created_ms, c.best "
     "FROM trial_source AS s JOIN checkpoints AS c ON c.trial_id = s.source_trial_id "
     "WHERE s.trial_id = ?1 ORDER BY c.step";
 // SQL text with numbered parameters, all bound as text or numbers later.
@@ -118,6 +119,10 @@ absl::StatusOr<std::string> KeyExpression(const std::string& key, SqlBuilder* sq
     *numeric = true;
     return absl::StrCat("t.", key);
   }
+  if (key == "rung") {
+    *numeric = true;
+    return std::string("t.rung_epoch");
+  }
   if (key == "state") return std::string("t.state");
   if (key == "worker") return std::string("t.worker_id");
   if (absl::StartsWith(key, "param:") && key.size() > 6) {
@@ -136,7 +141,7 @@ absl::StatusOr<std::string> KeyExpression(const std::string& key, SqlBuilder* sq
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown trial key '", key,
-                   "'; keys: number, state, attempt, worker, param:NAME, metric:NAME"));
+                   "'; keys: number, state, attempt, worker, rung, param:NAME, metric:NAME"));
 }
 
 // The WHERE clause of a trials page (experiment ?1 is bound first).
@@ -194,6 +199,7 @@ TrialRow RowOf(SQLite::Statement& row) {
   trial.total_steps = row.getColumn(9).getInt64();
   trial.started_ms = row.getColumn(10).getInt64();
   trial.finished_ms = row.getColumn(11).getInt64();
+  trial.rung_epoch = row.getColumn(12).getInt64();
   return trial;
 }
 
@@ -233,6 +239,12 @@ ExperimentSummary ResultsReader::SummaryLocked(const ExperimentInfo& info, int64
     }
   }
   summary.progress = summary.trials > 0 ? done / static_cast<double>(summary.trials) : 0;
+  SQLite::Statement epochs(*db_, kSqlTrialEpochsOfExperiment);
+  epochs.bind(1, info.experiment_id);
+  if (epochs.executeStep()) {
+    summary.trial_epochs_run = epochs.getColumn(0).getInt64();
+    summary.trial_epochs_full = epochs.getColumn(1).getInt64();
+  }
   return summary;
 }
 
@@ -248,6 +260,7 @@ absl::StatusOr<std::vector<ExperimentSummary>> ResultsReader::ListExperiments(in
       info.status = all.getColumn(2).getString();
       info.spec_yaml = all.getColumn(3).getString();
       info.created_ms = all.getColumn(4).getInt64();
+      info.search_json = all.getColumn(5).getString();
       infos.push_back(std::move(info));
     }
     std::vector<ExperimentSummary> summaries;
@@ -538,8 +551,10 @@ absl::StatusOr<TrialDetail> ResultsReader::ReadTrialDetail(const std::string& id
       checkpoint.size_bytes = checkpoints.getColumn(4).getInt64();
       checkpoint.path = checkpoints.getColumn(5).getString();
       checkpoint.created_ms = checkpoints.getColumn(6).getInt64();
+      checkpoint.best = checkpoints.getColumn(7).getInt() != 0;
       detail.checkpoints.push_back(std::move(checkpoint));
     }
+    FillSearchLocked(&detail);
     return detail;
   } catch (const std::exception& e) {
     return StorageError(absl::StrCat("reading trial ", number), *db_, e);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/sha256.h"
+#include "coordinator/compute_saved.h"
 #include "coordinator/sqlite_store_internal.h"
 
 namespace gridrun::coordinator {
@@ -51,15 +52,6 @@ constexpr char kSqlParamsOfExperiment[] =
 constexpr char kSqlCancelWaiting[] =
     "UPDATE trials SET state = ?2, finished_ms = ?3 "
     "WHERE experiment_id = ?1 AND state IN ('WAITING', 'PAUSED')";
-// Epochs trained by the experiment's own trials (the newest epoch of any
-// metric: evaluation metrics carry the epoch they scored), and the epochs
-// of every trial run to its end.
-constexpr char kSqlTrialEpochs[] =
-    "SELECT COALESCE(SUM(CASE WHEN t.reused_from = 0 THEN "
-    "         (SELECT COALESCE(MAX(l.epoch), 0) FROM metrics_last AS l "
-    "          WHERE l.trial_id = t.trial_id) ELSE 0 END), 0), "
-    "       COALESCE(SUM(json_extract(t.config_json, '$.epochs')), 0) "
-    "FROM trials AS t WHERE t.experiment_id = ?1";
 constexpr char kSqlCancelRunning[] =
     "UPDATE trials SET state = ?2, cancel_requested = 1 "
     "WHERE experiment_id = ?1 AND state = 'RUNNING'";
@@ -118,7 +110,7 @@ absl::StatusOr<ExperimentRecord> SqliteTrialStore::ReadExperiment(
     e.trial_counts[state] = q->getColumn(1).getInt64();
     e.total_trials += q->getColumn(1).getInt64();
   }
-  CachedStatement epochs = Prepared(kSqlTrialEpochs);
+  CachedStatement epochs = Prepared(kSqlTrialEpochsOfExperiment);
   SQLite::bind(*epochs, experiment_id);
   if (epochs->executeStep()) {
     e.trial_epochs_run = epochs->getColumn(0).getInt64();

@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "models/model_builder.h"
 #include "modelspec/model_resolve.h"
+#include "modelspec/trial_model.h"
 #include "modelspec/zoo.h"
 
 namespace gridrun::models {
@@ -97,11 +98,7 @@ absl::StatusOr<ModelBundle> BuildModelByName(std::string_view model_name,
 }
 
 absl::StatusOr<ModelBundle> BuildModel(const TrialConfig& config, const DatasetInfo& dataset) {
-  if (config.model_source.empty()) {
-    return BuildModelByName(config.model, dataset, config.latent_size, config.width, config.depth,
-                            config.trial_seed);
-  }
-  ASSIGN_OR_RETURN(auto file, modelspec::ParseModelFile(config.model, config.model_source));
+  ASSIGN_OR_RETURN(auto file, modelspec::ModelFileOfTrial(config));
   return BuildModelFromFile(std::move(file), dataset, config.latent_size, config.width,
                             config.depth, config.trial_seed);
 }

@@ -3,6 +3,10 @@
 
 #include <cmath>
 
+#include "common/trial_config.h"
+#include "coordinator/compute_saved.h"
+#include "modelspec/trial_model.h"
+
 namespace gridrun::ui {
 namespace {
 
@@ -24,14 +28,34 @@ nlohmann::json Embedded(const std::string& text) {
   return parsed.is_discarded() ? nlohmann::json(text) : parsed;
 }
 
+nlohmann::json OrNull(const std::optional<double>& value) {
+  return value ? Number(*value) : nlohmann::json(nullptr);
+}
+
 }  // namespace
+
+nlohmann::json ArchitectureJson(const std::string& config_json) {
+  absl::StatusOr<TrialConfig> config = TrialConfigFromJson(config_json);
+  if (!config.ok()) return {{"error", std::string(config.status().message())}};
+  absl::StatusOr<modelspec::ResolvedModel> model = modelspec::ResolveTrialModel(*config);
+  if (!model.ok()) return {{"model", config->model}, {"error", std::string(model.status().message())}};
+  const modelspec::ParamCount params = model->TotalParams();
+  return {{"model", config->model},
+          {"from_file", !config->model_source.empty()},
+          {"parameters", params.trainable},
+          {"table", modelspec::ResolvedLayerTable(*model)}};
+}
 
 nlohmann::json SummaryJson(const coordinator::ExperimentSummary& s) {
   return {{"id", s.experiment_id},      {"name", s.name},
           {"status", s.status},         {"created_ms", s.created_ms},
           {"trials", s.trials},         {"trials_by_state", s.trials_by_state},
           {"started_ms", s.started_ms}, {"finished_ms", s.finished_ms},
-          {"compute_ms", s.compute_ms}, {"progress", Number(s.progress)}};
+          {"compute_ms", s.compute_ms}, {"progress", Number(s.progress)},
+          {"trial_epochs_run", s.trial_epochs_run},
+          {"trial_epochs_full", s.trial_epochs_full},
+          {"compute_saved", coordinator::ComputeSavedText(s.trial_epochs_run, s.trial_epochs_full)},
+          {"search", Embedded(s.search_json)}};
 }
 
 nlohmann::json OutlineJson(const coordinator::ExperimentOutline& outline) {
@@ -42,6 +66,7 @@ nlohmann::json OutlineJson(const coordinator::ExperimentOutline& outline) {
   out["metrics"] = outline.metrics;
   out["sample_names"] = outline.sample_names;
   out["sample_epochs"] = outline.sample_epochs;
+  out["model_files"] = outline.model_files;
   return out;
 }
 
@@ -58,6 +83,7 @@ nlohmann::json TrialRowJson(const coordinator::TrialRow& row) {
           {"total_steps", row.total_steps},
           {"started_ms", row.started_ms},
           {"finished_ms", row.finished_ms},
+          {"rung_epoch", row.rung_epoch},
           {"params", row.params},
           {"metrics", MetricsJson(row.metrics)}};
 }
@@ -123,11 +149,31 @@ nlohmann::json TrialDetailJson(const coordinator::TrialDetail& detail) {
                            {"sha256", c.sha256},
                            {"size_bytes", c.size_bytes},
                            {"path", c.path},
+                           {"best", c.best},
                            {"created_ms", c.created_ms}});
+  }
+  nlohmann::json rungs = nlohmann::json::array();
+  for (const coordinator::RungArrival& r : detail.rungs) {
+    rungs.push_back({{"rung", r.rung},
+                     {"seq", r.seq},
+                     {"epoch", r.epoch},
+                     {"value", OrNull(r.value)},
+                     {"promoted", r.promoted},
+                     {"arrived_ms", r.arrived_ms}});
+  }
+  nlohmann::json decisions = nlohmann::json::array();
+  for (const coordinator::SearchDecisionRecord& d : detail.decisions) {
+    decisions.push_back({{"kind", d.kind},
+                         {"rung", d.rung},
+                         {"epoch", d.epoch},
+                         {"reason", d.reason},
+                         {"decided_ms", d.decided_ms}});
   }
   return {{"trial", TrialRowJson(detail.row)}, {"config", Embedded(detail.config_json)},
           {"attempts", std::move(attempts)},   {"metric_points", detail.metric_points},
-          {"samples", std::move(samples)},     {"checkpoints", std::move(checkpoints)}};
+          {"samples", std::move(samples)},     {"checkpoints", std::move(checkpoints)},
+          {"rungs", std::move(rungs)},         {"decisions", std::move(decisions)},
+          {"architecture", ArchitectureJson(detail.config_json)}};
 }
 
 std::string DumpJson(const nlohmann::json& value) {

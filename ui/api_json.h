@@ -22,7 +22,15 @@ nlohmann::json TrialsPageJson(const coordinator::TrialsPage& page, int64_t offse
 // {"trial", "metric", "total_points", "step": [], "epoch": [], "value": []}
 nlohmann::json CurveJson(const coordinator::CurveSeries& curve);
 nlohmann::json HeatMapJson(const coordinator::HeatMap& map);
+// Includes "architecture" (ArchitectureJson of its config), "rungs" and
+// "decisions" (early stopping).
 nlohmann::json TrialDetailJson(const coordinator::TrialDetail& detail);
+
+// The model a trial's config trains, resolved without LibTorch
+// (modelspec/trial_model.h): {"model", "from_file", "parameters", "table"}
+// (the torchsummary table `gridrun models` prints), or {"model"?, "error"}
+// when the config or its model does not resolve.
+nlohmann::json ArchitectureJson(const std::string& config_json);
 
 // Compact JSON text; invalid UTF-8 in names becomes U+FFFD.
 std::string DumpJson(const nlohmann::json& value);

@@ -8,7 +8,8 @@
 // GRIDRUN_UI_LOAD_SECONDS=20 for the full 20 s); the real `gridrun ui` and
 // `gridrun-coordinator --http-listen`; and the web app in headless
 // Chromium driven by puppeteer-core (ui/web/test/browser_test.js), which
-// also opens the `gridrun report` file offline. Screenshots are kept in
+// also opens the `gridrun report` file offline and an ASHA experiment's
+// rungs, stop reasons and compute saved. Screenshots are kept in
 // <build>/test-artifacts/ui/.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
@@ -345,6 +346,23 @@ TEST_F(UiServerTest, WebAppInHeadlessChromium) {
     GTEST_SKIP() << "needs /usr/bin/chromium (Debian's chromium), node and puppeteer-core in "
                  << driver << " (`npm ci --prefix ui/web`; scripts/install-deps.sh does both)";
   }
+  // An ASHA experiment over the real protocol: both trials reach the first
+  // rung, neither is in the top 1/3, nothing is left to run: both STOPPED.
+  Submit("experiment: asha\ndataset: mnist\nmodel: vae-mlp\nepochs: 9\n"
+         "scheduler: {type: asha, metric: fid, min_epochs: 1, reduction_factor: 3}\n"
+         "grid:\n  latent_size: [2, 4]\n");
+  for (double fid : {5.0, 7.0}) {
+    v1::TrialLease lease = LeaseWithin(worker_id_);
+    ASSERT_EQ(lease.stop_after_epoch(), 1);
+    ASSERT_TRUE(MetricAt(worker_id_, lease, "fid", 1, 10, fid).ok());
+    v1::ReachRungRequest request;
+    request.set_worker_id(worker_id_);
+    request.set_trial_id(lease.trial_id());
+    request.set_attempt(lease.attempt());
+    request.set_epoch(1);
+    v1::ReachRungResponse response;
+    ASSERT_TRUE(worker_->ReachRung(Ctx().get(), request, &response).ok());
+  }
   const std::string report = dir_.path() + "/report.html";
   {
     cli::ReportCommandOptions options;
@@ -360,11 +378,12 @@ TEST_F(UiServerTest, WebAppInHeadlessChromium) {
   fs::create_directories(artifacts);
   ChildProcess browser({"node", SourceDir() + "/ui/web/test/browser_test.js", "--url",
                         server->url(), "--db", DbPath(), "--experiment", "dash", "--report", report,
-                        "--out", artifacts, "--chromium", chromium});
+                        "--asha", "asha", "--out", artifacts, "--chromium", chromium});
   const int code = browser.Wait(std::chrono::seconds(150));
   EXPECT_EQ(code, 0) << browser.output();
   std::printf("%s", browser.output().c_str());
-  for (const char* shot : {"experiments.png", "experiment.png", "trial.png", "report.png"}) {
+  for (const char* shot : {"experiments.png", "experiment.png", "trial.png", "report.png",
+                           "asha.png", "asha-trial.png"}) {
     EXPECT_TRUE(fs::exists(artifacts + "/" + shot)) << shot;
   }
 }

@@ -222,5 +222,114 @@ TEST_F(UiApiTest, VersionGrowsWhenAnotherConnectionWrites) {
   EXPECT_THAT(Json("/api/experiments/exp-1")["metrics"].dump(), HasSubstr("late"));
 }
 
+// An ASHA experiment: trial #0 ran its 9 epochs, #1 was paused at rung 0
+// (epoch 3) and stopped when the experiment ended, #2 was paused at epoch 3
+// and is still promotable; 9 + 3 + 3 of 27 trial-epochs were run.
+constexpr char kAshaRows[] = R"sql(
+INSERT INTO experiments (experiment_id, name, spec_yaml, spec_sha256, status, created_ms, seq,
+                         search_json)
+VALUES ('exp-3', 'asha', 'experiment: asha', 'c', 'ACTIVE', 3000, 3,
+        '{"strategy":"random","trials":3,"seed":1,"scheduler":{"type":"asha","metric":"fid","mode":"min","min_epochs":3,"reduction_factor":3,"min_trials":0},"stop":[],"keep_best":{"metric":"fid","mode":"min"}}');
+INSERT INTO trials (trial_id, experiment_id, experiment_seq, number, state, attempt, worker_id,
+                    config_json, config_sha256, reused_from, error, created_ms, started_ms,
+                    finished_ms, step, total_steps, ranks, rung_epoch) VALUES
+  (11, 'exp-3', 3, 0, 'COMPLETE', 1, 'w-1', '{"epochs":9,"dataset":"mnist","model":"vae-mlp"}',
+   'a3', 0, '', 1, 10, 90, 90, 90, 1, 3),
+  (12, 'exp-3', 3, 1, 'STOPPED', 1, 'w-1', '{"epochs":9,"dataset":"mnist","model":"vae-mlp"}',
+   'b3', 0, 'stopped at epoch 3: paused at an ASHA rung when its experiment had nothing left to run',
+   1, 10, 40, 30, 90, 1, 3),
+  (13, 'exp-3', 3, 2, 'PAUSED', 1, 'w-2', '{"epochs":9,"dataset":"mnist","model":"vae-mlp"}',
+   'c3', 0, 'paused at rung 0 (epoch 3): fid 40, not in the top 1/3 of the 2 trials there so far',
+   1, 10, 0, 30, 90, 1, 3);
+INSERT INTO metrics (trial_id, name, step, epoch, value) VALUES
+  (11, 'fid', 30, 3, 20), (11, 'fid', 90, 9, 5), (12, 'fid', 30, 3, 30), (13, 'fid', 30, 3, 40);
+INSERT INTO rung_results (experiment_id, rung, seq, trial_id, epoch, value, promoted, arrived_ms)
+VALUES ('exp-3', 0, 1, 11, 3, 20, 1, 31), ('exp-3', 0, 2, 12, 3, 30, 0, 32),
+       ('exp-3', 0, 3, 13, 3, NULL, 0, 33);
+INSERT INTO search_decisions (trial_id, kind, rung, epoch, reason, decided_ms) VALUES
+  (12, 'PAUSE', 0, 3, 'paused at rung 0 (epoch 3): fid 30, not in the top 1/3', 32),
+  (12, 'FINISH_PAUSED', -1, 3, 'stopped at epoch 3: nothing left to run', 40);
+INSERT INTO checkpoints (trial_id, step, epoch, sha256, size_bytes, path, created_ms, best)
+VALUES (11, 30, 3, 'b1', 10, 'trial-11/step-30.pt', 31, 1),
+       (11, 90, 9, 'b2', 10, 'trial-11/step-90.pt', 90, 0);
+)sql";
+
+TEST_F(UiApiTest, EarlyStoppingShowsRungsDecisionsAndComputeSaved) {
+  db_.writer().exec(kAshaRows);
+  const nlohmann::json list = Json("/api/experiments");
+  ASSERT_EQ(list[0]["name"], "asha");
+  EXPECT_EQ(list[0]["trial_epochs_run"], 15);
+  EXPECT_EQ(list[0]["trial_epochs_full"], 27);
+  EXPECT_EQ(list[0]["compute_saved"],
+            "15 of 27 trial-epochs run (44% saved by early stopping and reuse)");
+  EXPECT_TRUE(list[1]["search"].is_null()) << "a plain grid has no search settings";
+
+  const nlohmann::json outline = Json("/api/experiments/asha");
+  EXPECT_EQ(outline["search"]["scheduler"]["type"], "asha");
+  EXPECT_EQ(outline["search"]["scheduler"]["reduction_factor"], 3);
+
+  // Sorted by the rung reached, then number; each row says where it stopped.
+  const nlohmann::json page =
+      Json("/api/experiments/asha/trials", {{"sort", "rung"}, {"state", "PAUSED,STOPPED"}});
+  EXPECT_THAT(Numbers(page), ElementsAre(1, 2));
+  EXPECT_EQ(page["rows"][0]["rung_epoch"], 3);
+  EXPECT_THAT(page["rows"][1]["error"].get<std::string>(), HasSubstr("paused at rung 0"));
+  EXPECT_EQ(Numbers(Json("/api/experiments/asha/trials",
+                         {{"fk", "rung"}, {"fo", ">="}, {"fv", "3"}}))
+                .size(),
+            3u);
+
+  const nlohmann::json stopped = Json("/api/experiments/asha/trials/1");
+  ASSERT_EQ(stopped["rungs"].size(), 1u);
+  EXPECT_EQ(stopped["rungs"][0]["epoch"], 3);
+  EXPECT_EQ(stopped["rungs"][0]["seq"], 2);
+  EXPECT_EQ(stopped["rungs"][0]["promoted"], false);
+  ASSERT_EQ(stopped["decisions"].size(), 2u);
+  EXPECT_EQ(stopped["decisions"][0]["kind"], "PAUSE");
+  EXPECT_EQ(stopped["decisions"][1]["kind"], "FINISH_PAUSED");
+  EXPECT_TRUE(Json("/api/experiments/asha/trials/2")["rungs"][0]["value"].is_null())
+      << "a non-finite value at a rung is stored as NULL";
+  const nlohmann::json complete = Json("/api/experiments/asha/trials/0");
+  EXPECT_TRUE(complete["decisions"].empty());
+  ASSERT_EQ(complete["checkpoints"].size(), 2u);
+  EXPECT_EQ(complete["checkpoints"][0]["best"], true);
+  EXPECT_EQ(complete["checkpoints"][1]["best"], false);
+}
+
+TEST_F(UiApiTest, TrialDetailShowsTheArchitecture) {
+  db_.writer().exec(kAshaRows);
+  // A built-in model: the count `gridrun models vae-mlp` prints.
+  const nlohmann::json builtin = Json("/api/experiments/asha/trials/0")["architecture"];
+  EXPECT_EQ(builtin["model"], "vae-mlp");
+  EXPECT_EQ(builtin["from_file"], false);
+  EXPECT_EQ(builtin["parameters"], 815824);
+  EXPECT_THAT(builtin["table"].get<std::string>(), HasSubstr("| Linear-7 | [-1, 784] | 392,784 |"));
+
+  // A user's model file travels in the config (model_source).
+  const std::string file =
+      "objective: gan\nsettings: {latent_size: 8}\ngenerator:\n  layers:\n"
+      "    - Linear: {out_features: 16}\n    - ReLU\n"
+      "    - Linear: {out_features: \"${channels * image_height * image_width}\"}\n"
+      "    - Tanh\n"
+      "    - Unflatten: {dim: 1, unflattened_size: [\"${channels}\", \"${image_height}\", "
+      "\"${image_width}\"]}\n"
+      "discriminator:\n  layers:\n    - Flatten\n    - Linear: {out_features: 1}\n";
+  const nlohmann::json config = {{"dataset", "mnist"}, {"model", "tiny.yaml"}, {"model_source", file}};
+  SQLite::Statement set(db_.writer(), "UPDATE trials SET config_json = ?1 WHERE trial_id = 12");
+  set.bind(1, config.dump());
+  set.exec();
+  const nlohmann::json mine = Json("/api/experiments/asha/trials/1")["architecture"];
+  EXPECT_EQ(mine["model"], "tiny.yaml");
+  EXPECT_EQ(mine["from_file"], true);
+  EXPECT_EQ(mine["parameters"], 144 + 13328 + 785);
+
+  // A config that does not resolve says why instead of failing the page.
+  db_.writer().exec(
+      "UPDATE trials SET config_json = '{\"dataset\":\"mnist\",\"model\":\"no-such\"}' "
+      "WHERE trial_id = 13");
+  const nlohmann::json broken = Json("/api/experiments/asha/trials/2")["architecture"];
+  EXPECT_THAT(broken["error"].get<std::string>(), HasSubstr("unknown model 'no-such'"));
+}
+
 }  // namespace
 }  // namespace gridrun::ui

@@ -110,6 +110,7 @@
   function keyValue(row, key) {
     if (key === 'number' || key === 'attempt' || key === 'state') return row[key];
     if (key === 'worker') return row.worker;
+    if (key === 'rung') return row.rung_epoch;
     if (key.startsWith('param:')) return row.params[key.slice(6)];
     if (key.startsWith('metric:')) return row.metrics[key.slice(7)];
     return undefined;

@@ -30,6 +30,26 @@
     return el('span', null, el('span', {class: 'progress', title: pct + '%'},
                                el('span', {style: `width:${pct}%`})), ` ${pct}%`);
   }
+  // The spec's early-stopping settings (experiments.search_json) in a line.
+  function searchText(search) {
+    if (!search) return '';
+    const parts = [];
+    if (search.strategy && search.strategy !== 'grid') parts.push(`${search.strategy} search, ${search.trials} trials`);
+    const c = search.scheduler;
+    if (c) {
+      parts.push(c.type === 'asha'
+        ? `ASHA on ${c.metric} (${c.mode}): first rung at epoch ${c.min_epochs}, reduction factor ${c.reduction_factor}`
+        : `${c.type} rule on ${c.metric} (${c.mode}) from epoch ${c.min_epochs}, after ${c.min_trials} trials`);
+    }
+    for (const r of search.stop || []) {
+      parts.push(r.kind === 'diverged' ? `stop when ${r.metric} is ${r.factor}x worse than its best for ${r.epochs} epochs`
+        : r.kind === 'non_finite' ? `stop when ${r.metric} is not finite`
+        : `stop when ${r.metric} ${r.kind} ${r.bound}`);
+    }
+    if (search.keep_best) parts.push(`keep the best epoch by ${search.keep_best.metric} (${search.keep_best.mode})`);
+    return parts.join('; ');
+  }
+  function earlyStopping(outline) { return !!(outline.search && (outline.search.scheduler || (outline.search.stop || []).length)); }
   function trialLink(id, number) {
     return el('a', {href: `#/e/${encodeURIComponent(id)}/t/${number}`}, String(number));
   }
@@ -42,13 +62,14 @@
       el('td', null, e.status), el('td', null, progressBar(e.progress)),
       el('td', {class: 'num'}, e.trials), el('td', null, stateCounts(e.trials_by_state)),
       el('td', null, GR.formatTime(e.created_ms)), el('td', null, GR.formatTime(e.started_ms)),
-      el('td', null, GR.formatTime(e.finished_ms)), el('td', null, GR.formatDuration(e.compute_ms))));
+      el('td', null, GR.formatTime(e.finished_ms)), el('td', null, GR.formatDuration(e.compute_ms)),
+      el('td', {class: 'trial-epochs'}, e.compute_saved)));
     return {
       crumbs: [],
       body: [el('h1', null, 'Experiments'),
              list.length ? el('table', {id: 'experiments'},
                el('thead', null, el('tr', null, ['experiment', 'status', 'progress', 'trials',
-                 'by state', 'created', 'started', 'finished', 'compute'].map((h) => el('th', null, h)))),
+                 'by state', 'created', 'started', 'finished', 'compute', 'trial-epochs'].map((h) => el('th', null, h)))),
                el('tbody', null, rows))
              : el('p', {class: 'note'}, 'No experiments yet.')],
     };
@@ -83,19 +104,22 @@
 
   function keyOptions(outline) {
     return [['number', '#'], ['state', 'state'], ['attempt', 'attempt'], ['worker', 'worker']]
+      .concat(earlyStopping(outline) ? [['rung', 'rung epoch']] : [])
       .concat(outline.axes.map((a) => ['param:' + a, a]))
       .concat(outline.metrics.map((m) => ['metric:' + m, m]));
   }
 
   function trialsTable(id, outline, page, s, rerender) {
+    const stopping = earlyStopping(outline);
     const columns = [['number', '#'], ['state', 'state'], ['attempt', 'attempt'], ['worker', 'worker']]
+      .concat(stopping ? [['rung', 'rung epoch']] : [])
       .concat(outline.axes.map((a) => ['param:' + a, a]))
       .concat(outline.metrics.map((m) => ['metric:' + m, m]));
     const head = el('tr', null, el('th', null, 'plot'), columns.map(([key, label]) => el('th', {
       class: 'sortable' + (s.sort === key ? (s.desc ? ' sorted-desc' : ' sorted-asc') : ''),
       title: 'sort by ' + label,
       onclick: () => { s.desc = s.sort === key ? !s.desc : false; s.sort = key; s.offset = 0; rerender(); },
-    }, label)));
+    }, label)), stopping ? el('th', null, 'why paused or stopped') : null);
     const selected = new Set(s.selected);
     const rows = page.rows.map((row) => el('tr', {'data-key': row.number},
       el('td', null, el('input', {type: 'checkbox', class: 'select-trial', checked: selected.has(row.number),
@@ -108,9 +132,11 @@
       el('td', {class: 'state-' + row.state, title: row.error || null},
          row.state + (row.reused_from ? ` (reused trial ${row.reused_from})` : '')),
       el('td', {class: 'num'}, row.attempt), el('td', null, row.worker),
+      stopping ? el('td', {class: 'num rung'}, row.rung_epoch || '') : null,
       outline.axes.map((a) => el('td', null, row.params[a] === undefined ? '' : row.params[a])),
       outline.metrics.map((m) => el('td', {class: 'num'},
-        row.metrics[m] === undefined ? '' : GR.formatNumber(row.metrics[m])))));
+        row.metrics[m] === undefined ? '' : GR.formatNumber(row.metrics[m]))),
+      stopping ? el('td', {class: 'reason'}, row.state === 'PAUSED' || row.state === 'STOPPED' ? row.error : '') : null));
 
     const nf = s.newFilter;
     const filters = el('div', {class: 'controls'},
@@ -230,6 +256,8 @@
       el('tr', null, el('th', null, 'trials'), el('td', null, `${outline.trials} (${stateCounts(outline.trials_by_state)})`)),
       el('tr', null, el('th', null, 'created'), el('td', null, GR.formatTime(outline.created_ms))),
       el('tr', null, el('th', null, 'compute'), el('td', null, GR.formatDuration(outline.compute_ms))),
+      el('tr', null, el('th', null, 'trial-epochs'), el('td', {id: 'compute-saved'}, outline.compute_saved)),
+      outline.search ? el('tr', null, el('th', null, 'search'), el('td', {id: 'search-settings'}, searchText(outline.search))) : null,
       outline.axes.map((a) => el('tr', null, el('th', null, a), el('td', null, (outline.axis_values[a] || []).join(', ')))));
     // Sections that draw after being attached (uPlot measures its container)
     // come as {node, draw}; the rest are elements.
@@ -238,6 +266,8 @@
       crumbs: [el('a', {href: '#/e/' + encodeURIComponent(id)}, outline.name)],
       body: [el('h1', {class: 'experiment-title'}, outline.name), summary,
              el('details', null, el('summary', null, 'grid spec'), el('pre', {class: 'json'}, outline.spec_yaml)),
+             Object.entries(outline.model_files || {}).map(([path, text]) => el('details', {class: 'model-file'},
+               el('summary', null, 'model file ' + path), el('pre', {class: 'json'}, text))),
              trialsTable(id, outline, page, s, rerender)]
         .concat(parts.map((p) => (p instanceof Node ? p : p.node))),
       after: () => draws.forEach((draw) => draw()),
@@ -260,7 +290,8 @@
         el('h1', null, `${outline.name}: trial ${number}`),
         el('table', {class: 'summary'},
           el('tr', null, el('th', null, 'state'), el('td', {class: 'state-' + t.state}, t.state)),
-          t.error ? el('tr', null, el('th', null, 'error'), el('td', null, t.error)) : null,
+          t.error ? el('tr', null, el('th', null, t.state === 'PAUSED' || t.state === 'STOPPED' ? 'why' : 'error'),
+                       el('td', {id: 'trial-error'}, t.error)) : null,
           t.reused_from ? el('tr', null, el('th', null, 'reused'), el('td', null, `the results of trial id ${t.reused_from}`)) : null,
           el('tr', null, el('th', null, 'progress'), el('td', null, `epoch ${t.epoch}, step ${t.step} of ${t.total_steps}`)),
           el('tr', null, el('th', null, 'started'), el('td', null, GR.formatTime(t.started_ms))),
@@ -284,11 +315,29 @@
           d.attempts.map((a) => el('tr', null, el('td', {class: 'num'}, a.attempt), el('td', null, a.worker),
             el('td', null, GR.formatTime(a.started_ms)),
             el('td', null, el('pre', {class: 'json'}, a.environment === null ? 'unknown' : JSON.stringify(a.environment, null, 1))))))),
+        d.rungs.length || d.decisions.length ? section('Early stopping',
+          d.rungs.length ? el('table', {id: 'rungs'},
+            el('tr', null, ['rung', 'epoch', 'value', 'arrival', 'promoted', 'arrived'].map((h) => el('th', null, h))),
+            d.rungs.map((r) => el('tr', null, el('td', {class: 'num'}, r.rung), el('td', {class: 'num'}, r.epoch),
+              el('td', {class: 'num'}, r.value === null ? 'not finite' : GR.formatNumber(r.value)),
+              el('td', {class: 'num'}, r.seq), el('td', null, r.promoted ? 'yes' : 'no'),
+              el('td', null, GR.formatTime(r.arrived_ms))))) : null,
+          d.decisions.length ? el('table', {id: 'decisions'},
+            el('tr', null, ['decision', 'epoch', 'why', 'when'].map((h) => el('th', null, h))),
+            d.decisions.map((x) => el('tr', null, el('td', null, x.kind), el('td', {class: 'num'}, x.epoch || ''),
+              el('td', null, x.reason), el('td', null, GR.formatTime(x.decided_ms))))) : null) : null,
         section('Checkpoints', d.checkpoints.length ? el('table', null,
-          el('tr', null, ['step', 'epoch', 'size', 'sha256', 'file'].map((h) => el('th', null, h))),
+          el('tr', null, ['step', 'epoch', 'kept as', 'size', 'sha256', 'file'].map((h) => el('th', null, h))),
           d.checkpoints.map((c) => el('tr', null, el('td', {class: 'num'}, c.step), el('td', {class: 'num'}, c.epoch),
+            el('td', null, c.best ? 'best epoch' : 'newest'),
             el('td', {class: 'num'}, c.size_bytes), el('td', null, c.sha256.slice(0, 12)), el('td', null, c.path))))
           : el('p', {class: 'note'}, 'No checkpoints kept.')),
+        section('Architecture', d.architecture.error
+          ? el('p', {class: 'note'}, d.architecture.error)
+          : [el('p', null, `${d.architecture.model}${d.architecture.from_file ? ' (a model file)' : ' (built in)'}: `,
+                el('span', {id: 'architecture-parameters'}, d.architecture.parameters.toLocaleString('en-US')),
+                ' trainable parameters'),
+             el('pre', {class: 'json', id: 'architecture'}, d.architecture.table)]),
         section('Config', el('pre', {class: 'json'}, JSON.stringify(d.config, null, 2))),
       ],
       after: () => curves.forEach((c, i) => {

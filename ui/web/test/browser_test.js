@@ -4,15 +4,19 @@
 // database a real coordinator wrote and runs:
 //
 //   node browser_test.js --url http://127.0.0.1:PORT/ --db runs.db \
-//        --experiment dash --report report.html --out ARTIFACT_DIR [--chromium PATH]
+//        --experiment dash --report report.html --out ARTIFACT_DIR \
+//        [--asha EXPERIMENT] [--chromium PATH]
 //
 // Checks: the experiments page lists the experiment; two selected trials'
 // curves have non-empty plot data; the gallery's PNGs load; the heat map has
 // one cell per axis pair; a metric written to the database after the page
 // loaded appears without a reload; hostile names render as text and no
 // script runs (no dialog); no console errors; the report file, opened with
-// the network off, shows the same curves and images. A screenshot of each
-// page goes to ARTIFACT_DIR. Exit status 0 when every check passed.
+// the network off, shows the same curves and images; the trial page shows
+// the model's layer table; with --asha, that early-stopping experiment shows
+// the compute saved, each trial's rung and why it stopped, and a trial's
+// rung arrivals and decisions. A screenshot of each page goes to
+// ARTIFACT_DIR. Exit status 0 when every check passed.
 'use strict';
 const {execFileSync} = require('child_process');
 const path = require('path');
@@ -127,7 +131,39 @@ async function main() {
     const trialImages = await page.$$eval('img.sample', (imgs) => imgs.map((i) => i.complete && i.naturalWidth > 0));
     check(trialImages.length === 2 && trialImages.every(Boolean), 'the trial page shows its 2 samples');
     check(await page.$$eval('.chart .uplot', (c) => c.length) >= 2, 'the trial page draws its curves');
+    const table = await page.$eval('#architecture', (x) => x.textContent);
+    check(/Total params: [0-9,]+/.test(table) && table.includes('Linear-1'),
+          `the trial page shows the model's layer table (${table.length} chars)`);
     await page.screenshot({path: path.join(a.out, 'trial.png'), fullPage: true});
+
+    // ---- early stopping ----
+    if (a.asha) {
+      const ashaId = await page.evaluate(async (name) =>
+        (await window.GR.source.experiments()).find((e) => e.name === name).id, a.asha);
+      await page.goto(`${a.url}#/e/${encodeURIComponent(ashaId)}`, {waitUntil: 'networkidle0'});
+      await page.waitForSelector('#trials tbody tr');
+      const saved = await page.$eval('#compute-saved', (x) => x.textContent);
+      check(/^2 of 18 trial-epochs run \(89% saved by early stopping and reuse\)$/.test(saved), `the compute saved: ${saved}`);
+      check((await page.$eval('#search-settings', (x) => x.textContent)).includes('ASHA on fid (min)'),
+            'the experiment page states the scheduler');
+      const ashaHeaders = await page.$$eval('#trials th', (t) => t.map((x) => x.textContent));
+      check(ashaHeaders.includes('rung epoch') && ashaHeaders.includes('why paused or stopped'),
+            `the trials table has rung and reason columns (${ashaHeaders.join(' | ')})`);
+      const reasons = await page.$$eval('#trials td.reason', (t) => t.map((x) => x.textContent));
+      check(reasons.length === 2 && reasons.every((r) => r.startsWith('stopped at epoch 1: paused at an ASHA rung')),
+            `each stopped trial says why: ${JSON.stringify(reasons)}`);
+      check((await page.$$eval('#trials td.rung', (t) => t.map((x) => x.textContent))).join(',') === '1,1',
+            'each trial shows the rung epoch it reached');
+      await page.screenshot({path: path.join(a.out, 'asha.png'), fullPage: true});
+      await page.goto(`${a.url}#/e/${encodeURIComponent(ashaId)}/t/1`, {waitUntil: 'networkidle0'});
+      await page.waitForSelector('#decisions');
+      const kinds = await page.$$eval('#decisions tr td:first-child', (t) => t.map((x) => x.textContent));
+      check(kinds.join(',') === 'PAUSE,FINISH_PAUSED', `the trial's decisions in order: ${kinds}`);
+      const rung = await page.$$eval('#rungs tr td', (t) => t.map((x) => x.textContent));
+      check(rung[0] === '0' && rung[1] === '1' && ['5', '7'].includes(rung[2]) && rung[4] === 'no',
+            `the trial's rung arrival: ${rung}`);
+      await page.screenshot({path: path.join(a.out, 'asha-trial.png'), fullPage: true});
+    }
 
     // ---- the report, offline ----
     const report = await browser.newPage();
