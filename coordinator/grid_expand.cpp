@@ -18,6 +18,7 @@
 #include "common/trial_fields.h"
 #include "modelspec/model_file.h"
 #include "modelspec/zoo.h"
+#include "search/sampler.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -122,6 +123,21 @@ absl::StatusOr<std::vector<ExpandedTrial>> ExpandGrid(const GridSpec& spec,
       index[a] = 0;
     }
     if (wrapped) ++point;
+  }
+  if (spec.search.scheduler) {
+    // A scheduler judges each arrival at a rung against the arrivals so far
+    // (asynchronous promotion): in grid order the first arrivals are all
+    // alike, so the trials run in a seeded random order instead, numbered
+    // in that order.
+    ASSIGN_OR_RETURN(const std::vector<int64_t> order,
+                     search::ShuffledOrder(static_cast<int64_t>(trials.size()), spec.search.seed));
+    std::vector<ExpandedTrial> shuffled;
+    shuffled.reserve(trials.size());
+    for (int64_t index : order) {
+      shuffled.push_back(std::move(trials[static_cast<size_t>(index)]));
+      shuffled.back().number = static_cast<int64_t>(shuffled.size()) - 1;
+    }
+    trials = std::move(shuffled);
   }
   return trials;
 }

@@ -7,7 +7,11 @@
 //
 // Order: the cartesian product of the axes, axes in the order the YAML file
 // lists them, the last axis varying fastest (like nested for-loops), trials
-// numbered from 0. Each trial's TrialConfig is fully resolved: every setting
+// numbered from 0. With a scheduler (ASHA, median rule) that order is then
+// shuffled by search::ShuffledOrder(trial count, search seed) and the trials
+// numbered in the new order, which is the order they are leased in: an
+// asynchronous scheduler judges each arrival at a rung against those so far,
+// so the first arrivals should be a fair sample of the grid. Each trial's TrialConfig is fully resolved: every setting
 // the spec leaves out is filled from the model catalog and the objective's
 // defaults, so workers never guess.
 //
@@ -43,7 +47,7 @@ struct ExpandedTrial {
 };
 
 // Expands `spec` (which must come from ParseGridSpec) into spec.trial_count
-// trials in grid order. A spec without axes gives one trial with empty params.
+// trials in the order above. A spec without axes gives one trial with empty params.
 //
 // Defaults filled in per trial: ApplyModelDefaults (common/model_catalog.h:
 // latent_size/width/depth from the model's catalog entry, critic_iters

@@ -136,4 +136,18 @@ double MapUnit(const Distribution& d, double u) {
   return 0;
 }
 
+absl::StatusOr<std::vector<int64_t>> ShuffledOrder(int64_t count, uint64_t seed) {
+  if (count < 0) return absl::InvalidArgumentError(absl::StrCat("negative count ", count));
+  std::vector<std::pair<std::string, int64_t>> keyed;
+  keyed.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    keyed.emplace_back(Sha256Hex(absl::StrCat(seed, ":order:", i)), i);
+  }
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<int64_t> order;
+  order.reserve(keyed.size());
+  for (const auto& [key, index] : keyed) order.push_back(index);
+  return order;
+}
+
 }  // namespace gridrun::search

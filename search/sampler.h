@@ -64,4 +64,11 @@ const char* DistributionKindName(Distribution::Kind kind);
 // integer).
 double MapUnit(const Distribution& d, double u);
 
+// A seeded permutation of 0..count-1: position i holds the index whose key
+// Sha256Hex("<seed>:order:<index>") is the i-th smallest (ties cannot occur
+// between distinct keys of one seed in practice; the index breaks them).
+// Identical on every machine. Used to run a scheduled search's trials in a
+// random order (coordinator/grid_expand.h). INVALID_ARGUMENT for count < 0.
+absl::StatusOr<std::vector<int64_t>> ShuffledOrder(int64_t count, uint64_t seed);
+
 }  // namespace gridrun::search

@@ -3,11 +3,13 @@
 // rules and keep_best, and every bad spec named with its line.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <string>
 
 #include "coordinator/grid_expand.h"
 #include "coordinator/grid_spec.h"
+#include "search/sampler.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -206,6 +208,36 @@ TEST(SpecSearchTest, SchedulerStopRulesAndKeepBest) {
   ASSERT_EQ(e.trials.size(), 3u);
   for (const NewTrial& t : e.trials) EXPECT_EQ(t.stop_after_epoch, 1);
   EXPECT_FALSE(e.search_json.empty());
+}
+
+// With a scheduler the grid runs in a seeded random order (the order trials
+// are numbered and leased in); without one, in grid order.
+TEST(SpecSearchTest, ScheduledGridsRunInASeededRandomOrder) {
+  const std::string grid = "grid:\n  latent_size: [2, 4, 8, 16]\n  kl_weight: [1, 0.5, 0.25]\n";
+  auto plain = ParseGridSpec(Cat(kVae, grid));
+  auto asha = ParseGridSpec(Cat(kVae,
+                                "scheduler: {type: asha, metric: test/loss, min_epochs: 1, "
+                                "reduction_factor: 3}\n" + grid));
+  ASSERT_TRUE(plain.ok() && asha.ok()) << plain.status() << asha.status();
+  const std::vector<ExpandedTrial> in_order = ExpandGrid(*plain);
+  const std::vector<ExpandedTrial> shuffled = ExpandGrid(*asha);
+  ASSERT_EQ(in_order.size(), 12u);
+  ASSERT_EQ(shuffled.size(), 12u);
+  EXPECT_EQ(in_order[1].params.at("kl_weight"), "0.5");  // the last axis varies fastest
+  std::vector<int64_t> order = *search::ShuffledOrder(12, asha->search.seed);
+  for (size_t i = 0; i < 12; ++i) {
+    EXPECT_EQ(shuffled[i].number, static_cast<int64_t>(i));
+    EXPECT_EQ(in_order[i].number, static_cast<int64_t>(i));
+    // Grid cell order[i] runs i-th, with that cell's settings.
+    EXPECT_EQ(shuffled[i].params, in_order[static_cast<size_t>(order[i])].params) << i;
+  }
+  std::set<std::map<std::string, std::string>> cells;
+  for (const ExpandedTrial& t : shuffled) cells.insert(t.params);
+  EXPECT_EQ(cells.size(), 12u) << "every cell once";
+  EXPECT_NE(order, std::vector<int64_t>({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
+  // Deterministic: the same spec gives the same order.
+  const std::vector<ExpandedTrial> again = ExpandGrid(*asha);
+  for (size_t i = 0; i < 12; ++i) EXPECT_EQ(again[i].config_sha256, shuffled[i].config_sha256);
 }
 
 TEST(SpecSearchTest, PlainGridsKeepTheirCanonicalJson) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -50,6 +51,27 @@ TEST(UnitPointsTest, Refusals) {
   EXPECT_FALSE(UnitPoints(Strategy::kGrid, 4, 1, 0).ok());
   EXPECT_FALSE(UnitPoints(Strategy::kSobol, 4, kMaxSobolDimensions + 1, 0).ok());
   EXPECT_FALSE(UnitPoints(Strategy::kRandom, -1, 1, 0).ok());
+}
+
+TEST(ShuffledOrderTest, ASeededPermutationIdenticalEverywhere) {
+  auto a = ShuffledOrder(30, 7);
+  auto b = ShuffledOrder(30, 7);
+  auto c = ShuffledOrder(30, 8);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(*a, *b);
+  EXPECT_NE(*a, *c);
+  std::vector<int64_t> sorted = *a;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 30; ++i) EXPECT_EQ(sorted[static_cast<size_t>(i)], i);
+  EXPECT_NE(*a, sorted) << "30 indices left in order by chance";
+  // The keys are SHA-256 digests, not a library's shuffle: pinned here (from
+  // Python's hashlib, an independent implementation) so a
+  // change of platform or library cannot reorder an experiment.
+  auto pinned = ShuffledOrder(6, 0);
+  ASSERT_TRUE(pinned.ok());
+  EXPECT_EQ(*pinned, (std::vector<int64_t>{0, 1, 3, 5, 4, 2}));
+  EXPECT_TRUE(ShuffledOrder(0, 1)->empty());
+  EXPECT_EQ(ShuffledOrder(-1, 1).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(MapUnitTest, Distributions) {
