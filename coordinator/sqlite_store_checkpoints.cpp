@@ -4,7 +4,6 @@
 #include <set>
 
 #include "coordinator/sqlite_store_internal.h"
-#include "search/stop_rules.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -20,10 +19,6 @@ constexpr char kSqlUpsertCheckpoint[] =
 constexpr char kSqlCheckpointsBeyondNewest[] =
     "SELECT step, path FROM checkpoints WHERE trial_id = ?1 AND best = 0 "
     "ORDER BY step DESC LIMIT -1 OFFSET ?2";
-// keep_best: the step at which the metric was measured in each epoch (the
-// checkpoint saved after that epoch has the same step).
-constexpr char kSqlMetricCurve[] =
-    "SELECT epoch, value, step FROM metrics WHERE trial_id = ?1 AND name = ?2 ORDER BY step";
 constexpr char kSqlMarkBestCheckpoint[] =
     "UPDATE checkpoints SET best = (step = ?2) WHERE trial_id = ?1";
 constexpr char kSqlDeleteCheckpointAtStep[] =
@@ -37,27 +32,9 @@ constexpr char kSqlDeleteCheckpointBySha[] =
 }  // namespace
 
 absl::Status SqliteTrialStore::MarkBestCheckpoint(int64_t trial_id, int64_t step) {
-  std::string experiment_id;
-  {
-    ASSIGN_OR_RETURN(const TrialRecord trial, ReadTrial(trial_id));
-    experiment_id = trial.experiment_id;
-  }
-  ASSIGN_OR_RETURN(const auto settings, ReadSearchSettings(experiment_id));
-  if (!settings || !settings->keep_best) return absl::OkStatus();
-  search::Curve curve;
-  std::map<int64_t, int64_t> step_of_epoch;
-  {
-    CachedStatement q = Prepared(kSqlMetricCurve);
-    SQLite::bind(*q, trial_id, settings->keep_best->metric);
-    while (q->executeStep()) {
-      const int64_t epoch = q->getColumn(0).getInt64();
-      curve[epoch] = sqlite_store::ReadDouble(q->getColumn(1));
-      step_of_epoch[epoch] = q->getColumn(2).getInt64();
-    }
-  }
-  const std::optional<int64_t> best = search::BestEpoch(settings->keep_best->mode, curve);
+  ASSIGN_OR_RETURN(const std::optional<EpochAndStep> best, KeepBestEpoch(trial_id));
   // Only the checkpoint saved right after the best epoch's evaluation is it.
-  if (!best || step_of_epoch[*best] != step) return absl::OkStatus();
+  if (!best || best->step != step) return absl::OkStatus();
   CachedStatement u = Prepared(kSqlMarkBestCheckpoint);
   SQLite::bind(*u, trial_id, step);
   u->exec();

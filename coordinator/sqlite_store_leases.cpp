@@ -89,6 +89,11 @@ absl::StatusOr<std::optional<TrialRecord>> SqliteTrialStore::ClaimNextTrial(
           }
         }
         ASSIGN_OR_RETURN(TrialRecord trial, ReadTrial(trial_id));
+        ASSIGN_OR_RETURN(const auto settings, ReadSearchSettings(trial.experiment_id));
+        if (settings && settings->keep_best) {
+          trial.keep_best_metric = settings->keep_best->metric;
+          trial.keep_best_maximize = settings->keep_best->mode == search::Mode::kMax;
+        }
         return std::optional<TrialRecord>(std::move(trial));
       });
 }

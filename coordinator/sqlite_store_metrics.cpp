@@ -2,6 +2,7 @@
 // by (trial_id, name, step), and the reads, which for a reused trial return
 // its source's rows.
 #include "coordinator/sqlite_store_internal.h"
+#include "search/search_types.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -16,6 +17,7 @@ constexpr char kSqlUpsertSample[] =
     "INSERT INTO samples (trial_id, name, step, epoch, png, rows, cols) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (trial_id, name, step) DO UPDATE SET "
     "epoch = excluded.epoch, png = excluded.png, rows = excluded.rows, cols = excluded.cols";
+constexpr char kSqlDeleteSamplesNamed[] = "DELETE FROM samples WHERE trial_id = ?1 AND name = ?2";
 constexpr char kSqlMetricsOfTrial[] =
     "SELECT name, step, epoch, value, wall_ms FROM metrics WHERE trial_id = ?1 "
     "ORDER BY name, step";
@@ -53,6 +55,16 @@ absl::Status SqliteTrialStore::WriteSample(const LeaseRef& lease, const SampleRe
   if (sample.name.empty()) return absl::InvalidArgumentError("sample has no name");
   return InWriteTransaction(absl::StrCat("writing a sample of trial ", lease.trial_id), [&]() {
     RETURN_IF_ERROR(CheckLease(lease).status());
+    if (sample.name == search::kBestSampleName) {
+      // keep_best (proto convention 7d): only the best epoch's grid, once.
+      ASSIGN_OR_RETURN(const std::optional<EpochAndStep> best, KeepBestEpoch(lease.trial_id));
+      if (!best || best->epoch != sample.epoch || best->step != sample.step) {
+        return absl::OkStatus();
+      }
+      CachedStatement d = Prepared(kSqlDeleteSamplesNamed);
+      SQLite::bind(*d, lease.trial_id, sample.name);
+      d->exec();
+    }
     CachedStatement u = Prepared(kSqlUpsertSample);
     SQLite::bind(*u, lease.trial_id, sample.name, sample.step, sample.epoch);
     // The PNG is a BLOB (a std::string would bind as TEXT). Its bytes outlive

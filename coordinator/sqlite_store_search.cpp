@@ -19,6 +19,12 @@ namespace {
 using sqlite_store::ReadDouble;
 
 constexpr char kSqlSearchJson[] = "SELECT search_json FROM experiments WHERE experiment_id = ?1";
+constexpr char kSqlExperimentOfTrial[] = "SELECT experiment_id FROM trials WHERE trial_id = ?1";
+// keep_best: each epoch's value and the step it was measured at (the
+// checkpoint saved after that epoch, and its "best" sample grid, have the
+// same step).
+constexpr char kSqlKeepBestCurve[] =
+    "SELECT epoch, value, step FROM metrics WHERE trial_id = ?1 AND name = ?2 ORDER BY step";
 constexpr char kSqlTrialSearchState[] =
     "SELECT config_json, stop_after_epoch FROM trials WHERE trial_id = ?1";
 constexpr char kSqlMetricAtEpoch[] =
@@ -134,6 +140,31 @@ void SqliteTrialStore::FinishPausedIfIdle(const std::string& experiment_id, int6
     u->exec();
     LogSearchDecision(trial_id, "FINISH_PAUSED", -1, rung_epoch, reason, now_ms);
   }
+}
+
+absl::StatusOr<std::optional<SqliteTrialStore::EpochAndStep>> SqliteTrialStore::KeepBestEpoch(
+    int64_t trial_id) {
+  std::string experiment_id;
+  {
+    CachedStatement q = Prepared(kSqlExperimentOfTrial);
+    SQLite::bind(*q, trial_id);
+    if (!q->executeStep()) return absl::NotFoundError(absl::StrCat("no trial ", trial_id));
+    experiment_id = q->getColumn(0).getString();
+  }
+  ASSIGN_OR_RETURN(const auto settings, ReadSearchSettings(experiment_id));
+  if (!settings || !settings->keep_best) return std::optional<EpochAndStep>();
+  search::Curve curve;
+  std::map<int64_t, int64_t> step_of_epoch;
+  CachedStatement q = Prepared(kSqlKeepBestCurve);
+  SQLite::bind(*q, trial_id, settings->keep_best->metric);
+  while (q->executeStep()) {
+    const int64_t epoch = q->getColumn(0).getInt64();
+    curve[epoch] = sqlite_store::ReadDouble(q->getColumn(1));
+    step_of_epoch[epoch] = q->getColumn(2).getInt64();
+  }
+  const std::optional<int64_t> best = search::BestEpoch(settings->keep_best->mode, curve);
+  if (!best) return std::optional<EpochAndStep>();
+  return std::optional<EpochAndStep>(EpochAndStep{*best, step_of_epoch[*best]});
 }
 
 absl::StatusOr<TrialState> SqliteTrialStore::ReachRung(const LeaseRef& lease, int64_t epoch,

@@ -209,6 +209,15 @@ class SqliteTrialStore final : public TrialStore {
   // for a plain grid; INTERNAL for stored JSON that does not parse).
   absl::StatusOr<std::optional<search::SearchSettings>> ReadSearchSettings(
       const std::string& experiment_id);
+  // sqlite_store_search.cpp, keep_best: the trial's best epoch by its
+  // experiment's keep_best metric over the stored values
+  // (search::BestEpoch), and the step that epoch's value was measured at;
+  // std::nullopt without keep_best or without a value yet.
+  struct EpochAndStep {
+    int64_t epoch = 0;
+    int64_t step = 0;
+  };
+  absl::StatusOr<std::optional<EpochAndStep>> KeepBestEpoch(int64_t trial_id);
   // True when the experiment has a non_finite stop rule and `error` is a
   // trainer's non-finite refusal ("non-finite loss/d at step 17").
   absl::StatusOr<bool> StopsOnNonFinite(const std::string& experiment_id,

@@ -108,6 +108,10 @@ struct TrialRecord {
   // Early stopping (coordinator/trial_state.h).
   int64_t stop_after_epoch = 0;  // where the next lease stops (0: the end)
   int64_t rung_epoch = 0;        // the highest rung epoch reached (0: none)
+  // Set by ClaimNextTrial only, from the experiment's keep_best (proto
+  // convention 7d): the metric ("" for none) and whether larger is better.
+  std::string keep_best_metric;
+  bool keep_best_maximize = false;
   bool stop_requested = false;   // RUNNING, told to stop; the reason is in error
 };
 
@@ -278,6 +282,11 @@ class TrialStore {
   // Batched, idempotent, one transaction, under lease. Returns rows written.
   virtual absl::StatusOr<int64_t> WriteMetrics(const LeaseRef& lease,
                                                const std::vector<MetricPointRecord>& points) = 0;
+  // Idempotent per (trial, name, step), under lease. A grid named
+  // search::kBestSampleName (keep_best, proto convention 7d) is stored only
+  // when its epoch and step are the trial's best epoch by the experiment's
+  // keep_best metric over the stored values, and then replaces the trial's
+  // previous one; otherwise it is dropped and OK is returned.
   virtual absl::Status WriteSample(const LeaseRef& lease, const SampleRecord& sample) = 0;
 
   // Records a checkpoint file (already written and fsynced by the caller)

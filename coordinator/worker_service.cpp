@@ -168,6 +168,8 @@ grpc::Status WorkerServiceImpl::LeaseTrial(grpc::ServerContext* context,
   lease->set_config_json(trial.config_json);
   lease->set_lease_expires_ms(trial.lease_expires_ms);
   lease->set_stop_after_epoch(trial.stop_after_epoch);
+  lease->set_keep_best_metric(trial.keep_best_metric);
+  lease->set_keep_best_maximize(trial.keep_best_maximize);
   // Checkpoints are only stored under a lease, so a first attempt has none.
   absl::StatusOr<std::vector<CheckpointRecord>> checkpoints = std::vector<CheckpointRecord>();
   if (trial.attempt > 1) checkpoints = store_->ListCheckpoints(trial.trial_id);

@@ -31,4 +31,9 @@ inline bool Better(Mode mode, double a, double b) {
   return mode == Mode::kMin ? a < b : a > b;
 }
 
+// keep_best: the sample grid a worker sends after an epoch that improved the
+// keep_best metric; the coordinator keeps the one of the trial's best epoch
+// (proto/gridrun.proto, convention 7d).
+inline constexpr char kBestSampleName[] = "best";
+
 }  // namespace gridrun::search

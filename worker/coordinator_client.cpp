@@ -47,6 +47,8 @@ LeaseReply ToLeaseReply(const v1::LeaseTrialResponse& response, std::string seri
     t.checkpoint_step = l.checkpoint().step();
     t.checkpoint_epoch = l.checkpoint().epoch();
     t.stop_after_epoch = l.stop_after_epoch();
+    t.keep_best_metric = l.keep_best_metric();
+    t.keep_best_maximize = l.keep_best_maximize();
     reply.trial = std::move(t);
   }
   reply.serialized = std::move(serialized);

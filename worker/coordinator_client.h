@@ -43,6 +43,10 @@ struct LeasedTrial {
   // > 0: train through this epoch only, then ReachRung (the lease is
   // bounded to an ASHA rung; proto/gridrun.proto convention 7a).
   int64_t stop_after_epoch = 0;
+  // keep_best (convention 7d): the metric whose improvements get a "best"
+  // sample grid ("" for none), and whether larger is better.
+  std::string keep_best_metric;
+  bool keep_best_maximize = false;
 };
 
 struct LeaseReply {

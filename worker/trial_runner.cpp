@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 #include "common/model_catalog.h"
@@ -15,6 +16,7 @@
 #include "models/model_factory.h"
 #include "models/quality_metrics.h"
 #include "models/trainer.h"
+#include "search/search_types.h"
 #include "worker/fused_gradient_sync.h"
 
 namespace gridrun::worker {
@@ -74,6 +76,9 @@ class Runner {
                                                                           models::Metrics& losses);
   // Rank 0: evaluation, quality, samples. Other ranks: nothing.
   absl::Status EndOfEpoch(int64_t epoch);
+  // Rank 0: generates config_.samples.count images from the fixed noise and
+  // sends them as one PNG grid named `name`.
+  absl::Status SendSampleGrid(const std::string& name, int64_t step, int64_t epoch);
   absl::Status SaveCheckpoint(int64_t epoch, int64_t batch_position);
   TrialOutcome Fail(const std::string& error, bool retryable);
 
@@ -91,6 +96,7 @@ class Runner {
   int64_t start_epoch_ = 1;
   int64_t start_batch_ = 0;
   std::map<std::string, double> last_eval_;
+  std::optional<double> best_value_;  // keep_best: the best of this attempt
   torch::Tensor control_;  // [kNumControl + losses], reused every step
 };
 
@@ -202,18 +208,32 @@ absl::Status Runner::EndOfEpoch(int64_t epoch) {
   }
   const auto& wanted = config_.samples.epochs;
   if (generative && std::find(wanted.begin(), wanted.end(), epoch) != wanted.end()) {
-    const int count = config_.samples.count;
-    ASSIGN_OR_RETURN(const torch::Tensor images, trainer_->Generate(trainer_->FixedNoise(count)));
-    // Conditional models: one row per class (labels cycle 0..9).
-    auto [rows, cols] = trainer_->bundle().conditional
-                            ? std::pair<int, int>((count + 9) / 10, std::min(count, 10))
-                            : models::SquareGridShape(count);
-    const std::string png = models::EncodePngGrid(images, rows, cols, range_);
-    // Not fatal: a lost lease reaches every rank through the stop flag of
-    // the next step's all-reduce; a sample the coordinator refused is logged.
-    if (auto s = sink_->Sample("samples", step, epoch, png, rows, cols); !s.ok()) {
-      spdlog::warn("sample at epoch {} not stored: {}", epoch, s.ToString());
+    RETURN_IF_ERROR(SendSampleGrid("samples", step, epoch));
+  }
+  if (generative && !options_.keep_best_metric.empty()) {
+    auto it = last_eval_.find(options_.keep_best_metric);
+    const search::Mode mode = options_.keep_best_maximize ? search::Mode::kMax : search::Mode::kMin;
+    if (it != last_eval_.end() &&
+        (!best_value_ || search::Better(mode, it->second, *best_value_))) {
+      best_value_ = it->second;
+      RETURN_IF_ERROR(SendSampleGrid(search::kBestSampleName, step, epoch));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Runner::SendSampleGrid(const std::string& name, int64_t step, int64_t epoch) {
+  const int count = config_.samples.count;
+  ASSIGN_OR_RETURN(const torch::Tensor images, trainer_->Generate(trainer_->FixedNoise(count)));
+  // Conditional models: one row per class (labels cycle 0..9).
+  auto [rows, cols] = trainer_->bundle().conditional
+                          ? std::pair<int, int>((count + 9) / 10, std::min(count, 10))
+                          : models::SquareGridShape(count);
+  const std::string png = models::EncodePngGrid(images, rows, cols, range_);
+  // Not fatal: a lost lease reaches every rank through the stop flag of
+  // the next step's all-reduce; a sample the coordinator refused is logged.
+  if (auto s = sink_->Sample(name, step, epoch, png, rows, cols); !s.ok()) {
+    spdlog::warn("sample '{}' at epoch {} not stored: {}", name, epoch, s.ToString());
   }
   return absl::OkStatus();
 }

@@ -50,6 +50,11 @@ struct TrialRunOptions {
   // of the next), then return kReachedRung. A checkpoint that already starts
   // after it returns kReachedRung without training.
   int64_t stop_after_epoch = 0;
+  // keep_best (convention 7d): after an epoch that improves this metric
+  // over the best of this attempt, rank 0 sends a sample grid named
+  // search::kBestSampleName ("": none). Larger is better when maximize.
+  std::string keep_best_metric;
+  bool keep_best_maximize = false;
 };
 
 struct TrialOutcome {

@@ -18,6 +18,8 @@ class TrialSink {
   virtual void Metric(const std::string& name, int64_t step, int64_t epoch, double value) = 0;
   virtual void Progress(int64_t epoch, int64_t step, int64_t total_steps,
                         double steps_per_second) = 0;
+  // A PNG grid of `rows` x `cols` images. The coordinator's sink sends the
+  // metrics reported so far first.
   virtual absl::Status Sample(const std::string& name, int64_t step, int64_t epoch,
                               const std::string& png, int rows, int cols) = 0;
   virtual absl::Status Checkpoint(int64_t step, int64_t epoch, const std::string& bytes) = 0;

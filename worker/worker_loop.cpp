@@ -194,6 +194,8 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
       outcome.error = config.status().ToString();
     } else {
       run_options.stop_after_epoch = trial.stop_after_epoch;
+      run_options.keep_best_metric = trial.keep_best_metric;
+      run_options.keep_best_maximize = trial.keep_best_maximize;
       outcome = RunTrial(*config, checkpoint, comm, sink.get(), run_options);
     }
     if (comm.rank() == 0) ReportOutcome(*client, *sink, trial, outcome);

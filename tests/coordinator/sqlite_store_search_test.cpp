@@ -13,6 +13,7 @@
 #include "coordinator/sqlite_schema.h"
 #include "coordinator/sqlite_trial_store.h"
 #include "search/asha.h"
+#include "search/search_types.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -266,6 +267,60 @@ TEST_F(StoreSearchTest, KeepBestKeepsTheBestEpochsCheckpoint) {
     }
   }
   EXPECT_EQ(dropped, (std::vector<std::string>{"ckpt-1", "ckpt-3", "ckpt-2", "ckpt-4"}));
+}
+
+// keep_best's sample grid (proto convention 7d): the lease names the metric;
+// a "best" grid is stored only for the trial's best epoch so far, replacing
+// the previous one; a stale candidate (a resumed worker's first epoch) and
+// other names are judged by nothing but their own rules.
+TEST_F(StoreSearchTest, KeepBestKeepsOnlyTheBestEpochsSampleGrid) {
+  Submit(1, "keep_best: {metric: test/loss, mode: max}\n");
+  auto claimed = store_->ClaimNextTrial("w", 1, "cpu", now_++, kLeaseMs);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value()) << claimed.status();
+  EXPECT_EQ((*claimed)->keep_best_metric, "test/loss");
+  EXPECT_TRUE((*claimed)->keep_best_maximize);
+  const LeaseRef a{(*claimed)->trial_id, "w", (*claimed)->attempt};
+  auto best_grids = [&] {
+    std::vector<int64_t> epochs;
+    auto samples = store_->ListSamples(a.trial_id);
+    EXPECT_TRUE(samples.ok()) << samples.status();
+    for (const SampleRecord& x : *samples) {
+      if (x.name == search::kBestSampleName) epochs.push_back(x.epoch);
+    }
+    return epochs;
+  };
+  auto send = [&](const std::string& name, int64_t epoch) {
+    SampleRecord sample{name, epoch * 100, epoch, std::string("\x89PNG", 4), 1, 1};
+    ASSERT_TRUE(store_->WriteSample(a, sample).ok());
+  };
+  Metric(a, "test/loss", 1, 3);
+  send(search::kBestSampleName, 1);
+  EXPECT_EQ(best_grids(), (std::vector<int64_t>{1}));
+  Metric(a, "test/loss", 2, 5);
+  send(search::kBestSampleName, 2);
+  EXPECT_EQ(best_grids(), (std::vector<int64_t>{2})) << "the better epoch replaces the old grid";
+  Metric(a, "test/loss", 3, 4);
+  send(search::kBestSampleName, 3);  // not the best: dropped
+  EXPECT_EQ(best_grids(), (std::vector<int64_t>{2}));
+  send(search::kBestSampleName, 9);  // no value at that epoch: dropped
+  EXPECT_EQ(best_grids(), (std::vector<int64_t>{2}));
+  send("samples", 3);  // other names are stored as always
+  auto all = store_->ListSamples(a.trial_id);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 2u);
+}
+
+TEST_F(StoreSearchTest, WithoutKeepBestNoBestGridIsKept) {
+  Submit(1, "");
+  auto claimed = store_->ClaimNextTrial("w", 1, "cpu", now_++, kLeaseMs);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  EXPECT_EQ((*claimed)->keep_best_metric, "");
+  const LeaseRef a{(*claimed)->trial_id, "w", (*claimed)->attempt};
+  Metric(a, "test/loss", 1, 3);
+  ASSERT_TRUE(
+      store_->WriteSample(a, {search::kBestSampleName, 100, 1, std::string("\x89PNG", 4), 1, 1})
+          .ok());
+  EXPECT_TRUE(store_->ListSamples(a.trial_id)->empty());
 }
 
 // A version-5 database with trials migrates to 6 and then takes the new

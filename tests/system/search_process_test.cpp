@@ -2,7 +2,8 @@
 // tiny generated MNIST files: the experiment ends with the STOPPED/COMPLETE
 // split the persisted rung results imply, the decisions equal the policy
 // replayed on the persisted arrivals, every promoted trial resumes at its
-// checkpoint's epoch, and kill -9 of the coordinator while rungs are being
+// checkpoint's epoch, each trial keeps one keep_best sample grid, of its
+// best epoch, and kill -9 of the coordinator while rungs are being
 // decided, or of the worker while a promoted trial resumes, loses and
 // duplicates nothing.
 #include <gtest/gtest.h>
@@ -43,6 +44,7 @@ std::string Spec(const std::string& name, int seed) {
          "search: {strategy: random, trials: " + std::to_string(kTrials) + "}\n"
          "scheduler: {type: asha, metric: test/loss, mode: min, min_epochs: 1, "
          "reduction_factor: 3}\n"
+         "keep_best: {metric: test/loss, mode: min}\n"
          "grid:\n"
          "  kl_weight: {log_uniform: [0.01, 1.0]}\n"
          "  lr: {log_uniform: [1.0e-4, 1.0e-2]}\n";
@@ -94,8 +96,11 @@ class SearchProcessTest : public ::testing::Test {
   }
 
   // What must hold at the end, killed coordinator or not; returns the
-  // number of promotions per rung.
-  std::map<int, int> ExpectConsistentEnd(const std::string& experiment) {
+  // number of promotions per rung. `every_best_grid`: every trial has its
+  // keep_best sample grid (no process was killed between an epoch's metrics
+  // and its grid).
+  std::map<int, int> ExpectConsistentEnd(const std::string& experiment,
+                                         bool every_best_grid = false) {
     auto store = Store();
     EXPECT_TRUE(store != nullptr);
     if (!store) return {};
@@ -159,6 +164,25 @@ class SearchProcessTest : public ::testing::Test {
         if (m.name == "loss/total") steps.push_back(m.step);
       }
       EXPECT_EQ(static_cast<int64_t>(steps.size()), trained * kStepsPerEpoch);
+      // keep_best: at most one "best" grid, at the epoch of the lowest
+      // test/loss (the earliest among equals).
+      std::map<int64_t, double> loss_by_epoch;
+      for (const auto& m : *metrics) {
+        if (m.name == "test/loss") loss_by_epoch[m.epoch] = m.value;
+      }
+      int64_t best_epoch = 0;
+      for (const auto& [epoch, value] : loss_by_epoch) {
+        if (best_epoch == 0 || value < loss_by_epoch[best_epoch]) best_epoch = epoch;
+      }
+      std::vector<int64_t> best_grids;
+      auto samples = store->ListSamples(t.trial_id);
+      EXPECT_TRUE(samples.ok());
+      for (const auto& x : *samples) {
+        if (x.name == "best") best_grids.push_back(x.epoch);
+      }
+      EXPECT_LE(best_grids.size(), 1u);
+      if (!best_grids.empty()) EXPECT_EQ(best_grids[0], best_epoch);
+      if (every_best_grid) EXPECT_EQ(best_grids, std::vector<int64_t>{best_epoch});
       for (size_t i = 0; i < steps.size(); ++i) {
         if (steps[i] != static_cast<int64_t>(i) + 1) {
           ADD_FAILURE() << "step " << steps[i] << " at position " << i;
@@ -188,7 +212,7 @@ TEST_F(SearchProcessTest, RandomSearchWithAshaStopsAllButTheRungWinners) {
   auto worker = StartWorker();
   ASSERT_TRUE(WaitForDone(id)) << worker->output();
   EXPECT_EQ(worker->Wait(std::chrono::seconds(60)), 0) << worker->output();
-  const std::map<int, int> promotions = ExpectConsistentEnd(id);
+  const std::map<int, int> promotions = ExpectConsistentEnd(id, /*every_best_grid=*/true);
   // Each promoted trial's next lease resumed from the checkpoint that starts
   // the epoch after its rung (never retraining one): one resume at epoch 2
   // per promotion from rung 0, one at epoch 4 per promotion from rung 1.
