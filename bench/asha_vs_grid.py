@@ -35,6 +35,9 @@ def run(a, tmp, asha, min_epochs=1, reduction_factor=3):
     if asha:
         sets.append("scheduler={type: asha, metric: %s, mode: min, min_epochs: %d, "
                     "reduction_factor: %d}" % (METRIC, min_epochs, reduction_factor))
+        # The search seed orders a scheduled grid's trials (grid_expand.h);
+        # the trials themselves (trial seeds) do not depend on it.
+        sets.append("search={strategy: grid, seed: %d}" % a.search_seed)
     cmd = [os.path.join(a.build_dir, "gridrun"), "local", SPEC, "--db", db, "--data-dir",
            a.data_dir, "--workers", str(a.workers), "--threads", "1"]
     for s in sets:
@@ -75,6 +78,8 @@ def main():
     p.add_argument("--tolerance", type=float, default=0.02)
     p.add_argument("--reduction-factor", type=int, default=3)
     p.add_argument("--min-epochs", type=int, default=1)
+    p.add_argument("--search-seed", type=int, default=0,
+                   help="search seed: the order ASHA runs the grid's trials in")
     p.add_argument("--configs", default="",
                    help="MIN_EPOCHS:RF,...: ASHA settings to run, each against the one grid run")
     a = p.parse_args()

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "bench/bench_util.h"
+#include "common/trial_config.h"
 #include "coordinator/sqlite_schema.h"
 
 int main(int argc, char** argv) {
@@ -50,12 +51,26 @@ int main(int argc, char** argv) {
         "INSERT INTO experiments (experiment_id, name, spec_yaml, spec_sha256, status, "
         "created_ms, seq) VALUES ('exp-synthetic', 'synthetic', 'synthetic', '', 'DONE', 0, 1)");
     const std::string n = std::to_string(trials);
-    d.exec(
+    // Every trial carries a real trial's canonical config (the dashboard's
+    // compute-saved sum reads its epochs), as long as a stored one.
+    gridrun::TrialConfig config;
+    config.experiment = "synthetic";
+    config.dataset = "mnist";
+    config.model = "vae-mlp";
+    config.epochs = steps;
+    config.latent_size = 20;
+    config.width = 500;
+    config.depth = 1;
+    config.samples.epochs = {steps};
+    SQLite::Statement insert(
+        d,
         "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < " + n +
         ") INSERT INTO trials (trial_id, experiment_id, experiment_seq, number, state, attempt, "
         "config_json, config_sha256, created_ms, started_ms, finished_ms) "
-        "SELECT i + 1, 'exp-synthetic', 1, i, 'COMPLETE', 1, '{}', printf('%064d', i), 0, 1, 2 "
+        "SELECT i + 1, 'exp-synthetic', 1, i, 'COMPLETE', 1, ?1, printf('%064d', i), 0, 1, 2 "
         "FROM s");
+    insert.bind(1, gridrun::ToCanonicalJson(config));
+    insert.exec();
     // Axes: number = ((latent * 10 + kl) * 10 + lr) * reps + rep.
     const std::string reps = std::to_string(trials / 1000);
     d.exec("INSERT INTO trial_params (trial_id, name, value) "
