@@ -19,7 +19,8 @@
 // Prints a markdown row per round: trial lifecycles/s, metric points/s,
 // p50/p99 latency of each RPC ("lease" is the call that delivers a lease:
 // LeaseTrial in v1, CompleteTrial with lease_next in v2), the wall time
-// (submit excluded), CPU seconds and the process's peak thread count.
+// (submit excluded), CPU seconds (all, and the server's: all minus the
+// simulated workers' own threads) and the process's thread count.
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
 
@@ -31,6 +32,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -247,6 +249,9 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
   std::vector<int64_t> lifecycles(r.workers, 0), stored(r.workers, 0);
   std::atomic<bool> failed{false};
   std::atomic<int> peak_threads{0};
+  // CPU of each simulated worker's own thread (its sync gRPC calls run their
+  // client side there); the rest of the process's CPU is the server's.
+  std::vector<double> client_cpu(r.workers, 0.0);
   std::vector<std::thread> threads;
   const double cpu0 = CpuSeconds();
   const double t0 = NowSeconds();
@@ -254,6 +259,10 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
     threads.emplace_back([&, i] {
       if (!sims[i]->Run(v2, &lifecycles[i], &stored[i])) failed = true;
       if (i == 0) peak_threads = ThreadCount();
+      rusage u{};
+      getrusage(RUSAGE_THREAD, &u);
+      client_cpu[i] = u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + u.ru_stime.tv_sec +
+                      u.ru_stime.tv_usec * 1e-6;
     });
   }
   for (auto& t : threads) t.join();
@@ -275,13 +284,14 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
   for (const auto& [rpc, v] : all.by_rpc) calls += static_cast<int64_t>(v.size());
   std::printf(
       "| %s | %d | %lld | %d | %d x %d | %.2f | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f | "
-      "%.2f / %.2f | %.2f / %.2f | %.2f | %.0f | %d |\n",
+      "%.2f / %.2f | %.2f / %.2f | %.2f | %.2f | %.0f | %d |\n",
       v2 ? "v2" : "v1", r.workers, static_cast<long long>(total_lifecycles), r.heartbeats,
       r.batches, r.points, wall, total_lifecycles / wall, total_points / wall,
       total_lifecycles > 0 ? static_cast<double>(calls) / total_lifecycles : 0.0, ms("lease", 0.5),
       ms("lease", 0.99), ms("metrics", 0.5), ms("metrics", 0.99), ms("heartbeat", 0.5),
       ms("heartbeat", 0.99), ms("complete", 0.5), ms("complete", 0.99), cpu,
-      total_lifecycles / cpu, peak_threads.load());
+      cpu - std::accumulate(client_cpu.begin(), client_cpu.end(), 0.0), total_lifecycles / cpu,
+      peak_threads.load());
   std::fflush(stdout);
   if (failed || total_lifecycles != trial_count) {
     std::cerr << "FAILED: " << total_lifecycles << " of " << trial_count << " trials completed\n";
@@ -321,8 +331,9 @@ int main(int argc, char** argv) {
     std::printf(
         "| shape | workers | lifecycles | heartbeats | batches x points | wall s | lifecycles/s | "
         "metric points/s | RPCs per trial | lease p50/p99 ms | metrics p50/p99 ms | "
-        "heartbeat p50/p99 ms | complete p50/p99 ms | CPU s (server + clients) | lifecycles "
-        "per CPU-s | threads |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        "heartbeat p50/p99 ms | complete p50/p99 ms | CPU s (server + clients) | of which "
+        "server | lifecycles per CPU-s | threads |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   }
   bool ok = true;
   for (size_t i = 0; i < shapes.size() && ok; ++i) ok = RunRound(r, shapes[i] == "v2", static_cast<int>(i));
