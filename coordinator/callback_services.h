@@ -1,8 +1,8 @@
 // The coordinator's two gRPC services on gRPC's callback (reactor) API: no
 // thread per call or per stream. Each unary RPC's logic is a method of
-// WorkerServiceImpl / GridServiceImpl returning grpc::Status; it runs on the
-// gRPC thread that delivered the request (SQLite calls are short: WAL,
-// synchronous=NORMAL) and the reply is sent when it returns. The streams
+// WorkerServiceImpl / GridServiceImpl returning grpc::Status; it runs on a
+// fixed HandlerPool (handler_pool.h says why not on gRPC's own threads) and
+// the reply is sent when it returns. The streams
 // are reactors: checkpoint_streams.h (upload, download) and watch_hub.h
 // (WatchExperiment, pushed on commit).
 //
@@ -12,7 +12,7 @@
 //   2. here, add
 //        grpc::ServerUnaryReactor* X(grpc::CallbackServerContext* c,
 //                                    const v1::Req* q, v1::Resp* r) override {
-//          return FinishUnary(c, impl_->X(c, q, r));
+//          return OnPool(pool_, c, [=, this] { return impl_->X(c, q, r); });
 //        }
 //   3. a streaming handler becomes a reactor (the pattern is in
 //      checkpoint_streams.h).
@@ -23,63 +23,66 @@
 #include <grpcpp/support/server_callback.h>
 
 #include "coordinator/grid_service.h"
+#include "coordinator/handler_pool.h"
 #include "coordinator/watch_hub.h"
 #include "coordinator/worker_service.h"
 #include "proto/gridrun.grpc.pb.h"
 
 namespace gridrun::coordinator {
 
-// Finishes a unary call with `status` (the response is already filled).
-inline grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
-                                             const grpc::Status& status) {
+// Runs a unary call's logic `body` (returning grpc::Status, filling the
+// response) on `pool` and finishes the call with its status.
+template <typename Body>
+grpc::ServerUnaryReactor* OnPool(HandlerPool* pool, grpc::CallbackServerContext* context,
+                                 Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
+  pool->Run([reactor, body = std::move(body)]() mutable { reactor->Finish(body()); });
   return reactor;
 }
 
 class WorkerCallbackService final : public v1::WorkerService::CallbackService {
  public:
-  explicit WorkerCallbackService(WorkerServiceImpl* impl) : impl_(impl) {}
+  WorkerCallbackService(WorkerServiceImpl* impl, HandlerPool* pool) : impl_(impl), pool_(pool) {}
 
   grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext* c,
                                            const v1::RegisterWorkerRequest* q,
                                            v1::RegisterWorkerResponse* r) override {
-    return FinishUnary(c, impl_->RegisterWorker(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->RegisterWorker(c, q, r); });
   }
   grpc::ServerUnaryReactor* LeaseTrial(grpc::CallbackServerContext* c,
                                        const v1::LeaseTrialRequest* q,
                                        v1::LeaseTrialResponse* r) override {
-    return FinishUnary(c, impl_->LeaseTrial(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->LeaseTrial(c, q, r); });
   }
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* c,
                                       const v1::HeartbeatRequest* q,
                                       v1::HeartbeatResponse* r) override {
-    return FinishUnary(c, impl_->Heartbeat(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->Heartbeat(c, q, r); });
   }
   grpc::ServerUnaryReactor* ReportMetrics(grpc::CallbackServerContext* c,
                                           const v1::ReportMetricsRequest* q,
                                           v1::ReportMetricsResponse* r) override {
-    return FinishUnary(c, impl_->ReportMetrics(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->ReportMetrics(c, q, r); });
   }
   grpc::ServerUnaryReactor* ReportSample(grpc::CallbackServerContext* c,
                                          const v1::ReportSampleRequest* q,
                                          v1::ReportSampleResponse* r) override {
-    return FinishUnary(c, impl_->ReportSample(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->ReportSample(c, q, r); });
   }
   grpc::ServerUnaryReactor* ReachRung(grpc::CallbackServerContext* c,
                                       const v1::ReachRungRequest* q,
                                       v1::ReachRungResponse* r) override {
-    return FinishUnary(c, impl_->ReachRung(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->ReachRung(c, q, r); });
   }
   grpc::ServerUnaryReactor* CompleteTrial(grpc::CallbackServerContext* c,
                                           const v1::CompleteTrialRequest* q,
                                           v1::CompleteTrialResponse* r) override {
-    return FinishUnary(c, impl_->CompleteTrial(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->CompleteTrial(c, q, r); });
   }
   grpc::ServerUnaryReactor* FailTrial(grpc::CallbackServerContext* c,
                                       const v1::FailTrialRequest* q,
                                       v1::FailTrialResponse* r) override {
-    return FinishUnary(c, impl_->FailTrial(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->FailTrial(c, q, r); });
   }
   grpc::ServerReadReactor<v1::CheckpointChunk>* SaveCheckpoint(
       grpc::CallbackServerContext* c, v1::SaveCheckpointResponse* r) override;
@@ -88,40 +91,42 @@ class WorkerCallbackService final : public v1::WorkerService::CallbackService {
 
  private:
   WorkerServiceImpl* impl_;
+  HandlerPool* pool_;
 };
 
 class GridCallbackService final : public v1::GridService::CallbackService {
  public:
-  GridCallbackService(GridServiceImpl* impl, WatchHub* hub) : impl_(impl), hub_(hub) {}
+  GridCallbackService(GridServiceImpl* impl, WatchHub* hub, HandlerPool* pool)
+      : impl_(impl), hub_(hub), pool_(pool) {}
 
   grpc::ServerUnaryReactor* SubmitGrid(grpc::CallbackServerContext* c,
                                        const v1::SubmitGridRequest* q,
                                        v1::SubmitGridResponse* r) override {
-    return FinishUnary(c, impl_->SubmitGrid(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->SubmitGrid(c, q, r); });
   }
   grpc::ServerUnaryReactor* GetExperiment(grpc::CallbackServerContext* c,
                                           const v1::GetExperimentRequest* q,
                                           v1::Experiment* r) override {
-    return FinishUnary(c, impl_->GetExperiment(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->GetExperiment(c, q, r); });
   }
   grpc::ServerUnaryReactor* ListExperiments(grpc::CallbackServerContext* c,
                                             const v1::ListExperimentsRequest* q,
                                             v1::ListExperimentsResponse* r) override {
-    return FinishUnary(c, impl_->ListExperiments(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->ListExperiments(c, q, r); });
   }
   grpc::ServerUnaryReactor* ListTrials(grpc::CallbackServerContext* c,
                                        const v1::ListTrialsRequest* q,
                                        v1::ListTrialsResponse* r) override {
-    return FinishUnary(c, impl_->ListTrials(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->ListTrials(c, q, r); });
   }
   grpc::ServerUnaryReactor* GetTrial(grpc::CallbackServerContext* c,
                                      const v1::GetTrialRequest* q, v1::TrialDetail* r) override {
-    return FinishUnary(c, impl_->GetTrial(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->GetTrial(c, q, r); });
   }
   grpc::ServerUnaryReactor* CancelExperiment(grpc::CallbackServerContext* c,
                                              const v1::CancelExperimentRequest* q,
                                              v1::CancelExperimentResponse* r) override {
-    return FinishUnary(c, impl_->CancelExperiment(c, q, r));
+    return OnPool(pool_, c, [=, this] { return impl_->CancelExperiment(c, q, r); });
   }
   grpc::ServerWriteReactor<v1::TrialEvent>* WatchExperiment(
       grpc::CallbackServerContext* c, const v1::WatchExperimentRequest* q) override;
@@ -129,6 +134,7 @@ class GridCallbackService final : public v1::GridService::CallbackService {
  private:
   GridServiceImpl* impl_;
   WatchHub* hub_;
+  HandlerPool* pool_;
 };
 
 }  // namespace gridrun::coordinator

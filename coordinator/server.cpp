@@ -85,10 +85,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   // Every method is a callback method: no sync-server thread pool exists.
   server->watch_hub_ = std::make_unique<WatchHub>(server->store_.get(), server->clock_);
-  server->grid_callback_ = std::make_unique<GridCallbackService>(server->grid_service_.get(),
-                                                                 server->watch_hub_.get());
-  server->worker_callback_ =
-      std::make_unique<WorkerCallbackService>(server->worker_service_.get());
+  server->handler_pool_ = std::make_unique<HandlerPool>(kHandlerThreads);
+  server->grid_callback_ = std::make_unique<GridCallbackService>(
+      server->grid_service_.get(), server->watch_hub_.get(), server->handler_pool_.get());
+  server->worker_callback_ = std::make_unique<WorkerCallbackService>(
+      server->worker_service_.get(), server->handler_pool_.get());
   builder.RegisterService(server->grid_callback_.get());
   builder.RegisterService(server->worker_callback_.get());
   server->server_ = builder.BuildAndStart();
@@ -146,6 +147,7 @@ CoordinatorServer::~CoordinatorServer() {
   server_->Wait();
   server_.reset();
   watch_hub_.reset();
+  handler_pool_.reset();
 }
 
 }  // namespace gridrun::coordinator
