@@ -36,7 +36,10 @@
 // message; no exception leaves this class.
 //
 // Thread-safety: safe from any number of threads; one mutex serialises all
-// use of the single connection.
+// use of the single connection. Inside Atomically(fn) the calling thread
+// holds it for the whole of fn, and its calls nest as savepoints (the
+// thread that owns the open transaction is remembered, so they do not
+// wait for themselves); other threads wait.
 #pragma once
 
 #include <SQLiteCpp/SQLiteCpp.h>
