@@ -80,13 +80,17 @@ def main():
     p.add_argument("--min-epochs", type=int, default=1)
     p.add_argument("--search-seed", type=int, default=0,
                    help="search seed: the order ASHA runs the grid's trials in")
+    p.add_argument("--keep-dir", default="",
+                   help="write the databases here and keep them (default: a temporary folder)")
     p.add_argument("--configs", default="",
                    help="MIN_EPOCHS:RF,...: ASHA settings to run, each against the one grid run")
     a = p.parse_args()
     configs = [(a.min_epochs, a.reduction_factor)]
     if a.configs:
         configs = [tuple(int(x) for x in c.split(":")) for c in a.configs.split(",")]
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = a.keep_dir or scratch
+        os.makedirs(tmp, exist_ok=True)
         grid = run(a, tmp, asha=False)
         print(f"grid: {grid['wall']:.1f} s wall, {grid['epochs']} of {grid['full']} trial-epochs, "
               f"states {grid['states']}, best final {METRIC} {grid['best']:.3f} "

@@ -1,16 +1,26 @@
 // Coordinator throughput: K simulated workers (gRPC clients in this process,
 // one channel each, loopback) against an in-process CoordinatorServer with a
 // real SQLite file (WAL, synchronous as shipped). Each worker registers, then
-// loops lease -> heartbeat x H -> metrics batch x B -> complete on trivial
-// trials until the queue is empty.
+// runs trivial trials until the queue is empty, in one of two shapes:
+//   v1 (the previous protocol, as a worker of the previous version speaks
+//      it): lease -> heartbeat x H -> metrics batch x B -> complete;
+//   v2 (proto convention 8): metrics batch x B, the first H of them carrying
+//      the heartbeat's progress -> complete with lease_next, whose reply is
+//      the next lease (one LeaseTrial per worker at the start).
 //
-//   gridrun-bench-coordinator --workers 64 --trials 2000 --heartbeats 1 --batches 3 --points 50
+//   gridrun-bench-coordinator --workers 64 --trials 2000 --heartbeats 1 --batches 3 --points 50 \
+//       --shapes v1,v2,v1,v2
 //
+// Each listed shape is one round on a fresh server and database, in the
+// order given (alternate them so both see the same machine load).
 // A real worker heartbeats every lease_timeout / 3 (10 s by default) and sends
 // metrics about once a second, so a short trial has one heartbeat and a few
 // batches (H = 1); H = B is the old, heartbeat-heavy shape.
-// Prints a markdown row: trial lifecycles/s, metric points/s, p50/p99 latency
-// of each RPC, and the wall time (submit excluded).
+// Prints a markdown row per round: trial lifecycles/s, metric points/s,
+// p50/p99 latency of each RPC ("lease" is the call that delivers a lease:
+// LeaseTrial in v1, CompleteTrial with lease_next in v2), the wall time
+// (submit excluded), CPU seconds (all, and the server's: all minus the
+// simulated workers' own threads) and the process's thread count.
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
 
@@ -18,9 +28,11 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -84,7 +96,7 @@ class SimWorker {
         stub_(v1::WorkerService::NewStub(OwnChannel(options.address))) {}
 
   // Returns false on an unexpected error (printed).
-  bool Run(int64_t* lifecycles, int64_t* points_stored) {
+  bool Run(bool v2, int64_t* lifecycles, int64_t* points_stored) {
     v1::RegisterWorkerResponse reg;
     {
       v1::RegisterWorkerRequest r;
@@ -94,24 +106,28 @@ class SimWorker {
       if (!Call("register", [&](grpc::ClientContext* c) { return stub_->RegisterWorker(c, r, &reg); }))
         return false;
     }
+    v1::LeaseTrialResponse lease;
     for (;;) {
-      v1::LeaseTrialResponse lease;
-      v1::LeaseTrialRequest lr;
-      lr.set_worker_id(reg.worker_id());
-      if (!Call("lease", [&](grpc::ClientContext* c) { return stub_->LeaseTrial(c, lr, &lease); }))
-        return false;
-      if (!lease.has_lease()) return true;  // queue empty: done
-      const auto& l = lease.lease();
-      for (int beat = 1; beat <= heartbeats_; ++beat) {
-        v1::HeartbeatRequest h;
-        h.set_worker_id(reg.worker_id());
-        h.set_trial_id(l.trial_id());
-        h.set_attempt(l.attempt());
-        h.mutable_progress()->set_step(beat);
-        h.mutable_progress()->set_total_steps(batches_);
-        v1::HeartbeatResponse hr;
-        if (!Call("heartbeat", [&](grpc::ClientContext* c) { return stub_->Heartbeat(c, h, &hr); }))
+      if (!v2 || (*lifecycles == 0 && !lease.has_lease())) {
+        v1::LeaseTrialRequest lr;
+        lr.set_worker_id(reg.worker_id());
+        if (!Call("lease", [&](grpc::ClientContext* c) { return stub_->LeaseTrial(c, lr, &lease); }))
           return false;
+      }
+      if (!lease.has_lease()) return true;  // queue empty: done
+      const v1::TrialLease l = lease.lease();
+      if (!v2) {
+        for (int beat = 1; beat <= heartbeats_; ++beat) {
+          v1::HeartbeatRequest h;
+          h.set_worker_id(reg.worker_id());
+          h.set_trial_id(l.trial_id());
+          h.set_attempt(l.attempt());
+          h.mutable_progress()->set_step(beat);
+          h.mutable_progress()->set_total_steps(batches_);
+          v1::HeartbeatResponse hr;
+          if (!Call("heartbeat", [&](grpc::ClientContext* c) { return stub_->Heartbeat(c, h, &hr); }))
+            return false;
+        }
       }
       for (int step = 1; step <= batches_; ++step) {
         v1::ReportMetricsRequest m;
@@ -125,6 +141,10 @@ class SimWorker {
           p->set_epoch(1);
           p->set_value(step * 0.5 + i);
         }
+        if (v2 && step <= heartbeats_) {
+          m.mutable_progress()->set_step(step);
+          m.mutable_progress()->set_total_steps(batches_);
+        }
         v1::ReportMetricsResponse mr;
         if (!Call("metrics", [&](grpc::ClientContext* c) { return stub_->ReportMetrics(c, m, &mr); }))
           return false;
@@ -134,11 +154,19 @@ class SimWorker {
       cr.set_worker_id(reg.worker_id());
       cr.set_trial_id(l.trial_id());
       cr.set_attempt(l.attempt());
+      cr.set_lease_next(v2);
       v1::CompleteTrialResponse cresp;
-      if (!Call("complete",
+      if (!Call(v2 ? "lease" : "complete",
                 [&](grpc::ClientContext* c) { return stub_->CompleteTrial(c, cr, &cresp); }))
         return false;
       ++*lifecycles;
+      if (v2) {
+        if (!cresp.has_next()) {
+          std::cerr << "complete: no next lease in the reply (a v1 coordinator?)\n";
+          return false;
+        }
+        lease = cresp.next();
+      }
     }
   }
 
@@ -163,24 +191,25 @@ class SimWorker {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"gridrun coordinator throughput benchmark"};
-  int workers = 64, trials = 2000, heartbeats = 1, batches = 3, points = 50;
-  std::string dir;
-  app.add_option("--workers", workers, "simulated workers")->check(CLI::Range(1, 1024));
-  app.add_option("--trials", trials, "trials (rounded up to a grid)")->check(CLI::Range(1, 1000000));
-  app.add_option("--heartbeats", heartbeats, "heartbeats per trial")->check(CLI::Range(0, 10000));
-  app.add_option("--batches", batches, "metric batches per trial")->check(CLI::Range(0, 10000));
-  app.add_option("--points", points, "metric points per batch")->check(CLI::Range(1, 10000));
-  app.add_option("--dir", dir, "where to put the database (default: a new temp dir)");
-  CLI11_PARSE(app, argc, argv);
-  gridrun::InitLogging("gridrun-bench-coordinator", "warn");
-
-  namespace fs = std::filesystem;
-  const bool own_dir = dir.empty();
-  if (own_dir) {
-    dir = (fs::temp_directory_path() / ("gridrun-bench-coord-" + std::to_string(getpid()))).string();
+// Threads of this process now (/proc/self/status).
+int ThreadCount() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
   }
+  return -1;
+}
+
+struct RoundSettings {
+  int workers, trials, heartbeats, batches, points;
+  std::string dir;
+};
+
+// One round on a fresh server and database; prints its row. False on failure.
+bool RunRound(const RoundSettings& r, bool v2, int round) {
+  namespace fs = std::filesystem;
+  const std::string dir = r.dir + "/round" + std::to_string(round);
   fs::create_directories(dir);
   gridrun::coordinator::CoordinatorOptions options;
   options.listen = "127.0.0.1:0";
@@ -189,7 +218,7 @@ int main(int argc, char** argv) {
   auto server = gridrun::coordinator::CoordinatorServer::Start(options);
   if (!server.ok()) {
     std::cerr << "coordinator: " << server.status() << "\n";
-    return 1;
+    return false;
   }
   gridrun::ClientOptions client;
   client.address = (*server)->address();
@@ -200,31 +229,40 @@ int main(int argc, char** argv) {
     grpc::ClientContext context;
     gridrun::PrepareContext(&context, client, std::chrono::seconds(120));
     v1::SubmitGridRequest request;
-    request.set_spec_yaml(TrivialSpec(trials, "bench-" + std::to_string(getpid())));
+    request.set_spec_yaml(TrivialSpec(r.trials, "bench-" + std::to_string(getpid())));
     v1::SubmitGridResponse response;
     const double t0 = NowSeconds();
     grpc::Status s = stub->SubmitGrid(&context, request, &response);
     if (!s.ok()) {
       std::cerr << "SubmitGrid: " << s.error_message() << "\n";
-      return 1;
+      return false;
     }
     trial_count = response.trial_count();
-    std::fprintf(stderr, "submitted %lld trials in %.2f s\n", static_cast<long long>(trial_count),
-                 NowSeconds() - t0);
+    std::fprintf(stderr, "round %d (%s): submitted %lld trials in %.2f s\n", round,
+                 v2 ? "v2" : "v1", static_cast<long long>(trial_count), NowSeconds() - t0);
   }
 
   std::vector<std::unique_ptr<SimWorker>> sims;
-  for (int i = 0; i < workers; ++i) {
-    sims.push_back(std::make_unique<SimWorker>(client, heartbeats, batches, points));
+  for (int i = 0; i < r.workers; ++i) {
+    sims.push_back(std::make_unique<SimWorker>(client, r.heartbeats, r.batches, r.points));
   }
-  std::vector<int64_t> lifecycles(workers, 0), stored(workers, 0);
+  std::vector<int64_t> lifecycles(r.workers, 0), stored(r.workers, 0);
   std::atomic<bool> failed{false};
+  std::atomic<int> peak_threads{0};
+  // CPU of each simulated worker's own thread (its sync gRPC calls run their
+  // client side there); the rest of the process's CPU is the server's.
+  std::vector<double> client_cpu(r.workers, 0.0);
   std::vector<std::thread> threads;
   const double cpu0 = CpuSeconds();
   const double t0 = NowSeconds();
-  for (int i = 0; i < workers; ++i) {
+  for (int i = 0; i < r.workers; ++i) {
     threads.emplace_back([&, i] {
-      if (!sims[i]->Run(&lifecycles[i], &stored[i])) failed = true;
+      if (!sims[i]->Run(v2, &lifecycles[i], &stored[i])) failed = true;
+      if (i == 0) peak_threads = ThreadCount();
+      rusage u{};
+      getrusage(RUSAGE_THREAD, &u);
+      client_cpu[i] = u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + u.ru_stime.tv_sec +
+                      u.ru_stime.tv_usec * 1e-6;
     });
   }
   for (auto& t : threads) t.join();
@@ -234,25 +272,71 @@ int main(int argc, char** argv) {
 
   Latencies all;
   int64_t total_lifecycles = 0, total_points = 0;
-  for (int i = 0; i < workers; ++i) {
+  for (int i = 0; i < r.workers; ++i) {
     all.Merge(sims[i]->latencies);
     total_lifecycles += lifecycles[i];
     total_points += stored[i];
   }
   auto ms = [&](const char* rpc, double q) {
-    return 1e3 * gridrun::bench::Quantile(all.by_rpc[rpc], q);
+    return all.by_rpc[rpc].empty() ? 0.0 : 1e3 * gridrun::bench::Quantile(all.by_rpc[rpc], q);
   };
+  int64_t calls = 0;
+  for (const auto& [rpc, v] : all.by_rpc) calls += static_cast<int64_t>(v.size());
   std::printf(
-      "| %d | %lld | %d | %d x %d | %.2f | %.0f | %.0f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | "
-      "%.2f / %.2f | %.2f | %.0f |\n",
-      workers, static_cast<long long>(total_lifecycles), heartbeats, batches, points, wall,
-      total_lifecycles / wall, total_points / wall, ms("lease", 0.5), ms("lease", 0.99),
-      ms("metrics", 0.5), ms("metrics", 0.99), ms("heartbeat", 0.5), ms("heartbeat", 0.99),
-      ms("complete", 0.5), ms("complete", 0.99), cpu, total_lifecycles / cpu);
-  if (own_dir) fs::remove_all(dir);
+      "| %s | %d | %lld | %d | %d x %d | %.2f | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f | "
+      "%.2f / %.2f | %.2f / %.2f | %.2f | %.2f | %.0f | %d |\n",
+      v2 ? "v2" : "v1", r.workers, static_cast<long long>(total_lifecycles), r.heartbeats,
+      r.batches, r.points, wall, total_lifecycles / wall, total_points / wall,
+      total_lifecycles > 0 ? static_cast<double>(calls) / total_lifecycles : 0.0, ms("lease", 0.5),
+      ms("lease", 0.99), ms("metrics", 0.5), ms("metrics", 0.99), ms("heartbeat", 0.5),
+      ms("heartbeat", 0.99), ms("complete", 0.5), ms("complete", 0.99), cpu,
+      cpu - std::accumulate(client_cpu.begin(), client_cpu.end(), 0.0), total_lifecycles / cpu,
+      peak_threads.load());
+  std::fflush(stdout);
   if (failed || total_lifecycles != trial_count) {
     std::cerr << "FAILED: " << total_lifecycles << " of " << trial_count << " trials completed\n";
-    return 1;
+    return false;
   }
-  return 0;
+  return true;
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"gridrun coordinator throughput benchmark"};
+  RoundSettings r{64, 2000, 1, 3, 50, ""};
+  std::vector<std::string> shapes{"v1", "v2"};
+  bool header = false;
+  app.add_option("--workers", r.workers, "simulated workers")->check(CLI::Range(1, 1024));
+  app.add_option("--trials", r.trials, "trials (rounded up to a grid)")->check(CLI::Range(1, 1000000));
+  app.add_option("--heartbeats", r.heartbeats, "heartbeats per trial")->check(CLI::Range(0, 10000));
+  app.add_option("--batches", r.batches, "metric batches per trial")->check(CLI::Range(0, 10000));
+  app.add_option("--points", r.points, "metric points per batch")->check(CLI::Range(1, 10000));
+  app.add_option("--shapes", shapes, "rounds, in order: v1 (previous protocol) or v2")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"v1", "v2"}));
+  app.add_flag("--header", header, "print the table header first");
+  app.add_option("--dir", r.dir, "where to put the databases (default: a new temp dir)");
+  CLI11_PARSE(app, argc, argv);
+  gridrun::InitLogging("gridrun-bench-coordinator", "warn");
+  if (r.heartbeats > r.batches) {
+    std::cerr << "--heartbeats: at most --batches (v2 folds each heartbeat into a batch)\n";
+    return 2;
+  }
+
+  namespace fs = std::filesystem;
+  const bool own_dir = r.dir.empty();
+  if (own_dir) {
+    r.dir = (fs::temp_directory_path() / ("gridrun-bench-coord-" + std::to_string(getpid()))).string();
+  }
+  if (header) {
+    std::printf(
+        "| shape | workers | lifecycles | heartbeats | batches x points | wall s | lifecycles/s | "
+        "metric points/s | RPCs per trial | lease p50/p99 ms | metrics p50/p99 ms | "
+        "heartbeat p50/p99 ms | complete p50/p99 ms | CPU s (server + clients) | of which "
+        "server | lifecycles per CPU-s | threads |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  }
+  bool ok = true;
+  for (size_t i = 0; i < shapes.size() && ok; ++i) ok = RunRound(r, shapes[i] == "v2", static_cast<int>(i));
+  if (own_dir) fs::remove_all(r.dir);
+  return ok ? 0 : 1;
 }

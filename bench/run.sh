@@ -103,14 +103,16 @@ if has dp; then
 fi
 if has coord; then
   say ""; say "## 3. Coordinator throughput (simulated workers, loopback gRPC, SQLite WAL)"; say ""
-  say "Command: \`$BUILD/bench/gridrun-bench-coordinator ${COORD[*]} --heartbeats H --batches B --points P\`"
+  say "Command: \`$BUILD/bench/gridrun-bench-coordinator ${COORD[*]} --heartbeats H --batches B --points P --shapes v1,v2,v1,v2\`"
+  say "Rounds alternate the previous protocol (v1: lease, heartbeats, batches, complete) and"
+  say "proto convention 8 (v2: heartbeat folded into a batch, next lease in the completion's reply)."
   say "Load before: $(cut -d' ' -f1-3 /proc/loadavg)"; say ""
-  say "| workers | lifecycles | heartbeats | batches x points | wall s | lifecycles/s | metric points/s | lease p50/p99 ms | metrics p50/p99 ms | heartbeat p50/p99 ms | complete p50/p99 ms | CPU s (server + clients) | lifecycles per CPU-s |"
-  say "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  first=--header
   for shape in "1 3 50" "3 3 50" "1 1 1000"; do
     set -- $shape
     "$BUILD/bench/gridrun-bench-coordinator" "${COORD[@]}" --heartbeats "$1" --batches "$2" \
-      --points "$3" | tee -a "$OUT"
+      --points "$3" --shapes v1,v2,v1,v2 $first | tee -a "$OUT"
+    first=
   done
 fi
 if has overhead; then

@@ -33,7 +33,7 @@ absl::Status TokenAuthenticator::CheckHeader(std::string_view value, bool presen
   return absl::OkStatus();
 }
 
-absl::Status TokenAuthenticator::Check(const grpc::ServerContext& context) const {
+absl::Status TokenAuthenticator::Check(const grpc::ServerContextBase& context) const {
   if (!enabled()) return absl::OkStatus();
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");

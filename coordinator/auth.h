@@ -24,7 +24,8 @@ class TokenAuthenticator {
   bool enabled() const { return !token_.empty(); }
 
   // OK, or UNAUTHENTICATED saying what is missing or wrong (never the token).
-  absl::Status Check(const grpc::ServerContext& context) const;
+  // Works for both APIs' contexts (grpc::ServerContext, CallbackServerContext).
+  absl::Status Check(const grpc::ServerContextBase& context) const;
   // Same check on a raw metadata value (for tests and other transports).
   absl::Status CheckHeader(std::string_view authorization_value, bool present) const;
 

@@ -5,11 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <functional>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "coordinator/grid_expand.h"
 #include "coordinator/grid_spec.h"
 #include "coordinator/proto_convert.h"
@@ -18,7 +17,7 @@
 
 namespace gridrun::coordinator {
 
-grpc::Status GridServiceImpl::SubmitGrid(grpc::ServerContext* context,
+grpc::Status GridServiceImpl::SubmitGrid(grpc::ServerContextBase* context,
                                          const v1::SubmitGridRequest* request,
                                          v1::SubmitGridResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
@@ -72,7 +71,7 @@ grpc::Status GridServiceImpl::SubmitGrid(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status GridServiceImpl::GetExperiment(grpc::ServerContext* context,
+grpc::Status GridServiceImpl::GetExperiment(grpc::ServerContextBase* context,
                                             const v1::GetExperimentRequest* request,
                                             v1::Experiment* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
@@ -83,7 +82,7 @@ grpc::Status GridServiceImpl::GetExperiment(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status GridServiceImpl::ListExperiments(grpc::ServerContext* context,
+grpc::Status GridServiceImpl::ListExperiments(grpc::ServerContextBase* context,
                                               const v1::ListExperimentsRequest* request,
                                               v1::ListExperimentsResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
@@ -113,7 +112,7 @@ grpc::Status GridServiceImpl::ListExperiments(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status GridServiceImpl::ListTrials(grpc::ServerContext* context,
+grpc::Status GridServiceImpl::ListTrials(grpc::ServerContextBase* context,
                                          const v1::ListTrialsRequest* request,
                                          v1::ListTrialsResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
@@ -136,7 +135,7 @@ grpc::Status GridServiceImpl::ListTrials(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status GridServiceImpl::GetTrial(grpc::ServerContext* context,
+grpc::Status GridServiceImpl::GetTrial(grpc::ServerContextBase* context,
                                        const v1::GetTrialRequest* request,
                                        v1::TrialDetail* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
@@ -166,7 +165,7 @@ grpc::Status GridServiceImpl::GetTrial(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status GridServiceImpl::CancelExperiment(grpc::ServerContext* context,
+grpc::Status GridServiceImpl::CancelExperiment(grpc::ServerContextBase* context,
                                                const v1::CancelExperimentRequest* request,
                                                v1::CancelExperimentResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
@@ -180,53 +179,13 @@ grpc::Status GridServiceImpl::CancelExperiment(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status GridServiceImpl::WatchExperiment(grpc::ServerContext* context,
-                                              const v1::WatchExperimentRequest* request,
-                                              grpc::ServerWriter<v1::TrialEvent>* writer) {
-  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
-  RETURN_GRPC_IF_ERROR(ValidateExperimentRef("experiment_id", request->experiment_id()));
+absl::StatusOr<std::string> GridServiceImpl::ResolveWatch(
+    grpc::ServerContextBase* context, const v1::WatchExperimentRequest* request) {
+  RETURN_IF_ERROR(auth_->Check(*context));
+  RETURN_IF_ERROR(ValidateExperimentRef("experiment_id", request->experiment_id()));
   auto experiment = store_->GetExperiment(request->experiment_id());
-  RETURN_GRPC_IF_ERROR(experiment.status());
-
-  // Poll the store (the single source of truth, also across coordinator
-  // restarts) and send what changed since the last look.
-  struct Seen {
-    TrialState state;
-    int64_t step;
-    int64_t epoch;
-  };
-  std::map<int64_t, Seen> seen;
-  while (!context->IsCancelled()) {
-    auto trials = store_->ListTrials(experiment->experiment_id, {});
-    RETURN_GRPC_IF_ERROR(trials.status());
-    bool any_open = false;
-    for (const TrialRecord& trial : *trials) {
-      any_open = any_open || trial.state == TrialState::kWaiting ||
-                 trial.state == TrialState::kRunning;
-      auto it = seen.find(trial.trial_id);
-      v1::TrialEvent::Kind kind;
-      if (it == seen.end()) {
-        kind = v1::TrialEvent::SNAPSHOT;
-      } else if (it->second.state != trial.state) {
-        kind = v1::TrialEvent::STATE_CHANGE;
-      } else if (it->second.step != trial.step || it->second.epoch != trial.epoch) {
-        kind = v1::TrialEvent::PROGRESS;
-      } else {
-        continue;
-      }
-      seen[trial.trial_id] = Seen{trial.state, trial.step, trial.epoch};
-      auto latest = store_->LatestMetrics(trial.trial_id);
-      RETURN_GRPC_IF_ERROR(latest.status());
-      v1::TrialEvent event;
-      event.set_kind(kind);
-      event.set_time_ms(clock_->NowMs());
-      ToProto(trial, *latest, event.mutable_trial());
-      if (!writer->Write(event)) return grpc::Status::OK;  // client went away
-    }
-    if (!any_open) return grpc::Status::OK;
-    std::this_thread::sleep_for(std::chrono::milliseconds(watch_poll_ms_));
-  }
-  return grpc::Status::OK;
+  RETURN_IF_ERROR(experiment.status());
+  return experiment->experiment_id;
 }
 
 }  // namespace gridrun::coordinator

@@ -2,6 +2,12 @@
 //
 // A thin adapter: validates each request's fields, calls the TrialStore and
 // maps absl::Status to grpc::Status. Never throws. Thread-safe (the store is).
+// gRPC serves it through GridCallbackService (coordinator/callback_services.h);
+// WatchExperiment streams are WatchHub's reactors (coordinator/watch_hub.h).
+//
+// Adding an RPC: its logic here as
+//   grpc::Status Name(grpc::ServerContextBase* context, const Req*, Resp*);
+// and a one-line binding in GridCallbackService.
 #pragma once
 
 #include "common/clock.h"
@@ -12,40 +18,37 @@
 
 namespace gridrun::coordinator {
 
-class GridServiceImpl final : public v1::GridService::Service {
+class GridServiceImpl final {
  public:
   GridServiceImpl(TrialStore* store, const Clock* clock, const TokenAuthenticator* auth,
                   const CoordinatorOptions& options)
       : store_(store), clock_(clock), auth_(auth), options_(options) {}
 
-  grpc::Status SubmitGrid(grpc::ServerContext* context, const v1::SubmitGridRequest* request,
-                          v1::SubmitGridResponse* response) override;
-  grpc::Status GetExperiment(grpc::ServerContext* context,
+  grpc::Status SubmitGrid(grpc::ServerContextBase* context, const v1::SubmitGridRequest* request,
+                          v1::SubmitGridResponse* response);
+  grpc::Status GetExperiment(grpc::ServerContextBase* context,
                              const v1::GetExperimentRequest* request,
-                             v1::Experiment* response) override;
-  grpc::Status ListExperiments(grpc::ServerContext* context,
+                             v1::Experiment* response);
+  grpc::Status ListExperiments(grpc::ServerContextBase* context,
                                const v1::ListExperimentsRequest* request,
-                               v1::ListExperimentsResponse* response) override;
-  grpc::Status ListTrials(grpc::ServerContext* context, const v1::ListTrialsRequest* request,
-                          v1::ListTrialsResponse* response) override;
-  grpc::Status GetTrial(grpc::ServerContext* context, const v1::GetTrialRequest* request,
-                        v1::TrialDetail* response) override;
-  grpc::Status CancelExperiment(grpc::ServerContext* context,
+                               v1::ListExperimentsResponse* response);
+  grpc::Status ListTrials(grpc::ServerContextBase* context, const v1::ListTrialsRequest* request,
+                          v1::ListTrialsResponse* response);
+  grpc::Status GetTrial(grpc::ServerContextBase* context, const v1::GetTrialRequest* request,
+                        v1::TrialDetail* response);
+  grpc::Status CancelExperiment(grpc::ServerContextBase* context,
                                 const v1::CancelExperimentRequest* request,
-                                v1::CancelExperimentResponse* response) override;
-  grpc::Status WatchExperiment(grpc::ServerContext* context,
-                               const v1::WatchExperimentRequest* request,
-                               grpc::ServerWriter<v1::TrialEvent>* writer) override;
-
-  // How often WatchExperiment polls the store for changes.
-  void set_watch_poll_ms(int64_t ms) { watch_poll_ms_ = ms; }
+                                v1::CancelExperimentResponse* response);
+  // Checks a WatchExperiment request (auth, field, NOT_FOUND) and returns
+  // the experiment's id for WatchHub::Watch.
+  absl::StatusOr<std::string> ResolveWatch(grpc::ServerContextBase* context,
+                                           const v1::WatchExperimentRequest* request);
 
  private:
   TrialStore* store_;
   const Clock* clock_;
   const TokenAuthenticator* auth_;
   CoordinatorOptions options_;
-  int64_t watch_poll_ms_ = 250;
 };
 
 }  // namespace gridrun::coordinator

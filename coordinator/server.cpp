@@ -83,15 +83,15 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   builder.AddListeningPort(options.listen, credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
-  // The sync server spawns a thread per call beyond its idle pollers and ends
-  // it afterwards when more than MAX_POLLERS are idle (default 2): under many
-  // concurrent workers that is a thread created and destroyed per RPC. Keep a
-  // pool of idle pollers instead (the total stays unbounded, so long Watch
-  // streams never starve short calls).
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 4);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
-  builder.RegisterService(server->grid_service_.get());
-  builder.RegisterService(server->worker_service_.get());
+  // Every method is a callback method: no sync-server thread pool exists.
+  server->watch_hub_ = std::make_unique<WatchHub>(server->store_.get(), server->clock_);
+  server->handler_pool_ = std::make_unique<HandlerPool>(kHandlerThreads);
+  server->grid_callback_ = std::make_unique<GridCallbackService>(
+      server->grid_service_.get(), server->watch_hub_.get(), server->handler_pool_.get());
+  server->worker_callback_ = std::make_unique<WorkerCallbackService>(
+      server->worker_service_.get(), server->handler_pool_.get());
+  builder.RegisterService(server->grid_callback_.get());
+  builder.RegisterService(server->worker_callback_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
@@ -139,6 +139,15 @@ void CoordinatorServer::Shutdown() {
   spdlog::info("coordinator stopped");
 }
 
-CoordinatorServer::~CoordinatorServer() { Shutdown(); }
+CoordinatorServer::~CoordinatorServer() {
+  if (server_ == nullptr) return;  // Start() failed before listening
+  Shutdown();
+  // Every reactor is done once Wait() returns; then the hub may go (it
+  // detaches itself from the store).
+  server_->Wait();
+  server_.reset();
+  watch_hub_.reset();
+  handler_pool_.reset();
+}
 
 }  // namespace gridrun::coordinator

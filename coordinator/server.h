@@ -7,6 +7,12 @@
 // trials — and starts listening. Shutdown() stops accepting calls, finishes
 // the ones in flight and stops the reaper. Thread-safe: Start/Shutdown from
 // one thread; the services from any.
+//
+// Threads: every RPC is served on gRPC's callback API
+// (coordinator/callback_services.h), so calls and watch streams borrow
+// gRPC's own threads for as long as a handler runs and hold none while they
+// wait; the coordinator adds the lease reaper and a fixed HandlerPool that
+// runs the unary calls' logic (kHandlerThreads).
 #pragma once
 
 #include <grpcpp/server.h>
@@ -22,16 +28,23 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "coordinator/auth.h"
+#include "coordinator/callback_services.h"
 #include "coordinator/checkpoint_files.h"
 #include "coordinator/coordinator_options.h"
 #include "coordinator/grid_service.h"
+#include "coordinator/handler_pool.h"
 #include "coordinator/trial_store.h"
+#include "coordinator/watch_hub.h"
 #include "coordinator/worker_service.h"
 
 namespace gridrun::coordinator {
 
 class CoordinatorServer {
  public:
+  // Threads of the HandlerPool: enough that validation and protobuf work of
+  // a few calls overlap the one store connection's transaction.
+  static constexpr int kHandlerThreads = 4;
+
   // `clock` may be null (system clock); it must outlive the server.
   static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Start(
       const CoordinatorOptions& options, const Clock* clock = nullptr);
@@ -45,6 +58,8 @@ class CoordinatorServer {
   void Shutdown();
 
   TrialStore* store() { return store_.get(); }
+  // WatchExperiment streams open now.
+  int watchers() const { return watch_hub_->watchers(); }
 
  private:
   CoordinatorServer() = default;
@@ -57,6 +72,10 @@ class CoordinatorServer {
   std::unique_ptr<TokenAuthenticator> auth_;
   std::unique_ptr<GridServiceImpl> grid_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;
+  std::unique_ptr<WatchHub> watch_hub_;  // reset after server_ (it holds watches)
+  std::unique_ptr<HandlerPool> handler_pool_;  // reset after server_ (calls run on it)
+  std::unique_ptr<GridCallbackService> grid_callback_;
+  std::unique_ptr<WorkerCallbackService> worker_callback_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string host_;

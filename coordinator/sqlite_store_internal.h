@@ -23,7 +23,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <atomic>
 #include <mutex>
+#include <thread>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -43,6 +45,10 @@ inline constexpr char kSqlBegin[] = "BEGIN";
 inline constexpr char kSqlBeginImmediate[] = "BEGIN IMMEDIATE";
 inline constexpr char kSqlCommit[] = "COMMIT";
 inline constexpr char kSqlRollback[] = "ROLLBACK";
+// A call made inside Atomically() (sqlite_trial_store.h) nests as a savepoint.
+inline constexpr char kSqlSavepoint[] = "SAVEPOINT nested_call";
+inline constexpr char kSqlRollbackToSavepoint[] = "ROLLBACK TO nested_call";
+inline constexpr char kSqlReleaseSavepoint[] = "RELEASE nested_call";
 
 // SQLite stores a NaN bound with sqlite3_bind_double as NULL; this reads
 // NULL back as NaN. So doubles are bound as they are (SQLite::bind).
@@ -135,17 +141,46 @@ struct SqliteTrialStore::LeaseState {
 template <typename Body>
 auto SqliteTrialStore::InTransaction(bool write, const std::string& operation, Body&& body)
     -> decltype(body()) {
-  std::lock_guard<std::mutex> lock(mu_);
+  if (txn_owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+    return InNestedTransaction(write, operation, std::forward<Body>(body));
+  }
+  std::unique_lock<std::mutex> lock(mu_);
   if (write && read_only_) {
     return absl::FailedPreconditionError(
         absl::StrCat(operation, ": the database ", path_, " was opened read-only"));
   }
+  touched_trials_.clear();
+  committed_changes_.clear();
+  // Marks this thread as the transaction's owner while body() runs (calls
+  // it makes on this store nest instead of deadlocking on mu_).
+  struct Owner {
+    std::atomic<std::thread::id>& owner;
+    explicit Owner(std::atomic<std::thread::id>& o) : owner(o) {
+      owner.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    }
+    ~Owner() { owner.store(std::thread::id(), std::memory_order_relaxed); }
+  };
   try {
     Prepared(write ? sqlite_store::kSqlBeginImmediate : sqlite_store::kSqlBegin)->exec();
-    auto result = body();
+    auto result = [&] {
+      Owner owner(txn_owner_);
+      return body();
+    }();
+    // The commit feed reads the rows this transaction changed as they will
+    // be committed (inside it, so no later write can be mixed in).
+    if (result.ok() && write && !touched_trials_.empty()) ReadTouchedTrials();
     Prepared(result.ok() ? sqlite_store::kSqlCommit : sqlite_store::kSqlRollback)->exec();
+    if (result.ok() && !committed_changes_.empty()) {
+      // Durable now; still under mu_, so listeners hear commits in order.
+      TrialCommitListener* listener = listener_;
+      DeliverCommitted();
+      lock.unlock();
+      listener->AfterCommit();
+    }
     return result;
   } catch (const std::exception& e) {
+    touched_trials_.clear();
+    committed_changes_.clear();
     if (sqlite3_get_autocommit(db_->getHandle()) == 0) {
       try {
         Prepared(sqlite_store::kSqlRollback)->exec();
@@ -155,6 +190,36 @@ auto SqliteTrialStore::InTransaction(bool write, const std::string& operation, B
     }
     // A full disk is not a bug: RESOURCE_EXHAUSTED tells clients (workers
     // retry it) that the same call can succeed once space returns.
+    if (const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
+        sqlite != nullptr && (sqlite->getErrorCode() & 0xff) == SQLITE_FULL) {
+      return absl::ResourceExhaustedError(absl::StrCat(operation, ": ", e.what(), " (",
+                                                       path_, ")"));
+    }
+    return absl::InternalError(absl::StrCat(operation, ": ", e.what()));
+  }
+}
+
+template <typename Body>
+auto SqliteTrialStore::InNestedTransaction(bool write, const std::string& operation, Body&& body)
+    -> decltype(body()) {
+  // mu_ is held by this thread's outer transaction (Atomically).
+  if (write && read_only_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(operation, ": the database ", path_, " was opened read-only"));
+  }
+  try {
+    Prepared(sqlite_store::kSqlSavepoint)->exec();
+    auto result = body();
+    if (!result.ok()) Prepared(sqlite_store::kSqlRollbackToSavepoint)->exec();
+    Prepared(sqlite_store::kSqlReleaseSavepoint)->exec();
+    return result;
+  } catch (const std::exception& e) {
+    try {
+      Prepared(sqlite_store::kSqlRollbackToSavepoint)->exec();
+      Prepared(sqlite_store::kSqlReleaseSavepoint)->exec();
+    } catch (const std::exception&) {
+      // The outer transaction fails at its COMMIT and rolls back.
+    }
     if (const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
         sqlite != nullptr && (sqlite->getErrorCode() & 0xff) == SQLITE_FULL) {
       return absl::ResourceExhaustedError(absl::StrCat(operation, ": ", e.what(), " (",

@@ -108,6 +108,10 @@ SqliteTrialStore::SqliteTrialStore(std::string path, std::unique_ptr<SQLite::Dat
 
 SqliteTrialStore::~SqliteTrialStore() = default;
 
+absl::Status SqliteTrialStore::Atomically(const std::function<absl::Status()>& fn) {
+  return InWriteTransaction("one call's writes", [&]() -> absl::Status { return fn(); });
+}
+
 SqliteTrialStore::CachedStatement SqliteTrialStore::Prepared(const char* sql) {
   return CachedStatement(statements_->Acquire(sql));
 }

@@ -36,12 +36,18 @@
 // message; no exception leaves this class.
 //
 // Thread-safety: safe from any number of threads; one mutex serialises all
-// use of the single connection.
+// use of the single connection. Inside Atomically(fn) the calling thread
+// holds it for the whole of fn, and its calls nest as savepoints (the
+// thread that owns the open transaction is remembered, so they do not
+// wait for themselves); other threads wait.
 #pragma once
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <thread>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -159,6 +165,14 @@ class SqliteTrialStore final : public TrialStore {
   absl::StatusOr<std::vector<SearchDecisionRecord>> ListSearchDecisions(
       const std::string& id_or_name) override;
 
+  // The feed uses SQLite's update hook: every trials row a transaction
+  // touches is read back (with its latest metrics) before COMMIT, only
+  // while listener->active().
+  void SetCommitListener(TrialCommitListener* listener) override;
+  // Each call fn makes is a savepoint inside one BEGIN IMMEDIATE transaction.
+  absl::Status Atomically(const std::function<absl::Status()>& fn) override;
+  absl::Status PublishSnapshot(const std::string& id_or_name) override;
+
   // Additions beyond TrialStore, for the CLI and tests.
 
   // Runs one read-only SQL statement on this store's connection (e.g.
@@ -185,6 +199,10 @@ class SqliteTrialStore final : public TrialStore {
   auto InReadTransaction(const std::string& operation, Body&& body) -> decltype(body());
   template <typename Body>
   auto InTransaction(bool write, const std::string& operation, Body&& body) -> decltype(body());
+  // A call inside Atomically(): a savepoint in the open transaction.
+  template <typename Body>
+  auto InNestedTransaction(bool write, const std::string& operation, Body&& body)
+      -> decltype(body());
 
   // The helpers below run inside a transaction (mu_ held) and may throw
   // SQLite::Exception.
@@ -235,8 +253,22 @@ class SqliteTrialStore final : public TrialStore {
   const std::string path_;
   const bool read_only_;
   std::mutex mu_;
+  // The thread whose transaction holds mu_ while its body runs (none: id()).
+  std::atomic<std::thread::id> txn_owner_{};
   std::unique_ptr<SQLite::Database> db_;        // guarded by mu_
   std::unique_ptr<StatementCache> statements_;  // guarded by mu_; destroyed before db_
+  // Commit feed: trial ids the open transaction touched (update hook), and
+  // the rows read back for the listener; both guarded by mu_.
+  TrialCommitListener* listener_ = nullptr;
+  std::vector<int64_t> touched_trials_;
+  std::vector<TrialChange> committed_changes_;
+  static void OnUpdateHook(void* self, int op, const char* database, const char* table,
+                           long long rowid);  // sqlite3_int64
+  // Under mu_, before COMMIT: reads every touched trial (and latest metrics)
+  // into committed_changes_; clears touched_trials_.
+  void ReadTouchedTrials();
+  // Under mu_, after COMMIT: hands committed_changes_ to the listener.
+  void DeliverCommitted();
 };
 
 }  // namespace gridrun::coordinator

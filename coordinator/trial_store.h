@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -199,6 +200,35 @@ struct ExpiredLease {
   TrialState new_state = TrialState::kWaiting;  // WAITING, FAILED or CANCELLED
 };
 
+// One trial row as a write transaction left it, with its latest metrics
+// (what a WatchExperiment event shows).
+struct TrialChange {
+  TrialRecord trial;
+  std::map<std::string, double> latest_metrics;
+};
+
+// Commit feed: who wants to hear of every committed change of a trial row
+// (coordinator/watch_hub.h: WatchExperiment's notifier). The store calls it;
+// it never calls back into the store from OnCommitted or OnSnapshot.
+class TrialCommitListener {
+ public:
+  virtual ~TrialCommitListener() = default;
+  // Whether anyone listens now. False: the store skips reading changed rows
+  // (a write then costs the feed nothing). Called often; must be cheap.
+  virtual bool active() const = 0;
+  // The trial rows one write transaction changed, as committed, in commit
+  // order: called after COMMIT succeeded and before the next transaction
+  // starts (with the store's lock held), never for a rolled-back one. Must
+  // be quick and must not call the store.
+  virtual void OnCommitted(std::vector<TrialChange> changes) = 0;
+  // Every trial of `experiment_id` as of one moment between two commits
+  // (PublishSnapshot's answer); same calling rules as OnCommitted.
+  virtual void OnSnapshot(const std::string& experiment_id, std::vector<TrialChange> trials) = 0;
+  // Called after OnCommitted/OnSnapshot once the store's lock is released:
+  // the place for work that may block or call the store.
+  virtual void AfterCommit() = 0;
+};
+
 class TrialStore {
  public:
   virtual ~TrialStore() = default;
@@ -339,6 +369,27 @@ class TrialStore {
   // The experiment's decisions in the order made. NOT_FOUND.
   virtual absl::StatusOr<std::vector<SearchDecisionRecord>> ListSearchDecisions(
       const std::string& id_or_name) = 0;
+
+  // Runs `fn`; the calls it makes on this store, from this thread, form one
+  // transaction. Each keeps its own atomicity (a call that fails changes
+  // nothing and fn may go on), and together they commit when fn returns OK:
+  // durable when Atomically returns OK (contract 1 then holds for the
+  // whole). fn returning an error rolls every call back and is returned;
+  // INTERNAL / RESOURCE_EXHAUSTED if the commit fails. One RPC's several
+  // store calls use it to cost one commit. Other threads' calls wait.
+  virtual absl::Status Atomically(const std::function<absl::Status()>& fn) = 0;
+
+  // Commit feed (TrialCommitListener). Sets the one listener (nullptr: none);
+  // it must outlive the store or be reset first. Not thread-safe against
+  // writes: set it before serving calls. Listening never changes what a
+  // call returns or when it commits (contract 1 holds as before); the
+  // listener hears a commit after it is durable.
+  virtual void SetCommitListener(TrialCommitListener* listener) = 0;
+  // Calls the listener's OnSnapshot with every trial of the experiment, at a
+  // point between two commits, so that OnSnapshot followed by the
+  // OnCommitted calls after it miss no change and repeat none. NOT_FOUND
+  // for an unknown experiment; FAILED_PRECONDITION without a listener.
+  virtual absl::Status PublishSnapshot(const std::string& id_or_name) = 0;
 
   // Reads for the CLI and WatchExperiment.
   virtual absl::StatusOr<std::vector<MetricPointRecord>> ListMetrics(int64_t trial_id) = 0;

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+#include <optional>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -16,8 +18,6 @@
 
 namespace gridrun::coordinator {
 namespace {
-
-constexpr size_t kChunkBytes = 1 << 20;
 
 std::string NewWorkerId() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -33,6 +33,20 @@ absl::Status ValidateLease(const std::string& worker_id, int64_t trial_id, int32
   RETURN_IF_ERROR(ValidateWorkerId(worker_id));
   RETURN_IF_ERROR(ValidatePositiveId("trial_id", trial_id));
   return ValidateAttempt(attempt);
+}
+
+absl::Status ValidateProgress(const v1::Progress& p) {
+  RETURN_IF_ERROR(ValidateNonNegative("progress.epoch", p.epoch()));
+  RETURN_IF_ERROR(ValidateNonNegative("progress.step", p.step()));
+  RETURN_IF_ERROR(ValidateNonNegative("progress.total_steps", p.total_steps()));
+  return ValidateFinite("progress.steps_per_second", p.steps_per_second());
+}
+
+// What a renewal tells the worker (Heartbeat and convention 8a alike).
+v1::HeartbeatResponse::Action HeartbeatAction(const TrialRecord& trial) {
+  return trial.cancel_requested ? v1::HeartbeatResponse::CANCEL
+         : trial.stop_requested ? v1::HeartbeatResponse::STOP
+                                : v1::HeartbeatResponse::CONTINUE;
 }
 
 LeaseRef MakeLease(const std::string& worker_id, int64_t trial_id, int32_t attempt) {
@@ -59,7 +73,7 @@ absl::Status ValidateEnvironmentJson(const std::string& text) {
 
 }  // namespace
 
-grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContextBase* context,
                                                const v1::RegisterWorkerRequest* request,
                                                v1::RegisterWorkerResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
@@ -134,33 +148,51 @@ absl::StatusOr<WorkerRecord> WorkerServiceImpl::FindWorker(const std::string& wo
   return worker;
 }
 
-grpc::Status WorkerServiceImpl::LeaseTrial(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::LeaseTrial(grpc::ServerContextBase* context,
                                            const v1::LeaseTrialRequest* request,
                                            v1::LeaseTrialResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
   RETURN_GRPC_IF_ERROR(ValidateWorkerId(request->worker_id()));
   RETURN_GRPC_IF_ERROR(ValidateEnvironmentJson(request->environment_json()));
-  auto worker = FindWorker(request->worker_id());
+  return LeaseFor(request->worker_id(), request->environment_json(), response);
+}
+
+grpc::Status WorkerServiceImpl::LeaseFor(const std::string& worker_id,
+                                         const std::string& environment_json,
+                                         v1::LeaseTrialResponse* response) {
+  auto worker = FindWorker(worker_id);
   RETURN_GRPC_IF_ERROR(worker.status());
   SweepIfDue();
   const int64_t now_ms = clock_->NowMs();
-  auto claimed = store_->ClaimNextTrial(worker->worker_id, worker->ranks, worker->device, now_ms,
-                                        options_.lease_timeout_ms);
-  RETURN_GRPC_IF_ERROR(claimed.status());
-  if (!claimed->has_value()) {
+  // One transaction: the claim, the attempt's record and the checkpoint
+  // lookup (nested in CompleteTrial's when it leases the next trial).
+  std::optional<TrialRecord> claimed;
+  std::vector<CheckpointRecord> checkpoints;
+  RETURN_GRPC_IF_ERROR(store_->Atomically([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(claimed, store_->ClaimNextTrial(worker->worker_id, worker->ranks,
+                                                     worker->device, now_ms,
+                                                     options_.lease_timeout_ms));
+    if (!claimed.has_value()) return absl::OkStatus();
+    // Where the attempt runs is a record, not a condition of the lease: if
+    // it cannot be written the worker still gets the trial.
+    if (absl::Status recorded = store_->RecordAttempt(
+            MakeLease(worker->worker_id, claimed->trial_id, claimed->attempt), environment_json,
+            now_ms);
+        !recorded.ok()) {
+      spdlog::error("trial {} attempt {}: recording its environment failed: {}",
+                    claimed->trial_id, claimed->attempt, recorded.ToString());
+    }
+    // Checkpoints are only stored under a lease, so a first attempt has none.
+    if (claimed->attempt > 1) {
+      ASSIGN_OR_RETURN(checkpoints, store_->ListCheckpoints(claimed->trial_id));
+    }
+    return absl::OkStatus();
+  }));
+  if (!claimed.has_value()) {
     response->set_retry_after_ms(options_.retry_after_ms);
     return grpc::Status::OK;
   }
-  const TrialRecord& trial = **claimed;
-  // Where the attempt runs is a record, not a condition of the lease: if it
-  // cannot be written the worker still gets the trial.
-  if (absl::Status recorded = store_->RecordAttempt(
-          MakeLease(worker->worker_id, trial.trial_id, trial.attempt),
-          request->environment_json(), now_ms);
-      !recorded.ok()) {
-    spdlog::error("trial {} attempt {}: recording its environment failed: {}", trial.trial_id,
-                  trial.attempt, recorded.ToString());
-  }
+  const TrialRecord& trial = *claimed;
   auto* lease = response->mutable_lease();
   lease->set_trial_id(trial.trial_id);
   lease->set_experiment_id(trial.experiment_id);
@@ -170,12 +202,8 @@ grpc::Status WorkerServiceImpl::LeaseTrial(grpc::ServerContext* context,
   lease->set_stop_after_epoch(trial.stop_after_epoch);
   lease->set_keep_best_metric(trial.keep_best_metric);
   lease->set_keep_best_maximize(trial.keep_best_maximize);
-  // Checkpoints are only stored under a lease, so a first attempt has none.
-  absl::StatusOr<std::vector<CheckpointRecord>> checkpoints = std::vector<CheckpointRecord>();
-  if (trial.attempt > 1) checkpoints = store_->ListCheckpoints(trial.trial_id);
-  RETURN_GRPC_IF_ERROR(checkpoints.status());
-  if (!checkpoints->empty()) {
-    const CheckpointRecord& newest = checkpoints->front();
+  if (!checkpoints.empty()) {
+    const CheckpointRecord& newest = checkpoints.front();
     auto* info = lease->mutable_checkpoint();
     info->set_step(newest.step);
     info->set_epoch(newest.epoch);
@@ -185,34 +213,29 @@ grpc::Status WorkerServiceImpl::LeaseTrial(grpc::ServerContext* context,
   spdlog::info("trial {} (experiment {} #{}): WAITING -> RUNNING on worker {}, attempt {}{}",
                trial.trial_id, trial.experiment_id, trial.number, worker->worker_id,
                trial.attempt,
-               checkpoints->empty() ? ""
-                                    : absl::StrCat(", resuming from step ",
-                                                   checkpoints->front().step));
+               checkpoints.empty() ? ""
+                                   : absl::StrCat(", resuming from step ",
+                                                  checkpoints.front().step));
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContextBase* context,
                                           const v1::HeartbeatRequest* request,
                                           v1::HeartbeatResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
   RETURN_GRPC_IF_ERROR(ValidateLease(request->worker_id(), request->trial_id(), request->attempt()));
   const v1::Progress& p = request->progress();
-  RETURN_GRPC_IF_ERROR(ValidateNonNegative("progress.epoch", p.epoch()));
-  RETURN_GRPC_IF_ERROR(ValidateNonNegative("progress.step", p.step()));
-  RETURN_GRPC_IF_ERROR(ValidateNonNegative("progress.total_steps", p.total_steps()));
-  RETURN_GRPC_IF_ERROR(ValidateFinite("progress.steps_per_second", p.steps_per_second()));
+  RETURN_GRPC_IF_ERROR(ValidateProgress(p));
   auto trial = store_->RenewLease(
       MakeLease(request->worker_id(), request->trial_id(), request->attempt()), clock_->NowMs(),
       options_.lease_timeout_ms, p.epoch(), p.step(), p.total_steps(), p.steps_per_second());
   RETURN_GRPC_IF_ERROR(trial.status());
-  response->set_action(trial->cancel_requested  ? v1::HeartbeatResponse::CANCEL
-                       : trial->stop_requested ? v1::HeartbeatResponse::STOP
-                                               : v1::HeartbeatResponse::CONTINUE);
+  response->set_action(HeartbeatAction(*trial));
   response->set_lease_expires_ms(trial->lease_expires_ms);
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContextBase* context,
                                               const v1::ReportMetricsRequest* request,
                                               v1::ReportMetricsResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
@@ -224,32 +247,51 @@ grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContext* context,
   }
   std::vector<MetricPointRecord> points;
   points.reserve(request->points_size());
+  const int64_t now_ms = clock_->NowMs();
   for (int i = 0; i < request->points_size(); ++i) {
     const v1::MetricPoint& p = request->points(i);
-    const std::string field = absl::StrCat("points[", i, "]");
-    RETURN_GRPC_IF_ERROR(ValidateMetricName(field + ".name", p.name()));
-    RETURN_GRPC_IF_ERROR(ValidateNonNegative(field + ".step", p.step()));
-    RETURN_GRPC_IF_ERROR(ValidateNonNegative(field + ".epoch", p.epoch()));
-    RETURN_GRPC_IF_ERROR(ValidateFinite(field + ".value", p.value()));
+    // The field names are built only for a bad point (a batch has
+    // many good ones, and four strings per point showed in the profile).
+    if (!ValidateMetricName("", p.name()).ok() || p.step() < 0 || p.epoch() < 0 ||
+        !std::isfinite(p.value())) {
+      const std::string field = absl::StrCat("points[", i, "]");
+      RETURN_GRPC_IF_ERROR(ValidateMetricName(field + ".name", p.name()));
+      RETURN_GRPC_IF_ERROR(ValidateNonNegative(field + ".step", p.step()));
+      RETURN_GRPC_IF_ERROR(ValidateNonNegative(field + ".epoch", p.epoch()));
+      RETURN_GRPC_IF_ERROR(ValidateFinite(field + ".value", p.value()));
+    }
     points.push_back(MetricPointRecord{p.name(), p.step(), p.epoch(), p.value(),
-                                       p.wall_ms() > 0 ? p.wall_ms() : clock_->NowMs()});
+                                       p.wall_ms() > 0 ? p.wall_ms() : now_ms});
   }
   const LeaseRef lease = MakeLease(request->worker_id(), request->trial_id(), request->attempt());
-  auto stored = store_->WriteMetrics(lease, points);
-  RETURN_GRPC_IF_ERROR(stored.status());
-  response->set_stored(*stored);
-  // Convention 7b: the stop decision is committed before the worker hears it.
-  auto stop = store_->ApplyStopRules(lease, clock_->NowMs());
-  RETURN_GRPC_IF_ERROR(stop.status());
-  if (stop->has_value()) {
+  if (request->has_progress()) RETURN_GRPC_IF_ERROR(ValidateProgress(request->progress()));
+  // One transaction: the points, the renewal (convention 8a) and the stop
+  // decision (7b) commit together, before the worker hears any of them.
+  std::optional<std::string> stop;
+  RETURN_GRPC_IF_ERROR(store_->Atomically([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(const int64_t stored, store_->WriteMetrics(lease, points));
+    response->set_stored(stored);
+    if (request->has_progress()) {
+      const v1::Progress& p = request->progress();
+      ASSIGN_OR_RETURN(const TrialRecord trial,
+                       store_->RenewLease(lease, clock_->NowMs(), options_.lease_timeout_ms,
+                                          p.epoch(), p.step(), p.total_steps(),
+                                          p.steps_per_second()));
+      response->set_action(HeartbeatAction(trial));
+      response->set_lease_expires_ms(trial.lease_expires_ms);
+    }
+    ASSIGN_OR_RETURN(stop, store_->ApplyStopRules(lease, clock_->NowMs()));
+    return absl::OkStatus();
+  }));
+  if (stop.has_value()) {
     response->set_stop(true);
-    response->set_stop_reason(**stop);
-    spdlog::info("trial {}: stop requested: {}", request->trial_id(), **stop);
+    response->set_stop_reason(*stop);
+    spdlog::info("trial {}: stop requested: {}", request->trial_id(), *stop);
   }
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::ReportSample(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::ReportSample(grpc::ServerContextBase* context,
                                              const v1::ReportSampleRequest* request,
                                              v1::ReportSampleResponse* /*response*/) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
@@ -269,120 +311,7 @@ grpc::Status WorkerServiceImpl::ReportSample(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::SaveCheckpoint(grpc::ServerContext* context,
-                                               grpc::ServerReader<v1::CheckpointChunk>* reader,
-                                               v1::SaveCheckpointResponse* response) {
-  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
-  v1::CheckpointChunk chunk;
-  if (!reader->Read(&chunk) || !chunk.has_header()) {
-    return ToGrpcStatus(
-        absl::InvalidArgumentError("header: the first chunk must carry the checkpoint header"));
-  }
-  const v1::CheckpointHeader header = chunk.header();
-  RETURN_GRPC_IF_ERROR(ValidateLease(header.worker_id(), header.trial_id(), header.attempt()));
-  RETURN_GRPC_IF_ERROR(ValidateNonNegative("header.step", header.step()));
-  RETURN_GRPC_IF_ERROR(ValidateNonNegative("header.epoch", header.epoch()));
-  RETURN_GRPC_IF_ERROR(ValidateSha256Hex("header.sha256", header.sha256()));
-  if (header.total_bytes() < 0 || header.total_bytes() > options_.max_checkpoint_bytes) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        absl::StrCat("header.total_bytes: must be 0..", options_.max_checkpoint_bytes, " (got ",
-                     header.total_bytes(), ")")));
-  }
-  const LeaseRef lease = MakeLease(header.worker_id(), header.trial_id(), header.attempt());
-  // Refuse early (before receiving megabytes) if the lease is already gone.
-  auto trial = store_->GetTrial(header.trial_id());
-  RETURN_GRPC_IF_ERROR(trial.status());
-  if (trial->state != TrialState::kRunning || trial->worker_id != header.worker_id() ||
-      trial->attempt != header.attempt()) {
-    return ToGrpcStatus(absl::AbortedError(absl::StrCat(
-        "lease lost: trial ", header.trial_id(), " attempt ", header.attempt(),
-        " is not held by worker ", header.worker_id())));
-  }
-  auto upload = checkpoints_->BeginUpload(header.trial_id(), header.step());
-  RETURN_GRPC_IF_ERROR(upload.status());
-  RETURN_GRPC_IF_ERROR((*upload)->Append(chunk.data()));
-  while (reader->Read(&chunk)) {
-    if (chunk.has_header()) {
-      return ToGrpcStatus(absl::InvalidArgumentError("header: only the first chunk may carry it"));
-    }
-    if ((*upload)->bytes_written() + static_cast<int64_t>(chunk.data().size()) >
-        header.total_bytes()) {
-      return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-          "data: more bytes than header.total_bytes (", header.total_bytes(), ")")));
-    }
-    RETURN_GRPC_IF_ERROR((*upload)->Append(chunk.data()));
-  }
-  auto path = (*upload)->Commit(header.total_bytes(), header.sha256());
-  RETURN_GRPC_IF_ERROR(path.status());
-  CheckpointRecord record{header.trial_id(), header.step(),        header.epoch(),
-                          header.sha256(),   header.total_bytes(), *path,
-                          clock_->NowMs()};
-  auto dropped = store_->AddCheckpoint(lease, record, options_.keep_checkpoints);
-  if (!dropped.ok()) {
-    checkpoints_->Remove(*path);  // not recorded: the file must not linger
-    return ToGrpcStatus(dropped.status());
-  }
-  for (const std::string& old : *dropped) checkpoints_->Remove(old);
-  auto* info = response->mutable_checkpoint();
-  info->set_step(header.step());
-  info->set_epoch(header.epoch());
-  info->set_sha256(header.sha256());
-  info->set_size_bytes(header.total_bytes());
-  spdlog::info("trial {}: checkpoint at step {} (epoch {}, {} bytes)", header.trial_id(),
-               header.step(), header.epoch(), header.total_bytes());
-  return grpc::Status::OK;
-}
-
-grpc::Status WorkerServiceImpl::FetchCheckpoint(grpc::ServerContext* context,
-                                                const v1::FetchCheckpointRequest* request,
-                                                grpc::ServerWriter<v1::CheckpointChunk>* writer) {
-  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
-  RETURN_GRPC_IF_ERROR(ValidateLease(request->worker_id(), request->trial_id(), request->attempt()));
-  auto trial = store_->GetTrial(request->trial_id());
-  RETURN_GRPC_IF_ERROR(trial.status());
-  if (trial->state != TrialState::kRunning || trial->worker_id != request->worker_id() ||
-      trial->attempt != request->attempt()) {
-    return ToGrpcStatus(absl::AbortedError(absl::StrCat(
-        "lease lost: trial ", request->trial_id(), " attempt ", request->attempt(),
-        " is not held by worker ", request->worker_id())));
-  }
-  auto checkpoints = store_->ListCheckpoints(request->trial_id());
-  RETURN_GRPC_IF_ERROR(checkpoints.status());
-  // Newest first; a corrupt file is dropped and the previous one is tried, so
-  // a damaged checkpoint never reaches a worker.
-  for (const CheckpointRecord& checkpoint : *checkpoints) {
-    auto bytes = checkpoints_->ReadVerified(checkpoint.path, checkpoint.sha256);
-    if (!bytes.ok()) {
-      spdlog::error("trial {}: {}; falling back to an older checkpoint", request->trial_id(),
-                    std::string(bytes.status().message()));
-      (void)store_->DeleteCheckpoint(request->trial_id(), checkpoint.sha256);
-      checkpoints_->Remove(checkpoint.path);
-      continue;
-    }
-    v1::CheckpointChunk chunk;
-    auto* header = chunk.mutable_header();
-    header->set_worker_id(request->worker_id());
-    header->set_trial_id(request->trial_id());
-    header->set_attempt(request->attempt());
-    header->set_step(checkpoint.step);
-    header->set_epoch(checkpoint.epoch);
-    header->set_sha256(checkpoint.sha256);
-    header->set_total_bytes(static_cast<int64_t>(bytes->size()));
-    size_t offset = 0;
-    do {
-      const size_t n = std::min(kChunkBytes, bytes->size() - offset);
-      chunk.set_data(bytes->substr(offset, n));
-      if (!writer->Write(chunk)) return grpc::Status::OK;  // client went away
-      chunk.clear_header();
-      offset += n;
-    } while (offset < bytes->size());
-    return grpc::Status::OK;
-  }
-  return ToGrpcStatus(absl::NotFoundError(
-      absl::StrCat("trial ", request->trial_id(), " has no usable checkpoint")));
-}
-
-grpc::Status WorkerServiceImpl::ReachRung(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::ReachRung(grpc::ServerContextBase* context,
                                           const v1::ReachRungRequest* request,
                                           v1::ReachRungResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
@@ -398,27 +327,49 @@ grpc::Status WorkerServiceImpl::ReachRung(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::CompleteTrial(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::CompleteTrial(grpc::ServerContextBase* context,
                                               const v1::CompleteTrialRequest* request,
-                                              v1::CompleteTrialResponse* /*response*/) {
+                                              v1::CompleteTrialResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
   RETURN_GRPC_IF_ERROR(ValidateLease(request->worker_id(), request->trial_id(), request->attempt()));
+  if (request->lease_next()) {
+    RETURN_GRPC_IF_ERROR(ValidateEnvironmentJson(request->environment_json()));
+  }
   std::map<std::string, double> final_metrics;
   for (const auto& [name, value] : request->final_metrics()) {
     RETURN_GRPC_IF_ERROR(ValidateMetricName("final_metrics.name", name));
     RETURN_GRPC_IF_ERROR(ValidateFinite("final_metrics[" + name + "]", value));
     final_metrics[name] = value;
   }
-  auto state = store_->CompleteTrial(
-      MakeLease(request->worker_id(), request->trial_id(), request->attempt()), final_metrics,
-      clock_->NowMs());
-  RETURN_GRPC_IF_ERROR(state.status());
+  // One transaction: the completion and (convention 8b) the next lease. A
+  // lease that fails leaves the completion standing (its savepoint alone
+  // rolls back).
+  TrialState state = TrialState::kComplete;
+  grpc::Status leased = grpc::Status::OK;
+  RETURN_GRPC_IF_ERROR(store_->Atomically([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(state, store_->CompleteTrial(MakeLease(request->worker_id(),
+                                                            request->trial_id(),
+                                                            request->attempt()),
+                                                  final_metrics, clock_->NowMs()));
+    if (request->lease_next()) {
+      leased = LeaseFor(request->worker_id(), request->environment_json(),
+                        response->mutable_next());
+    }
+    return absl::OkStatus();
+  }));
   spdlog::info("trial {}: RUNNING -> {} (worker {}, attempt {})", request->trial_id(),
-               TrialStateName(*state), request->worker_id(), request->attempt());
+               TrialStateName(state), request->worker_id(), request->attempt());
+  response->set_new_state(ToProto(state));
+  if (request->lease_next() && !leased.ok()) {
+    spdlog::error("trial {}: leasing worker {}'s next trial after completion failed: {}",
+                  request->trial_id(), request->worker_id(), leased.error_message());
+    response->clear_next();
+    response->mutable_next()->set_retry_after_ms(options_.retry_after_ms);
+  }
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::FailTrial(grpc::ServerContext* context,
+grpc::Status WorkerServiceImpl::FailTrial(grpc::ServerContextBase* context,
                                           const v1::FailTrialRequest* request,
                                           v1::FailTrialResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));

@@ -1,5 +1,8 @@
 // WorkerService: the RPCs rank 0 of a worker job calls (register, lease,
-// heartbeat, report, checkpoint, finish).
+// heartbeat, report, checkpoint, finish) -- their logic. gRPC serves them
+// through WorkerCallbackService (coordinator/callback_services.h), which calls
+// these methods on its own (callback) threads; the checkpoint streams are
+// reactors in coordinator/checkpoint_streams.h.
 //
 // The lease protocol, as the coordinator keeps it:
 //   1. RegisterWorker gives the job an id and the heartbeat interval
@@ -14,10 +17,20 @@
 //      tells the worker to stop the trial.
 //   4. Reports and the final Complete/Fail are accepted only under the
 //      current lease (ABORTED otherwise, nothing changes).
+//   5. Protocol v2 (proto convention 8): ReportMetrics with progress is also
+//      the heartbeat (metrics, then renewal, then stop rules, each committed
+//      before the reply); CompleteTrial with lease_next runs step 2 for the
+//      same worker after the completion committed and returns its answer.
 // A reaper thread (CoordinatorServer) also sweeps expired leases, so trials
 // of dead workers return to WAITING even when nobody is leasing.
 //
 // Thread-safe: handlers run on gRPC's threads; the store serialises writes.
+//
+// Adding an RPC: write its logic here as
+//   grpc::Status Name(grpc::ServerContextBase* context, const Req*, Resp*);
+// (auth check first, then validation, then the store) and add the one-line
+// binding to WorkerCallbackService; a streaming RPC gets a reactor beside
+// the checkpoint ones (checkpoint_streams.h shows reading and writing).
 #pragma once
 
 #include <atomic>
@@ -34,7 +47,7 @@
 
 namespace gridrun::coordinator {
 
-class WorkerServiceImpl final : public v1::WorkerService::Service {
+class WorkerServiceImpl final {
  public:
   WorkerServiceImpl(TrialStore* store, CheckpointFiles* checkpoints, const Clock* clock,
                     const TokenAuthenticator* auth, const CoordinatorOptions& options)
@@ -44,34 +57,35 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
         auth_(auth),
         options_(options) {}
 
-  grpc::Status RegisterWorker(grpc::ServerContext* context,
+  grpc::Status RegisterWorker(grpc::ServerContextBase* context,
                               const v1::RegisterWorkerRequest* request,
-                              v1::RegisterWorkerResponse* response) override;
-  grpc::Status LeaseTrial(grpc::ServerContext* context, const v1::LeaseTrialRequest* request,
-                          v1::LeaseTrialResponse* response) override;
-  grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
-                         v1::HeartbeatResponse* response) override;
-  grpc::Status ReportMetrics(grpc::ServerContext* context,
+                              v1::RegisterWorkerResponse* response);
+  grpc::Status LeaseTrial(grpc::ServerContextBase* context, const v1::LeaseTrialRequest* request,
+                          v1::LeaseTrialResponse* response);
+  grpc::Status Heartbeat(grpc::ServerContextBase* context, const v1::HeartbeatRequest* request,
+                         v1::HeartbeatResponse* response);
+  grpc::Status ReportMetrics(grpc::ServerContextBase* context,
                              const v1::ReportMetricsRequest* request,
-                             v1::ReportMetricsResponse* response) override;
-  grpc::Status ReportSample(grpc::ServerContext* context, const v1::ReportSampleRequest* request,
-                            v1::ReportSampleResponse* response) override;
-  grpc::Status SaveCheckpoint(grpc::ServerContext* context,
-                              grpc::ServerReader<v1::CheckpointChunk>* reader,
-                              v1::SaveCheckpointResponse* response) override;
-  grpc::Status FetchCheckpoint(grpc::ServerContext* context,
-                               const v1::FetchCheckpointRequest* request,
-                               grpc::ServerWriter<v1::CheckpointChunk>* writer) override;
-  grpc::Status ReachRung(grpc::ServerContext* context, const v1::ReachRungRequest* request,
-                         v1::ReachRungResponse* response) override;
-  grpc::Status CompleteTrial(grpc::ServerContext* context,
+                             v1::ReportMetricsResponse* response);
+  grpc::Status ReportSample(grpc::ServerContextBase* context, const v1::ReportSampleRequest* request,
+                            v1::ReportSampleResponse* response);
+  grpc::Status ReachRung(grpc::ServerContextBase* context, const v1::ReachRungRequest* request,
+                         v1::ReachRungResponse* response);
+  grpc::Status CompleteTrial(grpc::ServerContextBase* context,
                              const v1::CompleteTrialRequest* request,
-                             v1::CompleteTrialResponse* response) override;
-  grpc::Status FailTrial(grpc::ServerContext* context, const v1::FailTrialRequest* request,
-                         v1::FailTrialResponse* response) override;
+                             v1::CompleteTrialResponse* response);
+  grpc::Status FailTrial(grpc::ServerContextBase* context, const v1::FailTrialRequest* request,
+                         v1::FailTrialResponse* response);
 
   // Sends expired leases back to WAITING (or FAILED) and logs each change.
   void SweepExpiredLeases();
+
+  // What the checkpoint stream reactors share with the unary handlers.
+  TrialStore* store() const { return store_; }
+  CheckpointFiles* checkpoints() const { return checkpoints_; }
+  const Clock* clock() const { return clock_; }
+  const TokenAuthenticator* auth() const { return auth_; }
+  const CoordinatorOptions& options() const { return options_; }
 
  private:
   // The registered worker (ranks and device never change after
@@ -80,6 +94,9 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
   // SweepExpiredLeases() when the last sweep is 100 ms old: a sweep is a
   // write transaction, too costly for every one of many leases per second.
   void SweepIfDue();
+  // LeaseTrial's step 2 for a validated, registered worker.
+  grpc::Status LeaseFor(const std::string& worker_id, const std::string& environment_json,
+                        v1::LeaseTrialResponse* response);
 
   std::mutex workers_mu_;
   std::unordered_map<std::string, WorkerRecord> workers_;  // guarded by workers_mu_

@@ -161,8 +161,18 @@ absl::StatusOr<HeartbeatReply> WorkerClient::Heartbeat(const LeasedTrial& trial,
 }
 
 absl::Status WorkerClient::ReportMetrics(const LeasedTrial& trial,
-                                         v1::ReportMetricsRequest& request, bool* stop) {
+                                         v1::ReportMetricsRequest& request, bool* stop,
+                                         const TrialProgress* progress, HeartbeatReply* beat,
+                                         bool* beat_answered) {
   SetLease(&request, worker_id_, trial);
+  if (progress != nullptr) {
+    request.mutable_progress()->set_epoch(progress->epoch);
+    request.mutable_progress()->set_step(progress->step);
+    request.mutable_progress()->set_total_steps(progress->total_steps);
+    request.mutable_progress()->set_steps_per_second(progress->steps_per_second);
+  } else {
+    request.clear_progress();
+  }
   v1::ReportMetricsResponse response;
   absl::Status status =
       FromGrpcStatus(stub_->Retry(options_, retry_budget_, "ReportMetrics", [&](auto* c) {
@@ -172,6 +182,16 @@ absl::Status WorkerClient::ReportMetrics(const LeasedTrial& trial,
     spdlog::info("trial {}: the coordinator stops it early: {}", trial.trial_id,
                  response.stop_reason());
     *stop = true;
+  }
+  // A coordinator without convention 8 leaves action unset.
+  const bool answered =
+      status.ok() && progress != nullptr &&
+      response.action() != v1::HeartbeatResponse::ACTION_UNSPECIFIED;
+  if (beat_answered != nullptr) *beat_answered = answered;
+  if (answered && beat != nullptr) {
+    *beat = HeartbeatReply{response.action() == v1::HeartbeatResponse::CANCEL,
+                           response.action() == v1::HeartbeatResponse::STOP,
+                           response.lease_expires_ms()};
   }
   return status;
 }
@@ -252,6 +272,23 @@ absl::Status WorkerClient::Complete(const LeasedTrial& trial,
   return FromGrpcStatus(stub_->Retry(options_, retry_budget_, "CompleteTrial", [&](auto* c) {
     return stub_->service->CompleteTrial(c, request, &response);
   }));
+}
+
+absl::StatusOr<std::optional<LeaseReply>> WorkerClient::CompleteAndLease(
+    const LeasedTrial& trial, const std::map<std::string, double>& final_metrics) {
+  v1::CompleteTrialRequest request;
+  SetLease(&request, worker_id_, trial);
+  for (const auto& [name, value] : final_metrics) (*request.mutable_final_metrics())[name] = value;
+  request.set_lease_next(true);
+  request.set_environment_json(run_environment_json_);
+  v1::CompleteTrialResponse response;
+  grpc::Status status = stub_->Retry(options_, retry_budget_, "CompleteTrial", [&](auto* c) {
+    return stub_->service->CompleteTrial(c, request, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (!response.has_next()) return std::optional<LeaseReply>();
+  return std::optional<LeaseReply>(
+      ToLeaseReply(response.next(), response.next().SerializeAsString()));
 }
 
 absl::Status WorkerClient::ReachRung(const LeasedTrial& trial, int64_t epoch) {

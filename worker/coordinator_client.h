@@ -95,8 +95,13 @@ class WorkerClient {
   // from this worker and `trial`); the points stay in `request`. `stop`
   // (if set) becomes true when the coordinator asks the trial to stop early
   // (convention 7b).
+  // With `progress` set the call is also the heartbeat (convention 8a);
+  // `beat` (if set) then receives Heartbeat's answer, and *beat_answered
+  // says whether the coordinator gave one (false: a coordinator without
+  // convention 8, so call Heartbeat()).
   absl::Status ReportMetrics(const LeasedTrial& trial, v1::ReportMetricsRequest& request,
-                             bool* stop = nullptr);
+                             bool* stop = nullptr, const TrialProgress* progress = nullptr,
+                             HeartbeatReply* beat = nullptr, bool* beat_answered = nullptr);
   absl::Status ReportSample(const LeasedTrial& trial, const std::string& name, int64_t step,
                             int64_t epoch, const std::string& png, int rows, int cols);
   absl::Status SaveCheckpoint(const LeasedTrial& trial, int64_t step, int64_t epoch,
@@ -104,6 +109,12 @@ class WorkerClient {
   // The newest valid checkpoint's bytes (the coordinator verified its hash).
   absl::StatusOr<std::string> FetchCheckpoint(const LeasedTrial& trial);
   absl::Status Complete(const LeasedTrial& trial, const std::map<std::string, double>& final_metrics);
+  // Complete, and lease this worker's next trial in the same call
+  // (proto convention 8b). The reply is what Lease() would have returned
+  // (with its serialized bytes), or std::nullopt when the coordinator does
+  // not speak convention 8 (it ignored lease_next): then call Lease().
+  absl::StatusOr<std::optional<LeaseReply>> CompleteAndLease(
+      const LeasedTrial& trial, const std::map<std::string, double>& final_metrics);
   // The trial trained through its lease's stop_after_epoch `epoch`
   // (convention 7a); the coordinator decides whether it continues.
   absl::Status ReachRung(const LeasedTrial& trial, int64_t epoch);

@@ -65,8 +65,10 @@ void TrialReporter::SetProgress(const TrialProgress& progress) {
 // One sender at a time (send_mutex_), taken before mutex_ and never while
 // holding it; mutex_ is held only to move points out of or back into the
 // queue, so the training thread's AddMetric never waits on the network.
-absl::Status TrialReporter::SendQueued() {
+absl::Status TrialReporter::SendQueued(const TrialProgress* progress, HeartbeatReply* beat,
+                                       bool* beat_answered) {
   std::lock_guard<std::mutex> sending(send_mutex_);
+  if (beat_answered != nullptr) *beat_answered = false;
   while (true) {
     if (lease_lost_) return absl::AbortedError("lease lost");
     v1::ReportMetricsRequest request;
@@ -77,7 +79,11 @@ absl::Status TrialReporter::SendQueued() {
                 request.mutable_points());
     }
     bool stop = false;
-    absl::Status status = client_->ReportMetrics(trial_, request, &stop);
+    bool answered = false;
+    absl::Status status =
+        client_->ReportMetrics(trial_, request, &stop, progress, beat, &answered);
+    if (progress != nullptr && beat_answered != nullptr) *beat_answered = answered;
+    progress = nullptr;  // the first request only
     if (stop) stop_requested_ = true;
     if (status.code() == absl::StatusCode::kAborted) lease_lost_ = true;
     if (!status.ok()) {
@@ -108,6 +114,28 @@ absl::Status TrialReporter::HeartbeatNow() {
   return absl::OkStatus();
 }
 
+void TrialReporter::OnHeartbeat(const absl::StatusOr<HeartbeatReply>& reply) {
+  if (reply.ok()) {
+    lease_expires_ms_ = reply->lease_expires_ms;
+    if (reply->cancel && !cancel_requested_) {
+      spdlog::info("trial {}: the coordinator asks to cancel", trial_.trial_id);
+      cancel_requested_ = true;
+    }
+    if (reply->stop) stop_requested_ = true;
+  } else if (reply.status().code() == absl::StatusCode::kAborted) {
+    spdlog::warn("trial {}: lease lost ({})", trial_.trial_id,
+                 std::string(reply.status().message()));
+    lease_lost_ = true;
+  } else if (SystemClock::Get()->NowMs() > lease_expires_ms_) {
+    // Past the lease deadline without a renewal: the trial may already be
+    // someone else's, so stop rather than report over them.
+    spdlog::error("trial {}: coordinator unreachable past the lease deadline; giving the "
+                  "trial up ({})",
+                  trial_.trial_id, reply.status().ToString());
+    lease_lost_ = true;
+  }
+}
+
 void TrialReporter::Loop() {
   auto next_heartbeat = std::chrono::steady_clock::now();
   auto next_batch = std::chrono::steady_clock::now() + kBatchDelay;
@@ -123,34 +151,35 @@ void TrialReporter::Loop() {
           std::chrono::steady_clock::now() >= next_batch || queue_->points_size() >= kBatchPoints;
       progress = progress_;
     }
-    if (batch_due) {
+    const bool beat_due = std::chrono::steady_clock::now() >= next_heartbeat;
+    if (batch_due && !beat_due) {
       absl::Status status = SendQueued();
       if (!status.ok() && !lease_lost_) {
         spdlog::warn("trial {}: sending metrics failed: {}", trial_.trial_id, status.ToString());
       }
       next_batch = std::chrono::steady_clock::now() + kBatchDelay;
     }
-    if (std::chrono::steady_clock::now() < next_heartbeat) continue;
-    auto reply = client_->Heartbeat(trial_, progress);
-    if (reply.ok()) {
-      lease_expires_ms_ = reply->lease_expires_ms;
-      if (reply->cancel && !cancel_requested_) {
-        spdlog::info("trial {}: the coordinator asks to cancel", trial_.trial_id);
-        cancel_requested_ = true;
-      }
-      if (reply->stop) stop_requested_ = true;
-    } else if (reply.status().code() == absl::StatusCode::kAborted) {
-      spdlog::warn("trial {}: lease lost ({})", trial_.trial_id,
-                   std::string(reply.status().message()));
-      lease_lost_ = true;
-    } else if (SystemClock::Get()->NowMs() > lease_expires_ms_) {
-      // Past the lease deadline without a renewal: the trial may already be
-      // someone else's, so stop rather than report over them.
-      spdlog::error("trial {}: coordinator unreachable past the lease deadline; giving the "
-                    "trial up ({})",
-                    trial_.trial_id, reply.status().ToString());
-      lease_lost_ = true;
+    if (!beat_due) continue;
+    // Convention 8a: with points waiting, the heartbeat rides on their
+    // batch; a coordinator that does not answer it that way gets a
+    // Heartbeat call as before.
+    bool has_points = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      has_points = queue_->points_size() > 0;
     }
+    HeartbeatReply beat;
+    bool answered = false;
+    if (has_points) {
+      absl::Status sent = SendQueued(&progress, &beat, &answered);
+      if (!sent.ok() && !lease_lost_) {
+        spdlog::warn("trial {}: sending metrics failed: {}", trial_.trial_id, sent.ToString());
+      }
+      next_batch = std::chrono::steady_clock::now() + kBatchDelay;
+    }
+    if (lease_lost_) break;
+    OnHeartbeat(answered ? absl::StatusOr<HeartbeatReply>(beat)
+                         : client_->Heartbeat(trial_, progress));
     next_heartbeat =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(heartbeat_interval_ms_);
   }

@@ -3,7 +3,10 @@
 //   1. A heartbeat every heartbeat_interval_ms carries the latest progress and
 //      renews the lease. A CANCEL reply sets cancel_requested(), a STOP reply
 //      (or a metrics report answered with stop) stop_requested(); an ABORTED
-//      reply (lease given to someone else) sets lease_lost().
+//      reply (lease given to someone else) sets lease_lost(). With points
+//      waiting, the heartbeat rides on their batch (ReportMetrics with
+//      progress, proto convention 8a); a coordinator that does not answer
+//      it as a heartbeat gets a Heartbeat call right after.
 //   2. Metric points queue up and are sent in batches: when 100 points are
 //      waiting or a second has passed, and on Flush(). Each point is built
 //      once, in its wire form (v1::MetricPoint), and moved, not copied, into
@@ -54,7 +57,13 @@ class TrialReporter {
 
  private:
   void Loop();
-  absl::Status SendQueued();
+  // With `progress`, the first request carries it (the heartbeat folded
+  // into the batch, proto convention 8a); *beat_answered tells whether the
+  // coordinator answered it as a heartbeat (then *beat holds the answer).
+  absl::Status SendQueued(const TrialProgress* progress = nullptr, HeartbeatReply* beat = nullptr,
+                          bool* beat_answered = nullptr);
+  // Applies a heartbeat's answer (either call's) or its failure.
+  void OnHeartbeat(const absl::StatusOr<HeartbeatReply>& reply);
 
   WorkerClient* client_;
   LeasedTrial trial_;

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "common/trial_config.h"
 #include "worker/coordinator_client.h"
@@ -26,15 +28,36 @@ std::string HostName() {
 // Rank 0: waits for a trial and fetches its checkpoint. Returns the lease
 // as the coordinator sent it, or a reply without a trial when it is time to
 // stop.
+// A lease that came with a completion but will not be run (the worker is
+// exiting): back to the queue at once, without using up an attempt.
+void HandBackUnstarted(WorkerClient& client, std::optional<LeaseReply> lease) {
+  if (!lease.has_value() || !lease->trial.has_value()) return;
+  absl::Status status = client.HandBack(*lease->trial, "worker exiting before starting it");
+  if (!status.ok()) {
+    spdlog::warn("trial {}: handing back the unstarted lease failed: {}", lease->trial->trial_id,
+                 status.ToString());
+  }
+}
+
+// `prefetched`: the lease CompleteTrial's reply carried (convention 8b),
+// used instead of the first LeaseTrial call.
 LeaseReply NextLease(WorkerClient& client, const WorkerOptions& options, int64_t trials_done,
-                     const std::atomic<bool>& preempt, std::string* checkpoint) {
+                     const std::atomic<bool>& preempt, std::string* checkpoint,
+                     std::optional<LeaseReply> prefetched) {
   if (options.max_trials > 0 && trials_done >= options.max_trials) {
     spdlog::info("ran {} trials (--max-trials); exiting", trials_done);
+    HandBackUnstarted(client, std::move(prefetched));
+    return {};
+  }
+  if (preempt) {
+    HandBackUnstarted(client, std::move(prefetched));
     return {};
   }
   const auto idle_since = SteadyClock::now();
   while (!preempt) {
-    auto reply = client.Lease();
+    absl::StatusOr<LeaseReply> reply =
+        prefetched.has_value() ? *std::move(prefetched) : client.Lease();
+    prefetched.reset();
     int64_t wait_ms = 1000;
     if (!reply.ok()) {
       spdlog::warn("LeaseTrial failed: {}", reply.status().ToString());
@@ -69,8 +92,10 @@ LeaseReply NextLease(WorkerClient& client, const WorkerOptions& options, int64_t
   return {};
 }
 
+// `next` (may be null): where a completion that also leased the next trial
+// (convention 8b) leaves that lease; null asks for no lease.
 void ReportOutcome(WorkerClient& client, CoordinatorSink& sink, const LeasedTrial& trial,
-                   const TrialOutcome& outcome) {
+                   const TrialOutcome& outcome, std::optional<LeaseReply>* next) {
   if (sink.lease_lost()) {
     spdlog::warn("trial {}: lease lost; reporting nothing more", trial.trial_id);
     return;
@@ -84,7 +109,13 @@ void ReportOutcome(WorkerClient& client, CoordinatorSink& sink, const LeasedTria
         status = client.Fail(trial, "could not store metrics: " + flushed.ToString(), true);
         break;
       }
-      status = client.Complete(trial, outcome.final_metrics);
+      if (next != nullptr) {
+        auto completed = client.CompleteAndLease(trial, outcome.final_metrics);
+        status = completed.status();
+        if (completed.ok()) *next = *std::move(completed);  // nullopt: a v1 coordinator
+      } else {
+        status = client.Complete(trial, outcome.final_metrics);
+      }
       spdlog::info("trial {}: complete after {} steps", trial.trial_id, outcome.steps);
       break;
     case TrialOutcome::Kind::kReachedRung:
@@ -157,6 +188,7 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
   run_options.metrics_every_steps = options.metrics_every_steps;
 
   int64_t trials_done = 0;
+  std::optional<LeaseReply> next_lease;  // from the last CompleteTrial (rank 0)
   while (true) {
     // Rank 0 decides; every rank reads its decision from the same bytes: the
     // serialized LeaseTrialResponse, whose lease is the next trial (no lease:
@@ -164,7 +196,8 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
     LeaseReply lease;
     std::string checkpoint;
     if (comm.rank() == 0 && client) {
-      lease = NextLease(*client, options, trials_done, preempt, &checkpoint);
+      lease = NextLease(*client, options, trials_done, preempt, &checkpoint,
+                        std::exchange(next_lease, std::nullopt));
     }
     if (auto s = comm.BroadcastBytes(lease.serialized, 0); !s.ok()) {
       spdlog::error("broadcasting the next trial failed: {}", s.ToString());
@@ -198,10 +231,17 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
       run_options.keep_best_maximize = trial.keep_best_maximize;
       outcome = RunTrial(*config, checkpoint, comm, sink.get(), run_options);
     }
-    if (comm.rank() == 0) ReportOutcome(*client, *sink, trial, outcome);
+    // The next lease comes with the completion unless this was the last
+    // trial (--max-trials) or the job is being preempted.
+    const bool wants_next =
+        !preempt && (options.max_trials <= 0 || trials_done + 1 < options.max_trials);
+    if (comm.rank() == 0) {
+      ReportOutcome(*client, *sink, trial, outcome, wants_next ? &next_lease : nullptr);
+    }
     ++trials_done;
     if (outcome.kind == TrialOutcome::Kind::kPreempted || preempt) break;
   }
+  if (comm.rank() == 0 && client) HandBackUnstarted(*client, std::exchange(next_lease, std::nullopt));
   return 0;
 }
 

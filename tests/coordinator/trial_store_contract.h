@@ -1054,6 +1054,88 @@ TYPED_TEST_P(TrialStoreContractTest, AReusedTrialShowsItsSourcesAttempts) {
   EXPECT_EQ(attempts->at(0).environment_json, R"({"hosts":["a"]})");
 }
 
+TYPED_TEST_P(TrialStoreContractTest, AtomicallyCommitsTogetherAndAFailedCallChangesNothing) {
+  this->Submit("atomic", {{1.0}, {0.5}});
+  const TrialRecord first = this->Claim("w-1");
+  absl::Status status = this->store().Atomically([&]() -> absl::Status {
+    EXPECT_TRUE(this->store().WriteMetrics(LeaseOf(first), {{"loss", 1, 0, 0.5, 1}}).ok());
+    // A call that fails inside: it changes nothing, and the others stand.
+    LeaseRef stale = LeaseOf(first);
+    stale.attempt += 1;
+    EXPECT_EQ(this->store().WriteMetrics(stale, {{"loss", 2, 0, 0.25, 1}}).status().code(),
+              absl::StatusCode::kAborted);
+    absl::StatusOr<TrialState> done = this->store().CompleteTrial(LeaseOf(first), {}, this->now());
+    EXPECT_TRUE(done.ok()) << done.status();
+    absl::StatusOr<std::optional<TrialRecord>> next =
+        this->store().ClaimNextTrial("w-1", 1, "cpu", this->now(), this->kLeaseMs);
+    EXPECT_TRUE(next.ok() && next->has_value());
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(this->Trial(first.trial_id).state, TrialState::kComplete);
+  auto metrics = this->store().ListMetrics(first.trial_id);
+  ASSERT_TRUE(metrics.ok());
+  ASSERT_EQ(metrics->size(), 1u);
+  EXPECT_EQ(metrics->at(0).step, 1);
+  EXPECT_EQ(this->Experiment("atomic").trial_counts[TrialState::kRunning], 1);
+}
+
+TYPED_TEST_P(TrialStoreContractTest, AtomicallyRollsEverythingBackWhenFnFails) {
+  this->Submit("atomic-undo", {{1.0}});
+  const TrialRecord trial = this->Claim("w-1");
+  absl::Status status = this->store().Atomically([&]() -> absl::Status {
+    EXPECT_TRUE(this->store().WriteMetrics(LeaseOf(trial), {{"loss", 1, 0, 0.5, 1}}).ok());
+    EXPECT_TRUE(this->store().CompleteTrial(LeaseOf(trial), {}, this->now()).ok());
+    return absl::DataLossError("the caller changed its mind");
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(this->Trial(trial.trial_id).state, TrialState::kRunning);
+  auto metrics = this->store().ListMetrics(trial.trial_id);
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_TRUE(metrics->empty());
+}
+
+// Records what the commit feed delivers.
+class RecordingListener : public TrialCommitListener {
+ public:
+  bool active() const override { return true; }
+  void OnCommitted(std::vector<TrialChange> changes) override {
+    for (TrialChange& c : changes) states.emplace_back(c.trial.trial_id, c.trial.state);
+  }
+  void OnSnapshot(const std::string&, std::vector<TrialChange> trials) override {
+    snapshot_size = static_cast<int>(trials.size());
+    states.clear();
+  }
+  void AfterCommit() override { ++after_commits; }
+  std::vector<std::pair<int64_t, TrialState>> states;
+  int snapshot_size = -1;
+  int after_commits = 0;
+};
+
+TYPED_TEST_P(TrialStoreContractTest, TheCommitFeedHearsEveryCommittedChangeInOrder) {
+  RecordingListener listener;
+  this->store().SetCommitListener(&listener);
+  const std::string id = this->Submit("feed", {{1.0}, {0.5}}).experiment_id;
+  ASSERT_TRUE(this->store().PublishSnapshot(id).ok());
+  EXPECT_EQ(listener.snapshot_size, 2);
+  const TrialRecord t = this->Claim("w-1");
+  // A rolled-back transaction is never heard.
+  EXPECT_FALSE(this->store()
+                   .Atomically([&]() -> absl::Status {
+                     EXPECT_TRUE(this->store().CompleteTrial(LeaseOf(t), {}, this->now()).ok());
+                     return absl::AbortedError("undo");
+                   })
+                   .ok());
+  this->Complete(t);
+  EXPECT_EQ(listener.states,
+            (std::vector<std::pair<int64_t, TrialState>>{{t.trial_id, TrialState::kRunning},
+                                                         {t.trial_id, TrialState::kComplete}}));
+  EXPECT_GE(listener.after_commits, 3);  // snapshot + two commits
+  EXPECT_EQ(this->store().PublishSnapshot("no-such-experiment").code(),
+            absl::StatusCode::kNotFound);
+  this->store().SetCommitListener(nullptr);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     TrialStoreContractTest, SubmitStoresTheExperimentAndItsTrialsInGridOrder,
     ResubmittingTheSameSpecChangesNothing, SameNameWithADifferentSpecIsAlreadyExists,
@@ -1070,7 +1152,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     MetricRewritesAreIdempotent, AThousandPointBatchIsOneCall, AnInvalidPointWritesNothing,
     LatestMetricsTakesTheHighestStep, SamplesAreIdempotent, CheckpointsKeepTheNewest,
     ACheckpointAtTheSameStepReplacesTheRow, DeleteCheckpointRemovesOneRow, WorkersAreUpserted,
-    AttemptsRecordWhereTheyRan, AttemptsNeedTheCurrentLease, AReusedTrialShowsItsSourcesAttempts);
+    AttemptsRecordWhereTheyRan, AttemptsNeedTheCurrentLease, AReusedTrialShowsItsSourcesAttempts,
+    AtomicallyCommitsTogetherAndAFailedCallChangesNothing, AtomicallyRollsEverythingBackWhenFnFails,
+    TheCommitFeedHearsEveryCommittedChangeInOrder);
 
 // Contracts of stores that persist: a restarted coordinator carries on, and
 // two stores on the same data (two processes) stay consistent.

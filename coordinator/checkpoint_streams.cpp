@@ -1,0 +1,226 @@
+#include "coordinator/checkpoint_streams.h"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "coordinator/request_validation.h"
+#include "coordinator/status_util.h"
+
+namespace gridrun::coordinator {
+namespace {
+
+constexpr size_t kChunkBytes = 1 << 20;
+
+absl::Status ValidateLeaseTriple(const std::string& worker_id, int64_t trial_id,
+                                 int32_t attempt) {
+  RETURN_IF_ERROR(ValidateWorkerId(worker_id));
+  RETURN_IF_ERROR(ValidatePositiveId("trial_id", trial_id));
+  return ValidateAttempt(attempt);
+}
+
+// ABORTED unless the trial is RUNNING under exactly this lease (checked
+// before megabytes move; the store checks again when it records).
+absl::Status CheckHeld(TrialStore* store, const std::string& worker_id, int64_t trial_id,
+                       int32_t attempt) {
+  auto trial = store->GetTrial(trial_id);
+  RETURN_IF_ERROR(trial.status());
+  if (trial->state != TrialState::kRunning || trial->worker_id != worker_id ||
+      trial->attempt != attempt) {
+    return absl::AbortedError(absl::StrCat("lease lost: trial ", trial_id, " attempt ", attempt,
+                                           " is not held by worker ", worker_id));
+  }
+  return absl::OkStatus();
+}
+
+class SaveReactor final : public grpc::ServerReadReactor<v1::CheckpointChunk> {
+ public:
+  SaveReactor(WorkerServiceImpl* service, grpc::CallbackServerContext* context,
+              v1::SaveCheckpointResponse* response)
+      : service_(service), context_(context), response_(response) {
+    if (absl::Status auth = service_->auth()->Check(*context); !auth.ok()) {
+      Finish(ToGrpcStatus(auth));
+      return;
+    }
+    StartRead(&chunk_);
+  }
+
+  void OnReadDone(bool ok) override {
+    absl::Status status = ok ? (upload_ == nullptr ? Begin() : Append()) : End();
+    if (!status.ok()) {
+      Finish(ToGrpcStatus(status));
+    } else if (ok) {
+      StartRead(&chunk_);
+    } else {
+      Finish(grpc::Status::OK);
+    }
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Begin() {
+    if (!chunk_.has_header()) {
+      return absl::InvalidArgumentError(
+          "header: the first chunk must carry the checkpoint header");
+    }
+    header_ = chunk_.header();
+    RETURN_IF_ERROR(ValidateLeaseTriple(header_.worker_id(), header_.trial_id(), header_.attempt()));
+    RETURN_IF_ERROR(ValidateNonNegative("header.step", header_.step()));
+    RETURN_IF_ERROR(ValidateNonNegative("header.epoch", header_.epoch()));
+    RETURN_IF_ERROR(ValidateSha256Hex("header.sha256", header_.sha256()));
+    const int64_t limit = service_->options().max_checkpoint_bytes;
+    if (header_.total_bytes() < 0 || header_.total_bytes() > limit) {
+      return absl::InvalidArgumentError(absl::StrCat("header.total_bytes: must be 0..", limit,
+                                                     " (got ", header_.total_bytes(), ")"));
+    }
+    RETURN_IF_ERROR(
+        CheckHeld(service_->store(), header_.worker_id(), header_.trial_id(), header_.attempt()));
+    ASSIGN_OR_RETURN(upload_, service_->checkpoints()->BeginUpload(header_.trial_id(),
+                                                                   header_.step()));
+    return upload_->Append(chunk_.data());
+  }
+
+  absl::Status Append() {
+    if (chunk_.has_header()) {
+      return absl::InvalidArgumentError("header: only the first chunk may carry it");
+    }
+    if (upload_->bytes_written() + static_cast<int64_t>(chunk_.data().size()) >
+        header_.total_bytes()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "data: more bytes than header.total_bytes (", header_.total_bytes(), ")"));
+    }
+    return upload_->Append(chunk_.data());
+  }
+
+  // The client closed its side: commit the file, then the row.
+  absl::Status End() {
+    if (upload_ == nullptr) {
+      return absl::InvalidArgumentError(
+          "header: the first chunk must carry the checkpoint header");
+    }
+    if (context_->IsCancelled()) {
+      return absl::CancelledError("SaveCheckpoint: the client cancelled the upload");
+    }
+    ASSIGN_OR_RETURN(const std::string path,
+                     upload_->Commit(header_.total_bytes(), header_.sha256()));
+    const LeaseRef lease{header_.trial_id(), header_.worker_id(), header_.attempt()};
+    CheckpointRecord record{header_.trial_id(), header_.step(),        header_.epoch(),
+                            header_.sha256(),   header_.total_bytes(), path,
+                            service_->clock()->NowMs()};
+    auto dropped =
+        service_->store()->AddCheckpoint(lease, record, service_->options().keep_checkpoints);
+    if (!dropped.ok()) {
+      service_->checkpoints()->Remove(path);  // not recorded: the file must not linger
+      return dropped.status();
+    }
+    for (const std::string& old : *dropped) service_->checkpoints()->Remove(old);
+    auto* info = response_->mutable_checkpoint();
+    info->set_step(header_.step());
+    info->set_epoch(header_.epoch());
+    info->set_sha256(header_.sha256());
+    info->set_size_bytes(header_.total_bytes());
+    spdlog::info("trial {}: checkpoint at step {} (epoch {}, {} bytes)", header_.trial_id(),
+                 header_.step(), header_.epoch(), header_.total_bytes());
+    return absl::OkStatus();
+  }
+
+  WorkerServiceImpl* const service_;
+  grpc::CallbackServerContext* const context_;
+  v1::SaveCheckpointResponse* const response_;
+  v1::CheckpointChunk chunk_;
+  v1::CheckpointHeader header_;
+  std::unique_ptr<CheckpointFiles::Upload> upload_;
+};
+
+class FetchReactor final : public grpc::ServerWriteReactor<v1::CheckpointChunk> {
+ public:
+  FetchReactor(WorkerServiceImpl* service, grpc::CallbackServerContext* context,
+               const v1::FetchCheckpointRequest* request) {
+    absl::Status status = Prepare(service, *context, *request);
+    if (!status.ok()) {
+      Finish(ToGrpcStatus(status));
+      return;
+    }
+    WriteNext();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok || offset_ >= bytes_.size()) {
+      Finish(grpc::Status::OK);  // done, or the client went away
+      return;
+    }
+    WriteNext();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // Newest first; a corrupt file is dropped and the previous one is tried, so
+  // a damaged checkpoint never reaches a worker.
+  absl::Status Prepare(WorkerServiceImpl* service, const grpc::CallbackServerContext& context,
+                       const v1::FetchCheckpointRequest& request) {
+    RETURN_IF_ERROR(service->auth()->Check(context));
+    RETURN_IF_ERROR(
+        ValidateLeaseTriple(request.worker_id(), request.trial_id(), request.attempt()));
+    RETURN_IF_ERROR(
+        CheckHeld(service->store(), request.worker_id(), request.trial_id(), request.attempt()));
+    ASSIGN_OR_RETURN(const std::vector<CheckpointRecord> checkpoints,
+                     service->store()->ListCheckpoints(request.trial_id()));
+    for (const CheckpointRecord& checkpoint : checkpoints) {
+      auto bytes = service->checkpoints()->ReadVerified(checkpoint.path, checkpoint.sha256);
+      if (!bytes.ok()) {
+        spdlog::error("trial {}: {}; falling back to an older checkpoint", request.trial_id(),
+                      std::string(bytes.status().message()));
+        (void)service->store()->DeleteCheckpoint(request.trial_id(), checkpoint.sha256);
+        service->checkpoints()->Remove(checkpoint.path);
+        continue;
+      }
+      bytes_ = *std::move(bytes);
+      auto* header = chunk_.mutable_header();
+      header->set_worker_id(request.worker_id());
+      header->set_trial_id(request.trial_id());
+      header->set_attempt(request.attempt());
+      header->set_step(checkpoint.step);
+      header->set_epoch(checkpoint.epoch);
+      header->set_sha256(checkpoint.sha256);
+      header->set_total_bytes(static_cast<int64_t>(bytes_.size()));
+      return absl::OkStatus();
+    }
+    return absl::NotFoundError(
+        absl::StrCat("trial ", request.trial_id(), " has no usable checkpoint"));
+  }
+
+  // The header goes with the first chunk (also for an empty checkpoint).
+  void WriteNext() {
+    const size_t n = std::min(kChunkBytes, bytes_.size() - offset_);
+    if (offset_ > 0) chunk_.clear_header();
+    chunk_.set_data(bytes_.substr(offset_, n));
+    offset_ += n;
+    if (n == 0) offset_ = bytes_.size() + 1;  // an empty file is one chunk
+    StartWrite(&chunk_);
+  }
+
+  std::string bytes_;
+  size_t offset_ = 0;
+  v1::CheckpointChunk chunk_;
+};
+
+}  // namespace
+
+grpc::ServerReadReactor<v1::CheckpointChunk>* StartSaveCheckpoint(
+    WorkerServiceImpl* service, grpc::CallbackServerContext* context,
+    v1::SaveCheckpointResponse* response) {
+  return new SaveReactor(service, context, response);
+}
+
+grpc::ServerWriteReactor<v1::CheckpointChunk>* StartFetchCheckpoint(
+    WorkerServiceImpl* service, grpc::CallbackServerContext* context,
+    const v1::FetchCheckpointRequest* request) {
+  return new FetchReactor(service, context, request);
+}
+
+}  // namespace gridrun::coordinator
