@@ -41,6 +41,7 @@ struct LocalOptions {
   bool rerun = false;
   std::string worker_binary;  // "" : gridrun-worker next to this program
   double lease_timeout_s = 30;
+  int64_t max_torchscript_bytes = int64_t{256} << 20;  // per TorchScript file
   // Where the live dashboard (ui/web_server.h) listens while the grid runs;
   // port 0 picks a free one, "off" serves none. Loopback only: the local run
   // has no token.

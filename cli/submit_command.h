@@ -40,6 +40,8 @@ struct SubmitOptions {
   int64_t min_line_interval_ms = 1000;
   ConnectionOptions connection;
   SlurmSubmitOptions slurm;  // --slurm: also sbatch the workers (cli/slurm_submit.h)
+  int64_t max_torchscript_bytes = int64_t{256} << 20;  // per TorchScript file
+  std::string worker_binary;  // "" : gridrun-worker next to this program (--check-models)
 };
 
 int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err);

@@ -51,6 +51,8 @@ grpc::Status GridServiceImpl::SubmitGrid(grpc::ServerContext* context,
   limits.max_model_parameters = options_.max_model_parameters;
   auto spec = ParseGridSpec(request->spec_yaml(), limits, model_files);
   RETURN_GRPC_IF_ERROR(spec.status());
+  // Every TorchScript file the model files name must be stored intact.
+  if (torchscript_ != nullptr) RETURN_GRPC_IF_ERROR(torchscript_->CheckModelFiles(model_files));
   auto experiment_or = ToNewExperiment(*spec, request->spec_yaml(), client_gone);
   RETURN_GRPC_IF_ERROR(experiment_or.status());
   const NewExperiment& experiment = *experiment_or;
@@ -226,6 +228,38 @@ grpc::Status GridServiceImpl::WatchExperiment(grpc::ServerContext* context,
     if (!any_open) return grpc::Status::OK;
     std::this_thread::sleep_for(std::chrono::milliseconds(watch_poll_ms_));
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status GridServiceImpl::UploadTorchScript(grpc::ServerContext* context,
+                                                grpc::ServerReader<v1::TorchScriptChunk>* reader,
+                                                v1::UploadTorchScriptResponse* response) {
+  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
+  if (torchscript_ == nullptr) {
+    return ToGrpcStatus(absl::UnimplementedError("this coordinator stores no TorchScript files"));
+  }
+  v1::TorchScriptChunk chunk;
+  if (!reader->Read(&chunk) || !chunk.has_header()) {
+    return ToGrpcStatus(
+        absl::InvalidArgumentError("header: the first chunk must carry the TorchScript header"));
+  }
+  const v1::TorchScriptHeader header = chunk.header();
+  auto upload = torchscript_->Begin(header.sha256(), header.total_bytes(), header.name());
+  RETURN_GRPC_IF_ERROR(upload.status());
+  if (*upload == nullptr) {
+    response->set_already_stored(true);
+    return grpc::Status::OK;
+  }
+  RETURN_GRPC_IF_ERROR((*upload)->Append(chunk.data()));
+  while (reader->Read(&chunk)) {
+    if (chunk.has_header()) {
+      return ToGrpcStatus(absl::InvalidArgumentError("header: only the first chunk may carry it"));
+    }
+    RETURN_GRPC_IF_ERROR((*upload)->Append(chunk.data()));
+  }
+  RETURN_GRPC_IF_ERROR((*upload)->Commit());
+  spdlog::info("stored TorchScript file {} ({} bytes, sha256 {})", header.name(),
+               header.total_bytes(), header.sha256());
   return grpc::Status::OK;
 }
 

@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "coordinator/auth.h"
 #include "coordinator/coordinator_options.h"
+#include "coordinator/torchscript_store.h"
 #include "coordinator/trial_store.h"
 #include "proto/gridrun.grpc.pb.h"
 
@@ -33,6 +34,11 @@ class GridServiceImpl final : public v1::GridService::Service {
   grpc::Status CancelExperiment(grpc::ServerContext* context,
                                 const v1::CancelExperimentRequest* request,
                                 v1::CancelExperimentResponse* response) override;
+  grpc::Status UploadTorchScript(grpc::ServerContext* context,
+                                 grpc::ServerReader<v1::TorchScriptChunk>* reader,
+                                 v1::UploadTorchScriptResponse* response) override;
+  // The TorchScript files (server.cpp sets it; nullptr: none accepted).
+  void set_torchscript_store(TorchScriptStore* torchscript) { torchscript_ = torchscript; }
   grpc::Status WatchExperiment(grpc::ServerContext* context,
                                const v1::WatchExperimentRequest* request,
                                grpc::ServerWriter<v1::TrialEvent>* writer) override;
@@ -45,6 +51,7 @@ class GridServiceImpl final : public v1::GridService::Service {
   const Clock* clock_;
   const TokenAuthenticator* auth_;
   CoordinatorOptions options_;
+  TorchScriptStore* torchscript_ = nullptr;
   int64_t watch_poll_ms_ = 250;
 };
 

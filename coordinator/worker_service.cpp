@@ -443,4 +443,28 @@ grpc::Status WorkerServiceImpl::FailTrial(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status WorkerServiceImpl::FetchTorchScript(grpc::ServerContext* context,
+                                                 const v1::FetchTorchScriptRequest* request,
+                                                 grpc::ServerWriter<v1::TorchScriptChunk>* writer) {
+  RETURN_GRPC_IF_ERROR(auth_->Check(*context));
+  RETURN_GRPC_IF_ERROR(ValidateSha256Hex("sha256", request->sha256()));
+  if (torchscript_ == nullptr) {
+    return ToGrpcStatus(absl::UnimplementedError("this coordinator stores no TorchScript files"));
+  }
+  auto bytes = torchscript_->Read(request->sha256());
+  RETURN_GRPC_IF_ERROR(bytes.status());
+  v1::TorchScriptChunk chunk;
+  chunk.mutable_header()->set_sha256(request->sha256());
+  chunk.mutable_header()->set_total_bytes(static_cast<int64_t>(bytes->size()));
+  size_t offset = 0;
+  do {
+    const size_t n = std::min(kChunkBytes, bytes->size() - offset);
+    chunk.set_data(bytes->substr(offset, n));
+    if (!writer->Write(chunk)) return grpc::Status::OK;  // client went away
+    chunk.clear_header();
+    offset += n;
+  } while (offset < bytes->size());
+  return grpc::Status::OK;
+}
+
 }  // namespace gridrun::coordinator

@@ -29,6 +29,7 @@
 #include "coordinator/auth.h"
 #include "coordinator/checkpoint_files.h"
 #include "coordinator/coordinator_options.h"
+#include "coordinator/torchscript_store.h"
 #include "coordinator/trial_store.h"
 #include "proto/gridrun.grpc.pb.h"
 
@@ -59,6 +60,10 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
   grpc::Status SaveCheckpoint(grpc::ServerContext* context,
                               grpc::ServerReader<v1::CheckpointChunk>* reader,
                               v1::SaveCheckpointResponse* response) override;
+  grpc::Status FetchTorchScript(grpc::ServerContext* context,
+                                const v1::FetchTorchScriptRequest* request,
+                                grpc::ServerWriter<v1::TorchScriptChunk>* writer) override;
+  void set_torchscript_store(TorchScriptStore* torchscript) { torchscript_ = torchscript; }
   grpc::Status FetchCheckpoint(grpc::ServerContext* context,
                                const v1::FetchCheckpointRequest* request,
                                grpc::ServerWriter<v1::CheckpointChunk>* writer) override;
@@ -90,6 +95,7 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
   const Clock* clock_;
   const TokenAuthenticator* auth_;
   CoordinatorOptions options_;
+  TorchScriptStore* torchscript_ = nullptr;
 };
 
 }  // namespace gridrun::coordinator

@@ -99,6 +99,10 @@ class WorkerClient {
                               const std::string& bytes);
   // The newest valid checkpoint's bytes (the coordinator verified its hash).
   absl::StatusOr<std::string> FetchCheckpoint(const LeasedTrial& trial);
+  // The TorchScript file with this sha256 (worker/torchscript_cache.h),
+  // checked against the hash (DATA_LOSS). FAILED_PRECONDITION when the
+  // coordinator does not have it intact.
+  absl::StatusOr<std::string> FetchTorchScript(const std::string& sha256);
   absl::Status Complete(const LeasedTrial& trial, const std::map<std::string, double>& final_metrics);
   // The trial trained through its lease's stop_after_epoch `epoch`
   // (convention 7a); the coordinator decides whether it continues.

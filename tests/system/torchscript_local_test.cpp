@@ -1,0 +1,261 @@
+// End to end with TorchScript networks (modelspec/model_file.h): a
+// conditional WGAN-GP generator and critic scripted in PyTorch by
+// experiments/models/torchscript/make_cgan.py (Debian's python3-torch) train
+// under `gridrun local` for one epoch on generated MNIST files, on 1 rank and
+// on 2 ranks with equal losses; a longer run interrupted after its first
+// checkpoint resumes from it; and bad inputs (a file that is not TorchScript,
+// a critic with the wrong output shape, a file over the size limit, a stored
+// file that no longer matches its hash) are each a clear error with nothing
+// stored. Skipped where /usr/bin/python3 cannot import torch.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "common/sha256.h"
+#include "common/subprocess.h"
+#include "coordinator/sqlite_trial_store.h"
+#include "tests/integration/coordinator_fixture.h"
+#include "tests/integration/process_util.h"
+#include "tests/models/fake_data.h"
+
+namespace gridrun::testing {
+namespace {
+
+constexpr char kPython[] = "/usr/bin/python3";
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class TorchScriptLocalTest : public ::testing::Test {
+ protected:
+  // The scripted modules, made once for the suite ("" : python3-torch absent).
+  static void SetUpTestSuite() {
+    nets_ = new TempDir();
+    auto made = RunProcess({kPython, SourceDir() + "/experiments/models/torchscript/make_cgan.py",
+                            nets_->path(), "--width", "32", "--latent-size", "16", "--bad-shape"});
+    if (made.ok() && made->exit_code == 0) {
+      python_ok_ = true;
+    } else {
+      python_error_ = made.ok() ? made->err : made.status().ToString();
+    }
+  }
+  static void TearDownTestSuite() {
+    delete nets_;
+    nets_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (!python_ok_) {
+      GTEST_SKIP() << "python3-torch is absent (" << kPython
+                   << " cannot script the test's modules: " << python_error_
+                   << "); install Debian's python3-torch to run the TorchScript end-to-end test";
+    }
+    fake_data::WriteFakeMnist(dir_.path() + "/data", /*n_train=*/256, /*n_test=*/64, /*seed=*/5);
+    std::filesystem::create_directories(dir_.path() + "/models");
+    for (const char* f : {"generator.pt", "critic.pt", "critic_bad_shape.pt"}) {
+      std::filesystem::copy_file(nets_->path() + "/" + f, dir_.path() + "/models/" + f);
+    }
+    WriteModel("cgan.yaml", "critic.pt");
+  }
+
+  void WriteModel(const std::string& name, const std::string& critic) {
+    std::ofstream(dir_.path() + "/models/" + name) << "objective: wgan-gp\n"
+                                                      "conditional: true\n"
+                                                      "settings:\n"
+                                                      "  latent_size: {default: 16, fixed: true}\n"
+                                                      "generator: {torchscript: generator.pt}\n"
+                                                      "critic: {torchscript: "
+                                                   << critic << "}\n";
+  }
+
+  // Writes the spec `name`.yaml and runs `gridrun local` on it.
+  int RunLocal(const std::string& name, const std::string& extra_spec,
+               const std::vector<std::string>& extra_args, std::string* output,
+               const std::string& model = "models/cgan.yaml") {
+    const std::string spec = dir_.path() + "/" + name + ".yaml";
+    std::ofstream(spec) << "experiment: " << name << "\n"
+                        << "dataset: mnist\n"
+                        << "model: " << model << "\n"
+                        << "batch_size: 32\n"
+                        << "critic_iters: 2\n"
+                        << "eval_samples: 0\n"
+                        << extra_spec;
+    std::vector<std::string> argv = {
+        BuildDir() + "/gridrun", "local",     spec, "--db",        db_,  "--data-dir",
+        dir_.path() + "/data",   "--workers", "1",  "--ui-listen", "off"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    ChildProcess local(argv);
+    const int code = local.Wait(std::chrono::minutes(3));
+    *output = local.output();
+    return code;
+  }
+
+  std::unique_ptr<coordinator::SqliteTrialStore> Store() {
+    auto store = coordinator::SqliteTrialStore::OpenReadOnly(db_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  coordinator::TrialRecord OnlyTrial(const std::string& experiment) {
+    auto trials = Store()->ListTrials(experiment, {});
+    EXPECT_TRUE(trials.ok() && trials->size() == 1) << experiment;
+    return trials.ok() && !trials->empty() ? trials->front() : coordinator::TrialRecord{};
+  }
+
+  // name -> value of every training loss, by step.
+  std::map<std::pair<std::string, int64_t>, double> Losses(int64_t trial_id) {
+    std::map<std::pair<std::string, int64_t>, double> out;
+    auto metrics = Store()->ListMetrics(trial_id);
+    EXPECT_TRUE(metrics.ok());
+    for (const auto& m : *metrics) {
+      if (m.name.starts_with("loss/")) out[{m.name, m.step}] = m.value;
+    }
+    return out;
+  }
+
+  size_t ExperimentCount() {
+    if (!std::filesystem::exists(db_)) return 0;
+    auto experiments = Store()->ListExperiments(0, 100);
+    EXPECT_TRUE(experiments.ok());
+    return experiments.ok() ? experiments->size() : 0;
+  }
+
+  static inline TempDir* nets_ = nullptr;
+  static inline bool python_ok_ = false;
+  static inline std::string python_error_;
+  TempDir dir_;
+  std::string db_ = dir_.path() + "/runs.db";
+};
+
+TEST_F(TorchScriptLocalTest, TrainsOnOneAndTwoRanksAlike) {
+  std::string out;
+  ASSERT_EQ(
+      RunLocal("ts-1rank", "epochs: 1\nranks: 1\nsamples: {epochs: [1], count: 20}\n", {}, &out), 0)
+      << out;
+  ASSERT_EQ(
+      RunLocal("ts-2ranks", "epochs: 1\nranks: 2\nsamples: {epochs: [1], count: 20}\n", {}, &out),
+      0)
+      << out;
+  const auto one = OnlyTrial("ts-1rank"), two = OnlyTrial("ts-2ranks");
+  ASSERT_EQ(one.state, coordinator::TrialState::kComplete) << one.error;
+  ASSERT_EQ(two.state, coordinator::TrialState::kComplete) << two.error;
+  EXPECT_NE(one.config_sha256, two.config_sha256);
+  const auto a = Losses(one.trial_id), b = Losses(two.trial_id);
+  ASSERT_FALSE(a.empty());
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [key, value] : a) {
+    ASSERT_TRUE(b.contains(key)) << key.first << " at step " << key.second;
+    EXPECT_NEAR(b.at(key), value, 1e-4 * std::max(1.0, std::abs(value)))
+        << key.first << " at step " << key.second;
+  }
+  auto samples = Store()->ListSamples(one.trial_id);
+  ASSERT_TRUE(samples.ok());
+  ASSERT_EQ(samples->size(), 1u);
+  EXPECT_EQ(samples->front().png.substr(1, 3), "PNG");
+  // The trial's config names the files by hash: no path of this machine.
+  const std::string g_sha = Sha256Hex(ReadText(dir_.path() + "/models/generator.pt"));
+  EXPECT_NE(one.config_json.find(g_sha), std::string::npos);
+  // The worker cached the file by its hash.
+  EXPECT_TRUE(
+      std::filesystem::exists(dir_.path() + "/data/.gridrun-cache/torchscript/" + g_sha + ".pt"));
+}
+
+TEST_F(TorchScriptLocalTest, InterruptedRunResumesFromItsCheckpoint) {
+  const std::string spec = dir_.path() + "/ts-resume.yaml";
+  std::ofstream(spec) << "experiment: ts-resume\ndataset: mnist\nmodel: models/cgan.yaml\n"
+                         "batch_size: 32\neval_samples: 0\nepochs: 40\n";
+  const std::vector<std::string> argv = {
+      BuildDir() + "/gridrun", "local",     spec, "--db",        db_,  "--data-dir",
+      dir_.path() + "/data",   "--workers", "1",  "--ui-listen", "off"};
+  {
+    ChildProcess local(argv);
+    bool checkpointed = false;
+    for (int i = 0; i < 600 && !checkpointed && local.Running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (!std::filesystem::exists(db_)) continue;
+      auto store = coordinator::SqliteTrialStore::OpenReadOnly(db_);
+      if (!store.ok()) continue;
+      auto trials = (*store)->ListTrials("ts-resume", {});
+      if (!trials.ok() || trials->empty()) continue;
+      auto checkpoints = (*store)->ListCheckpoints(trials->front().trial_id);
+      checkpointed = checkpoints.ok() && !checkpoints->empty();
+    }
+    ASSERT_TRUE(checkpointed) << local.output();
+    local.Signal(SIGINT);  // Ctrl-C: workers checkpoint and give the trial back
+    EXPECT_EQ(local.Wait(std::chrono::minutes(1)), 130) << local.output();
+  }
+  const auto stopped = OnlyTrial("ts-resume");
+  ASSERT_NE(stopped.state, coordinator::TrialState::kComplete) << "finished before interrupted";
+  ChildProcess again(argv);
+  ASSERT_EQ(again.Wait(std::chrono::minutes(3)), 0) << again.output();
+  EXPECT_NE(again.output().find("resuming"), std::string::npos) << again.output();
+  const auto trial = OnlyTrial("ts-resume");
+  EXPECT_EQ(trial.state, coordinator::TrialState::kComplete) << trial.error;
+  EXPECT_EQ(trial.attempt, 2);
+  // Every step trained once: no gap, no repeat across the interruption.
+  std::vector<int64_t> steps;
+  for (const auto& [key, value] : Losses(trial.trial_id)) {
+    if (key.first == "loss/d") steps.push_back(key.second);
+  }
+  constexpr int64_t kSteps = 40 * 256 / 32;
+  ASSERT_EQ(static_cast<int64_t>(steps.size()), kSteps);
+  for (int64_t i = 0; i < kSteps; ++i) ASSERT_EQ(steps[i], i + 1);
+}
+
+TEST_F(TorchScriptLocalTest, BadFilesAreClearErrorsAndStoreNothing) {
+  std::string out;
+  // Not TorchScript at all.
+  std::ofstream(dir_.path() + "/models/garbage.pt") << "these are not the bytes of a module";
+  WriteModel("garbage.yaml", "garbage.pt");
+  EXPECT_EQ(RunLocal("ts-garbage", "epochs: 1\n", {}, &out, "models/garbage.yaml"), 1) << out;
+  EXPECT_NE(out.find("garbage.pt: not a TorchScript module (save one with torch.jit.save)"),
+            std::string::npos)
+      << out;
+  // A critic with 7 scores per image.
+  WriteModel("bad_shape.yaml", "critic_bad_shape.pt");
+  EXPECT_EQ(RunLocal("ts-shape", "epochs: 1\n", {}, &out, "models/bad_shape.yaml"), 1) << out;
+  EXPECT_NE(out.find("critic_bad_shape.pt: critic (image [2, 1, 28, 28], one_hot [2, 10]) must "
+                     "return one score per image ([2] or [2, 1]), returned [2, 7]"),
+            std::string::npos)
+      << out;
+  // Over the size limit.
+  EXPECT_EQ(RunLocal("ts-size", "epochs: 1\n", {"--max-torchscript-bytes", "1000"}, &out), 1)
+      << out;
+  EXPECT_NE(out.find("bytes; a TorchScript file may have at most 1000 (--max-torchscript-bytes)"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(ExperimentCount(), 0u);
+
+  // A stored file that no longer matches its hash: train once (storing the
+  // files), damage the stored generator, then submit the model text as the
+  // database keeps it (the hashes, no files beside it) under a new name.
+  ASSERT_EQ(RunLocal("ts-stored", "epochs: 1\n", {}, &out), 0) << out;
+  ASSERT_EQ(ExperimentCount(), 1u);
+  const std::string g_sha = Sha256Hex(ReadText(dir_.path() + "/models/generator.pt"));
+  const std::string stored = db_ + ".checkpoints/torchscript-" + g_sha + ".pt";
+  ASSERT_TRUE(std::filesystem::exists(stored));
+  std::ofstream(stored, std::ios::binary | std::ios::app) << "x";
+  std::filesystem::create_directories(dir_.path() + "/exported");
+  const std::string config = OnlyTrial("ts-stored").config_json;
+  auto source = nlohmann::json::parse(config).at("model_source").get<std::string>();
+  std::ofstream(dir_.path() + "/exported/cgan.yaml") << source;
+  EXPECT_EQ(RunLocal("ts-damaged", "epochs: 1\n", {}, &out, "exported/cgan.yaml"), 1) << out;
+  EXPECT_NE(out.find("TorchScript file generator.pt no longer matches its sha256 " + g_sha +
+                     " on the coordinator"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(ExperimentCount(), 1u);
+}
+
+}  // namespace
+}  // namespace gridrun::testing
