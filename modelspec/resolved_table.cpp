@@ -54,12 +54,17 @@ std::string ResolvedLayerTable(const ResolvedModel& model) {
     if (n.role == "encoder") shown.push_back(model.Network("decoder"));
     for (const ResolvedNetwork* t : shown) {
       if (t->torchscript.empty()) continue;
-      absl::StrAppend(&s.notes, t->role, ": TorchScript module ", t->torchscript, "\n");
+      absl::StrAppend(&s.notes, t->role, ": TorchScript module ", t->torchscript,
+                      " (layers and parameters: the module's own)\n");
     }
     sections.push_back(std::move(s));
   }
   std::vector<std::string> parts;
   for (const Section& s : sections) {
+    if (s.rows.empty()) {  // TorchScript only: its layers are the module's own
+      parts.push_back(absl::StrCat(s.title, ":\n\n", s.notes));
+      continue;
+    }
     std::string out = absl::StrCat(s.title, ":\n\n",
                                    s.notes,
                                    "| Layer (type) | Output Shape | Param # |\n|---|---|---|\n");

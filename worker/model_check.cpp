@@ -12,17 +12,30 @@
 
 namespace gridrun::worker {
 
+namespace {
+
+int Check(const nlohmann::json& input, std::ostream& out);
+
+}  // namespace
+
 int RunModelCheck(std::istream& in, std::ostream& out) {
-  nlohmann::json input;
   try {
-    input = nlohmann::json::parse(in);
+    return Check(nlohmann::json::parse(in), out);
   } catch (const std::exception& e) {
-    out << "gridrun-worker --check-models: stdin is not JSON: " << e.what() << "\n";
+    out << "gridrun-worker --check-models: unreadable input: " << e.what() << "\n";
     return 2;
   }
+}
+
+namespace {
+
+int Check(const nlohmann::json& input, std::ostream& out) {
   models::TorchScriptFiles files;
   bool ok = true;
-  for (const auto& [sha, path_json] : input.value("files", nlohmann::json::object()).items()) {
+  // Named: iterating items() of a temporary would outlive it.
+  const nlohmann::json file_paths = input.value("files", nlohmann::json::object());
+  const nlohmann::json configs = input.value("configs", nlohmann::json::array());
+  for (const auto& [sha, path_json] : file_paths.items()) {
     const std::string path = path_json.get<std::string>();
     std::ifstream file(path, std::ios::binary);
     std::ostringstream bytes;
@@ -35,7 +48,7 @@ int RunModelCheck(std::istream& in, std::ostream& out) {
     files.emplace(sha, bytes.str());
   }
   std::set<std::string> reported;
-  for (const auto& text : input.value("configs", nlohmann::json::array())) {
+  for (const auto& text : configs) {
     auto config = TrialConfigFromJson(text.get<std::string>());
     if (!config.ok()) {
       out << "unreadable config: " << config.status().message() << "\n";
@@ -54,5 +67,7 @@ int RunModelCheck(std::istream& in, std::ostream& out) {
   }
   return ok ? 0 : 1;
 }
+
+}  // namespace
 
 }  // namespace gridrun::worker

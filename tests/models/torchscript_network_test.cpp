@@ -112,7 +112,7 @@ std::vector<Batch> StepBatches(const Trainer& t, int64_t step) {
   return out;
 }
 
-std::vector<Metrics> Run(Trainer& t, int64_t from, int64_t to) {
+std::vector<Metrics> RunSteps(Trainer& t, int64_t from, int64_t to) {
   std::vector<Metrics> out;
   for (int64_t step = from; step < to; ++step) {
     auto m = t.Step(StepBatches(t, step));
@@ -157,17 +157,17 @@ TEST_F(TorchScriptNetworkTest, TrainsAndResumesExactly) {
   ASSERT_NE(straight, nullptr);
   const torch::Tensor before =
       straight->bundle().generator->named_parameters()["net.weight"].clone();
-  const std::vector<Metrics> expected = Run(*straight, 0, 4);
+  const std::vector<Metrics> expected = RunSteps(*straight, 0, 4);
   EXPECT_FALSE(torch::equal(before, straight->bundle().generator->named_parameters()["net.weight"]))
       << "the optimizer did not move the scripted generator's weights";
 
   auto first = Make(files);
-  Run(*first, 0, 2);
+  RunSteps(*first, 0, 2);
   auto bytes = SaveCheckpointState(*first, CheckpointMeta{1, {}});
   ASSERT_TRUE(bytes.ok()) << bytes.status();
   auto resumed = Make(files);
   ASSERT_TRUE(LoadCheckpointState(*bytes, *resumed).ok());
-  const std::vector<Metrics> tail = Run(*resumed, 2, 4);
+  const std::vector<Metrics> tail = RunSteps(*resumed, 2, 4);
   ASSERT_EQ(tail.size(), 2u);
   EXPECT_EQ(tail[0], expected[2]);
   EXPECT_EQ(tail[1], expected[3]);
@@ -184,7 +184,7 @@ TEST_F(TorchScriptNetworkTest, SavesTheTrainedWeightsBackAsTorchScript) {
   const Files files = MakeFiles(GeneratorBytes(), CriticBytes());
   auto trainer = Make(files);
   ASSERT_NE(trainer, nullptr);
-  Run(*trainer, 0, 2);
+  RunSteps(*trainer, 0, 2);
   TorchScriptNetPtr scripted = trainer->bundle().generator->scripted();
   ASSERT_NE(scripted, nullptr);
   const std::string path = (std::filesystem::temp_directory_path() /

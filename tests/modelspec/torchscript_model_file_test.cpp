@@ -114,7 +114,7 @@ TEST(TorchScriptModelFileTest, VaeMayMixAScriptedDecoderWithALayerEncoder) {
 settings: {latent_size: 8}
 encoder:
   input: flat
-  layers: [{Linear: 32}, ReLU]
+  layers: [{Linear: {out_features: 32}}, ReLU]
 decoder: {torchscript: d.pt}
 )yaml");
   ASSERT_TRUE(file.ok()) << file.status();
