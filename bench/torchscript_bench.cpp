@@ -61,13 +61,13 @@ std::string LayerFile(int latent, int width) {
          std::to_string(latent) + ", fixed: true}\n  width: " + std::to_string(width) +
          "\n"
          "generator:\n  layers:\n"
-         "    - Linear: \"${width}\"\n    - ReLU\n"
-         "    - Linear: \"${width}\"\n    - ReLU\n"
-         "    - Linear: \"${channels * image_height * image_width}\"\n    - Tanh\n"
+         "    - Linear: {out_features: \"${width}\"}\n    - ReLU\n"
+         "    - Linear: {out_features: \"${width}\"}\n    - ReLU\n"
+         "    - Linear: {out_features: \"${channels * image_height * image_width}\"}\n    - Tanh\n"
          "critic:\n  input: flat\n  labels: vector\n  layers:\n"
-         "    - Linear: \"${width}\"\n    - LeakyReLU: 0.2\n"
-         "    - Linear: \"${width}\"\n    - LeakyReLU: 0.2\n"
-         "    - Linear: 1\n";
+         "    - Linear: {out_features: \"${width}\"}\n    - LeakyReLU: 0.2\n"
+         "    - Linear: {out_features: \"${width}\"}\n    - LeakyReLU: 0.2\n"
+         "    - Linear: {out_features: 1}\n";
 }
 
 }  // namespace

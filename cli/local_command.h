@@ -2,7 +2,9 @@
 //
 //   1. Starts an embedded coordinator on a free loopback port with the
 //      database (default runs.db; the same file the other commands read).
-//   2. Submits the grid (idempotent: running the same command again after a
+//   2. Uploads the TorchScript files its model files name (each checked by
+//      running it once first: cli/torchscript_files.h), then submits the
+//      grid (idempotent: running the same command again after a
 //      Ctrl-C or a crash resumes the grid; COMPLETE trials are not rerun, and
 //      trials that match COMPLETE trials of earlier grids are reused).
 //   3. Serves the live dashboard (`gridrun ui`) on a free loopback port for

@@ -9,7 +9,9 @@
 // "already submitted (12 trials)" on stderr. --rerun trains every trial even
 // when an identical one completed before. --wait then follows the experiment
 // like `gridrun watch` until every trial has finished. --slurm also submits
-// the workers as a Slurm job array (cli/slurm_submit.h).
+// the workers as a Slurm job array (cli/slurm_submit.h). TorchScript files
+// the model files name are run once locally (gridrun-worker --check-models),
+// then uploaded once each, before the spec (cli/torchscript_files.h).
 //
 // Exit codes: 0 submitted (with --wait: and every trial COMPLETE); 1 the
 // file cannot be read, the coordinator rejected the spec (its message, which

@@ -32,7 +32,7 @@
 // [B, latent]; decoder z -> image logits [B, C, H, W]. Such a network takes
 // no other key; a conditional critic sees the label through its second
 // argument. The file's bytes are not part of this text: `gridrun submit`
-// (cli/torchscript_uploads.h) reads it, uploads it by its sha256 and appends
+// (cli/torchscript_files.h) reads it, uploads it by its sha256 and appends
 // a top-level `torchscript_sha256: {generator.pt: HEX}` map, so the trial's
 // config (TrialConfig::model_source) names the exact bytes it trains and
 // its config hash changes with them. A parsed file with a torchscript
