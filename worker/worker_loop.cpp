@@ -4,14 +4,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "common/status_macros.h"
 #include "common/trial_config.h"
 #include "worker/coordinator_client.h"
-#include "worker/torchscript_cache.h"
 #include "worker/coordinator_sink.h"
 #include "worker/run_environment.h"
+#include "worker/torchscript_cache.h"
 #include "worker/trial_runner.h"
 
 namespace gridrun::worker {

@@ -10,6 +10,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -232,6 +233,77 @@ TEST_F(TorchScriptNetworkTest, RefusesBytesThatAreNotTorchScriptOrAreMissing) {
   auto missing = BuildModel(Config(files), *FindDataset("mnist"), files.bytes);
   EXPECT_EQ(missing.status().message(),
             "ts.yaml: critic critic.pt (sha256 " + critic_sha + "): its bytes were not provided");
+}
+
+// A VAE whose encoder (image -> (mu, logvar)) and decoder (z -> logits)
+// are both TorchScript, latent size 4.
+std::string EncoderBytes(bool tuple = true) {
+  torch::manual_seed(5);
+  torch::jit::Module e("Encoder");
+  e.register_parameter("weight", torch::randn({8, kPixels}) * 0.01, false);
+  e.define(tuple ? R"(
+def forward(self, image):
+    h = torch.mm(image.flatten(1), self.weight.t())
+    return h[:, :4], h[:, 4:]
+)"
+                 : R"(
+def forward(self, image):
+    return torch.mm(image.flatten(1), self.weight.t())
+)");
+  return Saved(e);
+}
+
+std::string DecoderBytes() {
+  torch::manual_seed(6);
+  torch::jit::Module d("Decoder");
+  d.register_parameter("weight", torch::randn({kPixels, 4}) * 0.1, false);
+  d.define(R"(
+def forward(self, z):
+    return torch.mm(z, self.weight.t()).view(-1, 1, 28, 28)
+)");
+  return Saved(d);
+}
+
+TEST_F(TorchScriptNetworkTest, TrainsAVaeOfTwoScriptedNetworks) {
+  auto config_for = [](const std::string& encoder, const std::string& decoder,
+                       TorchScriptFiles* files) {
+    const std::string e = Sha256Hex(encoder), d = Sha256Hex(decoder);
+    *files = {{e, encoder}, {d, decoder}};
+    TrialConfig c;
+    c.model = "vae.yaml";
+    c.model_source = modelspec::WithTorchScriptHashes(
+        "objective: vae\nsettings: {latent_size: {default: 4, fixed: true}}\n"
+        "encoder: {torchscript: e.pt}\ndecoder: {torchscript: d.pt}\n",
+        {{"e.pt", e}, {"d.pt", d}});
+    c.dataset = "mnist";
+    c.trial_seed = 3;
+    c.optimizer = OptimizerConfig{"adam", 1e-3, 0.9, 0.999, 0.0, 0.0};
+    return c;
+  };
+  TorchScriptFiles files;
+  const TrialConfig c = config_for(EncoderBytes(), DecoderBytes(), &files);
+  auto bundle = BuildModel(c, *FindDataset("mnist"), files);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  EXPECT_EQ(bundle->vae->latent_size(), 4);
+  auto trainer = MakeTrainer(*bundle, c);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  const torch::Tensor before =
+      (*trainer)->bundle().vae->named_parameters()["decoder.weight"].clone();
+  at::Generator gen = at::detail::createCPUGenerator(9);
+  for (int step = 0; step < 2; ++step) {
+    auto m = (*trainer)->Step(Batch{torch::rand({16, 1, 28, 28}, gen),
+                                    torch::randint(kClasses, {16}, gen, torch::kLong)});
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_TRUE(std::isfinite(m->at("loss/total")));
+  }
+  EXPECT_FALSE(
+      torch::equal(before, (*trainer)->bundle().vae->named_parameters()["decoder.weight"]));
+
+  // An encoder that returns one tensor instead of (mu, logvar).
+  const TrialConfig bad = config_for(EncoderBytes(/*tuple=*/false), DecoderBytes(), &files);
+  EXPECT_EQ(BuildModel(bad, *FindDataset("mnist"), files).status().message(),
+            "e.pt: encoder (image [2, 1, 28, 28]) must return a tuple (mu [2, 4], logvar [2, 4]), "
+            "returned Tensor");
 }
 
 }  // namespace
