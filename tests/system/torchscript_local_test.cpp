@@ -211,7 +211,8 @@ TEST_F(TorchScriptLocalTest, TrainsOnOneAndTwoRanksAlike) {
   }
   EXPECT_LT(max_diff, 1e-5) << "2-rank training of the TorchScript GAN diverged from 1-rank";
   // ... and it trained: the generator's first weights moved from the file's.
-  const auto untrained = torch::jit::load(files[0]).named_parameters().begin()->value;
+  const torch::jit::Module file_generator = torch::jit::load(files[0]);
+  const torch::Tensor untrained = (*file_generator.named_parameters().begin()).value;
   EXPECT_GT((p1[0] - untrained).abs().max().item<double>(), 1e-6);
   auto samples = Store()->ListSamples(one.trial_id);
   ASSERT_TRUE(samples.ok());
