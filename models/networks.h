@@ -176,6 +176,9 @@ class VaeImpl : public torch::nn::Module {
   torch::nn::Sequential& decoder() { return decoder_; }
   torch::nn::Linear& z_mean() { return z_mean_; }
   torch::nn::Linear& z_logvar() { return z_logvar_; }
+  // The TorchScript networks (nullptr for a layer-list network).
+  const TorchScriptNetPtr& scripted_encoder() const { return scripted_encoder_; }
+  const TorchScriptNetPtr& scripted_decoder() const { return scripted_decoder_; }
 
  private:
   VaeOutput Reparameterize(const torch::Tensor& mu, const torch::Tensor& logvar,

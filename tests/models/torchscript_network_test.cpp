@@ -285,6 +285,8 @@ TEST_F(TorchScriptNetworkTest, TrainsAVaeOfTwoScriptedNetworks) {
   auto bundle = BuildModel(c, *FindDataset("mnist"), files);
   ASSERT_TRUE(bundle.ok()) << bundle.status();
   EXPECT_EQ(bundle->vae->latent_size(), 4);
+  ASSERT_NE(bundle->vae->scripted_encoder(), nullptr);
+  ASSERT_NE(bundle->vae->scripted_decoder(), nullptr);
   auto trainer = MakeTrainer(*bundle, c);
   ASSERT_TRUE(trainer.ok()) << trainer.status();
   const torch::Tensor before =
