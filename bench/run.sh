@@ -3,7 +3,7 @@
 # markdown file and to stdout. See docs/BENCHMARKS.md for what each part
 # measures and the latest results.
 #
-#   bench/run.sh [--build-dir build] [--only train,dp,coord,overhead,e2e,query,ui,models]
+#   bench/run.sh [--build-dir build] [--only train,dp,coord,overhead,e2e,query,ui,models,torchscript]
 #                [--quick] [--no-build] [--out FILE] [--data-dir ../shared/data]
 # (part 8, asha, runs only when named: --only asha; about 8 minutes on 2 cores)
 # (--out default: <build-dir>/bench-results.md)
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD=build
-ONLY=train,dp,coord,overhead,e2e,query,ui,models
+ONLY=train,dp,coord,overhead,e2e,query,ui,models,torchscript
 QUICK=0
 BUILD_FIRST=1
 OUT=
@@ -33,8 +33,8 @@ while [[ $# -gt 0 ]]; do
 done
 for part in ${ONLY//,/ }; do
   case "$part" in
-    train|dp|coord|overhead|e2e|query|ui|asha|models) ;;
-    *) echo "--only: unknown part '$part' (train, dp, coord, overhead, e2e, query, ui, asha, models)" >&2; exit 2 ;;
+    train|dp|coord|overhead|e2e|query|ui|asha|models|torchscript) ;;
+    *) echo "--only: unknown part '$part' (train, dp, coord, overhead, e2e, query, ui, asha, models, torchscript)" >&2; exit 2 ;;
   esac
 done
 OUT=${OUT:-$BUILD/bench-results.md}
@@ -52,7 +52,8 @@ if [[ $BUILD_FIRST == 1 ]]; then
   fi
   cmake --build "$BUILD" -j"$(nproc)" --target gridrun gridrun-worker gridrun-bench-train \
     gridrun-bench-dp gridrun-bench-coordinator gridrun-bench-sleep-worker \
-    gridrun-bench-make-query-db gridrun-bench-ui gridrun-bench-model-files >&2
+    gridrun-bench-make-query-db gridrun-bench-ui gridrun-bench-model-files \
+    gridrun-bench-torchscript >&2
 fi
 
 PY=/usr/bin/python3
@@ -140,6 +141,17 @@ fi
 if has models; then
   section "9. Model files against the former compiled presets (training step, alternating)" \
     "$BUILD/bench/gridrun-bench-model-files" --rounds 8 --round-ms 500 --batch 64 --threads 1
+fi
+if has torchscript; then
+  TS_DIR=$(mktemp -d)
+  for W in 128 1024; do
+    $PY experiments/models/torchscript/make_cgan.py "$TS_DIR/w$W" --width $W --latent-size 64 >&2
+    section "10. TorchScript networks against the same networks as a model file (width $W)" \
+      "$BUILD/bench/gridrun-bench-torchscript" --generator "$TS_DIR/w$W/generator.pt" \
+      --critic "$TS_DIR/w$W/critic.pt" --width $W --latent-size 64 --rounds 8 --round-ms 500 \
+      --batch 64 --threads 1
+  done
+  rm -rf "$TS_DIR"
 fi
 if has asha; then
   section "8. ASHA against the full grid (36 trials, complexity x latent x KL weight, MNIST)" \

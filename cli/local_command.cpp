@@ -113,11 +113,19 @@ std::string ProgressLine(const Counts& c, double elapsed_s) {
 
 int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) {
   // The grid: parsed here too, to size the workers.
-  const auto files = ReadSpecFiles(options.spec_path, options.sets, err);
+  const auto files =
+      ReadSpecFiles(options.spec_path, options.sets, err, options.max_torchscript_bytes);
   if (!files) return 1;
   auto spec = coordinator::ParseGridSpec(files->text, {}, files->model_files);
   if (!spec.ok()) {
     err << options.spec_path << ": " << spec.status().message() << "\n";
+    return 1;
+  }
+  const std::string worker_binary =
+      options.worker_binary.empty() ? SiblingProgram("gridrun-worker") : options.worker_binary;
+  if (absl::Status s = CheckTorchScriptModels(*spec, files->torchscript, worker_binary, err);
+      !s.ok()) {
+    err << options.spec_path << ": " << s.message() << "\n";
     return 1;
   }
   std::set<int> rank_counts;
@@ -142,6 +150,7 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
   coordinator_options.db_path = options.db_path;
   coordinator_options.lease_timeout_ms = static_cast<int64_t>(options.lease_timeout_s * 1000);
   coordinator_options.retry_after_ms = 200;
+  coordinator_options.max_torchscript_bytes = options.max_torchscript_bytes;
   auto server = coordinator::CoordinatorServer::Start(coordinator_options);
   if (!server.ok()) {
     err << "gridrun local: cannot start the coordinator: " << server.status().message() << "\n";
@@ -152,8 +161,20 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
   auto channel = CreateCoordinatorChannel(client);
   auto grid = v1::GridService::NewStub(channel);
 
-  // 2. Submit (idempotent).
+  // 2. Submit (idempotent), the TorchScript files first.
   v1::SubmitGridResponse submitted;
+  if (absl::Status s = UploadTorchScriptFiles(
+          *grid,
+          [&] {
+            auto context = std::make_unique<grpc::ClientContext>();
+            PrepareContext(context.get(), client, std::chrono::seconds(300));
+            return context;
+          },
+          files->torchscript);
+      !s.ok()) {
+    err << options.spec_path << ": " << s.message() << "\n";
+    return 1;
+  }
   {
     grpc::ClientContext context;
     PrepareContext(&context, client, std::chrono::seconds(30));
@@ -199,8 +220,6 @@ int RunLocal(const LocalOptions& options, std::ostream& out, std::ostream& err) 
   g_interrupted = false;
   const std::string log_dir = options.db_path + ".logs";
   std::filesystem::create_directories(log_dir);
-  const std::string worker_binary =
-      options.worker_binary.empty() ? SiblingProgram("gridrun-worker") : options.worker_binary;
   const bool via_mpirun = ranks > 1;
   std::vector<WorkerJob> jobs(workers);
   bool spawn_error = false;
@@ -387,6 +406,10 @@ void AddLocalCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
       ->capture_default_str();
   cmd->add_option("--worker-binary", options->worker_binary,
                   "the gridrun-worker program (default: next to gridrun)");
+  cmd->add_option("--max-torchscript-bytes", options->max_torchscript_bytes,
+                  "largest TorchScript file a model file may name")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--lease-timeout", options->lease_timeout_s,
                   "seconds without a heartbeat before a trial is re-queued")
       ->capture_default_str();

@@ -2,7 +2,9 @@
 //
 //   1. Starts an embedded coordinator on a free loopback port with the
 //      database (default runs.db; the same file the other commands read).
-//   2. Submits the grid (idempotent: running the same command again after a
+//   2. Uploads the TorchScript files its model files name (each checked by
+//      running it once first: cli/torchscript_files.h), then submits the
+//      grid (idempotent: running the same command again after a
 //      Ctrl-C or a crash resumes the grid; COMPLETE trials are not rerun, and
 //      trials that match COMPLETE trials of earlier grids are reused).
 //   3. Serves the live dashboard (`gridrun ui`) on a free loopback port for
@@ -41,6 +43,7 @@ struct LocalOptions {
   bool rerun = false;
   std::string worker_binary;  // "" : gridrun-worker next to this program
   double lease_timeout_s = 30;
+  int64_t max_torchscript_bytes = int64_t{256} << 20;  // per TorchScript file
   // Where the live dashboard (ui/web_server.h) listens while the grid runs;
   // port 0 picks a free one, "off" serves none. Loopback only: the local run
   // has no token.

@@ -65,7 +65,8 @@ std::vector<std::string> ModelFilePaths(const std::string& spec_text) {
 }
 
 std::optional<SpecFiles> ReadSpecFiles(const std::string& spec_path,
-                                       const std::vector<std::string>& sets, std::ostream& err) {
+                                       const std::vector<std::string>& sets, std::ostream& err,
+                                       int64_t max_torchscript_bytes) {
   std::string text, problem;
   if (!ReadText(spec_path, static_cast<size_t>(-1), text, problem)) {
     err << spec_path << ": " << problem << "\n";
@@ -84,6 +85,11 @@ std::optional<SpecFiles> ReadSpecFiles(const std::string& spec_path,
     if (!ReadText(path, modelspec::kMaxModelFileBytes, model_text, problem)) {
       err << spec_path << ": model file '" << model << "' (" << path.string() << "): " << problem
           << "\n";
+      ok = false;
+      continue;
+    }
+    if (!ReadTorchScriptFiles(spec_path, model, path, &model_text, max_torchscript_bytes,
+                              &files.torchscript, err)) {
       ok = false;
       continue;
     }

@@ -13,21 +13,26 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cli/torchscript_files.h"
 #include "coordinator/grid_spec.h"
 
 namespace gridrun::cli {
 
 struct SpecFiles {
   std::string text;                         // the spec, --set applied
-  coordinator::ModelFileTexts model_files;  // path as written -> text
+  coordinator::ModelFileTexts model_files;  // path as written -> text (+ TorchScript hashes)
+  std::vector<TorchScriptFile> torchscript;  // the model files' TorchScript files, one per hash
 };
 
 // Reads `spec_path`, applies `sets` and reads the model files. On a problem
 // prints one line per problem to `err`, each starting with the spec's path
 // ("grid.yaml: cannot open file: ...", "grid.yaml: model file 'g.yaml'
-// (/abs/g.yaml): cannot open file: ..."), and returns std::nullopt.
+// (/abs/g.yaml): cannot open file: ..."), and returns std::nullopt. The
+// TorchScript files the model files name are read too, at most
+// `max_torchscript_bytes` each (cli/torchscript_files.h).
 std::optional<SpecFiles> ReadSpecFiles(const std::string& spec_path,
-                                       const std::vector<std::string>& sets, std::ostream& err);
+                                       const std::vector<std::string>& sets, std::ostream& err,
+                                       int64_t max_torchscript_bytes = kDefaultMaxTorchScriptBytes);
 
 // The model file paths `spec_text` names (a top-level `model` and the values
 // of a `grid.model` axis that end in .yaml or .yml), in order, without

@@ -10,14 +10,32 @@
 
 #include "absl/strings/str_split.h"
 #include "cli/spec_files.h"
+#include "common/subprocess.h"
+#include "coordinator/grid_spec.h"
 #include "cli/spec_overrides.h"
 #include "cli/watch_command.h"
 
 namespace gridrun::cli {
 
 int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err) {
-  const auto files = ReadSpecFiles(options.spec_path, options.sets, err);
+  const auto files =
+      ReadSpecFiles(options.spec_path, options.sets, err, options.max_torchscript_bytes);
   if (!files) return 1;
+  if (!files->torchscript.empty()) {
+    // TorchScript networks run once here, before anything is sent; a spec
+    // that does not parse is left to the coordinator's message.
+    auto spec = coordinator::ParseGridSpec(files->text, {}, files->model_files);
+    const std::string worker = options.worker_binary.empty() ? SiblingProgram("gridrun-worker")
+                                                             : options.worker_binary;
+    if (absl::Status s = spec.ok() ? CheckTorchScriptModels(*spec, files->torchscript, worker, err)
+                                   : absl::OkStatus();
+        !s.ok()) {
+      for (absl::string_view line : absl::StrSplit(s.message(), '\n')) {
+        err << options.spec_path << ": " << std::string(line) << "\n";
+      }
+      return 1;
+    }
+  }
   // --slurm: every job flag is checked before anything is submitted.
   absl::StatusOr<SlurmJob> slurm_job;
   if (options.slurm.enabled) {
@@ -34,6 +52,12 @@ int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err
   }
   CoordinatorConnection& coordinator = **connection;
 
+  if (absl::Status s = UploadTorchScriptFiles(
+          coordinator.grid(), [&] { return coordinator.NewStreamContext(); }, files->torchscript);
+      !s.ok()) {
+    err << "gridrun submit: " << s.message() << "\n";
+    return 1;
+  }
   v1::SubmitGridRequest request;
   request.set_spec_yaml(files->text);
   request.mutable_model_files()->insert(files->model_files.begin(), files->model_files.end());
@@ -87,6 +111,10 @@ void AddSubmitCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
                 "follow the experiment to the end (as `gridrun watch`); exit 0 only if every "
                 "trial COMPLETE");
   AddSetOption(cmd, &options->sets);
+  cmd->add_option("--max-torchscript-bytes", options->max_torchscript_bytes,
+                  "largest TorchScript file a model file may name")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   AddConnectionOptions(cmd, &options->connection);
   AddSlurmSubmitOptions(cmd, &options->slurm);
   cmd->callback([options, &out, &err] {

@@ -9,7 +9,9 @@
 // "already submitted (12 trials)" on stderr. --rerun trains every trial even
 // when an identical one completed before. --wait then follows the experiment
 // like `gridrun watch` until every trial has finished. --slurm also submits
-// the workers as a Slurm job array (cli/slurm_submit.h).
+// the workers as a Slurm job array (cli/slurm_submit.h). TorchScript files
+// the model files name are run once locally (gridrun-worker --check-models),
+// then uploaded once each, before the spec (cli/torchscript_files.h).
 //
 // Exit codes: 0 submitted (with --wait: and every trial COMPLETE); 1 the
 // file cannot be read, the coordinator rejected the spec (its message, which
@@ -40,6 +42,8 @@ struct SubmitOptions {
   int64_t min_line_interval_ms = 1000;
   ConnectionOptions connection;
   SlurmSubmitOptions slurm;  // --slurm: also sbatch the workers (cli/slurm_submit.h)
+  int64_t max_torchscript_bytes = int64_t{256} << 20;  // per TorchScript file
+  std::string worker_binary;  // "" : gridrun-worker next to this program (--check-models)
 };
 
 int RunSubmit(const SubmitOptions& options, std::ostream& out, std::ostream& err);

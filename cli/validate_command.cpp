@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "cli/spec_files.h"
 #include "cli/spec_overrides.h"
+#include "common/subprocess.h"
 #include "coordinator/grid_expand.h"
 #include "coordinator/grid_spec.h"
 #include "modelspec/trial_model.h"
@@ -43,7 +44,7 @@ void PrintLayerTables(const coordinator::GridSpec& spec, std::ostream& out) {
 }  // namespace
 
 int RunValidate(const ValidateOptions& options, std::ostream& out, std::ostream& err) {
-  const auto files = ReadSpecFiles(options.path, options.sets, err);
+  const auto files = ReadSpecFiles(options.path, options.sets, err, options.max_torchscript_bytes);
   if (!files) return 1;
   coordinator::GridLimits limits;
   limits.max_trials = options.max_trials;
@@ -51,6 +52,14 @@ int RunValidate(const ValidateOptions& options, std::ostream& out, std::ostream&
   auto spec = coordinator::ParseGridSpec(files->text, limits, files->model_files);
   if (!spec.ok()) {
     for (absl::string_view line : absl::StrSplit(spec.status().message(), '\n')) {
+      err << options.path << ": " << line << "\n";
+    }
+    return 1;
+  }
+  const std::string worker = options.worker_binary.empty() ? SiblingProgram("gridrun-worker")
+                                                           : options.worker_binary;
+  if (absl::Status s = CheckTorchScriptModels(*spec, files->torchscript, worker, err); !s.ok()) {
+    for (absl::string_view line : absl::StrSplit(s.message(), '\n')) {
       err << options.path << ": " << line << "\n";
     }
     return 1;
@@ -73,6 +82,13 @@ void AddValidateCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   AddSetOption(command, &options->sets);
+  command->add_option("--max-torchscript-bytes", options->max_torchscript_bytes,
+                      "largest TorchScript file a model file may name")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  command->add_option("--worker-binary", options->worker_binary,
+                      "the gridrun-worker that runs TorchScript networks once (default: next "
+                      "to gridrun)");
   command->add_flag("-v,--verbose", options->verbose,
                     "also print the layer table of each model the grid trains");
   command->callback([options, &out, &err] {

@@ -35,6 +35,8 @@ struct ValidateOptions {
   int64_t max_model_parameters = 1'000'000'000;  // GridLimits::max_model_parameters
   std::vector<std::string> sets;  // --set KEY=VALUE overrides, applied first
   bool verbose = false;           // -v: the layer table of each model
+  int64_t max_torchscript_bytes = int64_t{256} << 20;  // per TorchScript file
+  std::string worker_binary;  // "" : gridrun-worker next to this program (--check-models)
 };
 
 inline constexpr int kMaxLayerTables = 16;

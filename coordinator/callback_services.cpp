@@ -1,6 +1,7 @@
 #include "coordinator/callback_services.h"
 
 #include "coordinator/checkpoint_streams.h"
+#include "coordinator/torchscript_streams.h"
 #include "proto/status_convert.h"
 
 namespace gridrun::coordinator {
@@ -23,6 +24,16 @@ grpc::ServerReadReactor<v1::CheckpointChunk>* WorkerCallbackService::SaveCheckpo
 grpc::ServerWriteReactor<v1::CheckpointChunk>* WorkerCallbackService::FetchCheckpoint(
     grpc::CallbackServerContext* c, const v1::FetchCheckpointRequest* q) {
   return StartFetchCheckpoint(impl_, c, q);
+}
+
+grpc::ServerWriteReactor<v1::TorchScriptChunk>* WorkerCallbackService::FetchTorchScript(
+    grpc::CallbackServerContext* c, const v1::FetchTorchScriptRequest* q) {
+  return StartFetchTorchScript(impl_, c, q);
+}
+
+grpc::ServerReadReactor<v1::TorchScriptChunk>* GridCallbackService::UploadTorchScript(
+    grpc::CallbackServerContext* c, v1::UploadTorchScriptResponse* r) {
+  return StartUploadTorchScript(impl_, c, r);
 }
 
 grpc::ServerWriteReactor<v1::TrialEvent>* GridCallbackService::WatchExperiment(

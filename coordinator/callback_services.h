@@ -3,7 +3,8 @@
 // WorkerServiceImpl / GridServiceImpl returning grpc::Status; it runs on a
 // fixed HandlerPool (handler_pool.h says why not on gRPC's own threads) and
 // the reply is sent when it returns. The streams
-// are reactors: checkpoint_streams.h (upload, download) and watch_hub.h
+// are reactors: checkpoint_streams.h (upload, download),
+// torchscript_streams.h (the same for TorchScript files) and watch_hub.h
 // (WatchExperiment, pushed on commit).
 //
 // Porting a synchronous handler `grpc::Status X(ServerContext*, const Req*,
@@ -88,6 +89,8 @@ class WorkerCallbackService final : public v1::WorkerService::CallbackService {
       grpc::CallbackServerContext* c, v1::SaveCheckpointResponse* r) override;
   grpc::ServerWriteReactor<v1::CheckpointChunk>* FetchCheckpoint(
       grpc::CallbackServerContext* c, const v1::FetchCheckpointRequest* q) override;
+  grpc::ServerWriteReactor<v1::TorchScriptChunk>* FetchTorchScript(
+      grpc::CallbackServerContext* c, const v1::FetchTorchScriptRequest* q) override;
 
  private:
   WorkerServiceImpl* impl_;
@@ -130,6 +133,8 @@ class GridCallbackService final : public v1::GridService::CallbackService {
   }
   grpc::ServerWriteReactor<v1::TrialEvent>* WatchExperiment(
       grpc::CallbackServerContext* c, const v1::WatchExperimentRequest* q) override;
+  grpc::ServerReadReactor<v1::TorchScriptChunk>* UploadTorchScript(
+      grpc::CallbackServerContext* c, v1::UploadTorchScriptResponse* r) override;
 
  private:
   GridServiceImpl* impl_;

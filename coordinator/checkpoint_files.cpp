@@ -101,6 +101,16 @@ absl::StatusOr<std::unique_ptr<CheckpointFiles::Upload>> CheckpointFiles::BeginU
   return std::unique_ptr<Upload>(new Upload(tmp_path, stem + ".ckpt", fd));
 }
 
+absl::StatusOr<std::unique_ptr<CheckpointFiles::Upload>> CheckpointFiles::BeginNamedUpload(
+    const std::string& file_name) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string final_path = absl::StrCat(directory_, "/", file_name);
+  const std::string tmp_path = absl::StrCat(final_path, "-", ::getpid(), "-", counter++, ".tmp");
+  int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("cannot create file", tmp_path);
+  return std::unique_ptr<Upload>(new Upload(tmp_path, final_path, fd));
+}
+
 absl::StatusOr<std::string> CheckpointFiles::ReadVerified(const std::string& path,
                                                           const std::string& sha256) const {
   std::ifstream in(path, std::ios::binary);

@@ -51,6 +51,10 @@ class CheckpointFiles {
 
   // Starts an upload for (trial, step) with a unique final name.
   absl::StatusOr<std::unique_ptr<Upload>> BeginUpload(int64_t trial_id, int64_t step);
+  // Starts an upload whose final name is `<directory>/<file_name>` (for
+  // content-addressed files such as TorchScript networks: the name is the
+  // hash, so a concurrent upload of the same bytes renames over an equal file).
+  absl::StatusOr<std::unique_ptr<Upload>> BeginNamedUpload(const std::string& file_name);
 
   // Reads a whole file and checks it against `sha256`; DATA_LOSS on mismatch
   // or a missing file.

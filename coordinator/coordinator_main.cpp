@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
                  "a grid whose model has more parameters is refused")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--max-torchscript-bytes", options.max_torchscript_bytes,
+                 "largest TorchScript file a model file may name (coordinator/torchscript_store.h)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -20,6 +20,7 @@ struct CoordinatorOptions {
   int64_t retry_after_ms = 1'000;      // LeaseTrial hint when the queue is empty
   int64_t reap_interval_ms = 1'000;    // how often expired leases are swept
   int64_t max_checkpoint_bytes = int64_t{4} << 30;
+  int64_t max_torchscript_bytes = int64_t{256} << 20;  // per TorchScript file
   int keep_checkpoints = 2;            // newest kept per trial
   int max_message_bytes = 16 << 20;    // gRPC receive limit per message
   // A grid whose model (any network, all together) has more parameters is

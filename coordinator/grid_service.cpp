@@ -50,6 +50,8 @@ grpc::Status GridServiceImpl::SubmitGrid(grpc::ServerContextBase* context,
   limits.max_model_parameters = options_.max_model_parameters;
   auto spec = ParseGridSpec(request->spec_yaml(), limits, model_files);
   RETURN_GRPC_IF_ERROR(spec.status());
+  // Every TorchScript file the model files name must be stored intact.
+  if (torchscript_ != nullptr) RETURN_GRPC_IF_ERROR(torchscript_->CheckModelFiles(model_files));
   auto experiment_or = ToNewExperiment(*spec, request->spec_yaml(), client_gone);
   RETURN_GRPC_IF_ERROR(experiment_or.status());
   const NewExperiment& experiment = *experiment_or;

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "coordinator/auth.h"
 #include "coordinator/coordinator_options.h"
+#include "coordinator/torchscript_store.h"
 #include "coordinator/trial_store.h"
 #include "proto/gridrun.grpc.pb.h"
 
@@ -44,11 +45,18 @@ class GridServiceImpl final {
   absl::StatusOr<std::string> ResolveWatch(grpc::ServerContextBase* context,
                                            const v1::WatchExperimentRequest* request);
 
+  // The TorchScript files (server.cpp sets it; nullptr: none accepted). The
+  // UploadTorchScript stream is a reactor (torchscript_streams.h).
+  void set_torchscript_store(TorchScriptStore* torchscript) { torchscript_ = torchscript; }
+  TorchScriptStore* torchscript_store() const { return torchscript_; }
+  const TokenAuthenticator* auth() const { return auth_; }
+
  private:
   TrialStore* store_;
   const Clock* clock_;
   const TokenAuthenticator* auth_;
   CoordinatorOptions options_;
+  TorchScriptStore* torchscript_ = nullptr;
 };
 
 }  // namespace gridrun::coordinator

@@ -73,6 +73,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   server->worker_service_ = std::make_unique<WorkerServiceImpl>(
       server->store_.get(), server->checkpoints_.get(), server->clock_, server->auth_.get(),
       options);
+  server->torchscript_ = std::make_unique<TorchScriptStore>(
+      server->store_.get(), server->checkpoints_.get(), server->clock_,
+      options.max_torchscript_bytes);
+  server->grid_service_->set_torchscript_store(server->torchscript_.get());
+  server->worker_service_->set_torchscript_store(server->torchscript_.get());
 
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                    MakeCredentials(options));

@@ -69,6 +69,7 @@ class CoordinatorServer {
   const Clock* clock_ = nullptr;
   std::unique_ptr<TrialStore> store_;
   std::unique_ptr<CheckpointFiles> checkpoints_;
+  std::unique_ptr<TorchScriptStore> torchscript_;
   std::unique_ptr<TokenAuthenticator> auth_;
   std::unique_ptr<GridServiceImpl> grid_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;

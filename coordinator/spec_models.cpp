@@ -63,6 +63,17 @@ void SpecParser::CheckModelFiles() {
       errors_.Add(c.line, c.path, std::string(file.status().message()));
       continue;
     }
+    bool hashed = true;
+    for (const modelspec::NetworkDecl& net : (*file)->networks) {
+      if (!net.is_torchscript() || !net.torchscript_sha256.empty()) continue;
+      errors_.Add(c.line, c.path,
+                  absl::StrCat("model file '", path, "': ", net.role, ": TorchScript file '",
+                               net.torchscript,
+                               "' was not sent with it (gridrun submit, local and validate read "
+                               "it relative to the model file and add its sha256)"));
+      hashed = false;
+    }
+    if (!hashed) continue;
     auto [it, inserted] = model_files_.emplace(path, *std::move(file));
     ModelInfo info = it->second->Info();
     info.name = it->first;  // named by its path in every message

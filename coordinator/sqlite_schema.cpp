@@ -373,6 +373,21 @@ constexpr std::string_view kSchemaV7 = R"sql(
 ALTER TABLE experiments ADD COLUMN model_files_json TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 8: torchscript_files, the TorchScript networks model files name
+// (modelspec/model_file.h), content-addressed: one row per sha256 of the
+// bytes, which live as a file under the checkpoint directory
+// (coordinator/torchscript_store.h). `name` is the path the first
+// uploader's model file wrote, for messages only.
+constexpr std::string_view kSchemaV8 = R"sql(
+CREATE TABLE torchscript_files (
+  sha256     TEXT    NOT NULL PRIMARY KEY,
+  size_bytes INTEGER NOT NULL,
+  path       TEXT    NOT NULL,
+  name       TEXT    NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL
+);
+)sql";
+
 absl::Status Internal(const std::string& what, const std::exception& e) {
   return absl::InternalError(absl::StrCat(what, ": ", e.what()));
 }
@@ -409,6 +424,7 @@ const std::vector<Migration>& SchemaMigrations() {
       {5, "trial_attempts table", kSchemaV5},
       {6, "early stopping: PAUSED/STOPPED, rung_results, search_decisions", kSchemaV6},
       {7, "experiments.model_files_json", kSchemaV7},
+      {8, "torchscript_files table", kSchemaV8},
   };
   return kMigrations;
 }

@@ -170,6 +170,15 @@ struct CheckpointRecord {
   bool best = false;  // keep_best: saved after the trial's best epoch
 };
 
+// A TorchScript file a model file names, stored once by its content hash.
+struct TorchScriptFileRecord {
+  std::string sha256;
+  int64_t size_bytes = 0;
+  std::string path;  // file under the checkpoint directory
+  std::string name;  // the path the model file wrote (messages only)
+  int64_t created_ms = 0;
+};
+
 struct WorkerRecord {
   std::string worker_id;
   std::string host;
@@ -329,6 +338,13 @@ class TrialStore {
   virtual absl::StatusOr<std::vector<CheckpointRecord>> ListCheckpoints(int64_t trial_id) = 0;
   // Removes one checkpoint row (e.g. found corrupt on disk).
   virtual absl::Status DeleteCheckpoint(int64_t trial_id, const std::string& sha256) = 0;
+
+  // Records a TorchScript file (already written and fsynced by the caller).
+  // A row for the same sha256 is replaced (a re-upload after its file was
+  // found corrupt).
+  virtual absl::Status AddTorchScriptFile(const TorchScriptFileRecord& file) = 0;
+  // NOT_FOUND when no file with that hash was uploaded.
+  virtual absl::StatusOr<TorchScriptFileRecord> GetTorchScriptFile(const std::string& sha256) = 0;
 
   // Records where the lease's attempt runs: `environment_json` as the worker
   // reported it ("" when it did not: unknown), started at now_ms. Under

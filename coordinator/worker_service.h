@@ -42,6 +42,7 @@
 #include "coordinator/auth.h"
 #include "coordinator/checkpoint_files.h"
 #include "coordinator/coordinator_options.h"
+#include "coordinator/torchscript_store.h"
 #include "coordinator/trial_store.h"
 #include "proto/gridrun.grpc.pb.h"
 
@@ -86,6 +87,10 @@ class WorkerServiceImpl final {
   const Clock* clock() const { return clock_; }
   const TokenAuthenticator* auth() const { return auth_; }
   const CoordinatorOptions& options() const { return options_; }
+  // The TorchScript files (server.cpp sets it; nullptr: none served). The
+  // FetchTorchScript stream is a reactor (torchscript_streams.h).
+  void set_torchscript_store(TorchScriptStore* torchscript) { torchscript_ = torchscript; }
+  TorchScriptStore* torchscript_store() const { return torchscript_; }
 
  private:
   // The registered worker (ranks and device never change after
@@ -107,6 +112,7 @@ class WorkerServiceImpl final {
   const Clock* clock_;
   const TokenAuthenticator* auth_;
   CoordinatorOptions options_;
+  TorchScriptStore* torchscript_ = nullptr;
 };
 
 }  // namespace gridrun::coordinator

@@ -1,11 +1,14 @@
 #include "models/model_builder.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "models/torchscript_network.h"
 
 namespace gridrun::models {
 namespace {
@@ -153,9 +156,35 @@ nn::Linear HeadModule(const ResolvedLayer& l) {
                         .bias(BoolArg(l.args, "bias")));
 }
 
+// Loads and checks the TorchScript network `net` (a role of `model`).
+absl::StatusOr<TorchScriptNet> LoadNetwork(const modelspec::ResolvedModel& model,
+                                           const ResolvedNetwork& net,
+                                           const TorchScriptFiles& files) {
+  const std::string name = absl::StrCat(model.file->path, ": ", net.role, " ", net.torchscript);
+  if (net.torchscript_sha256.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, ": no torchscript_sha256 for it (gridrun submit, local and validate add it when "
+              "they read the file)"));
+  }
+  auto bytes = files.find(net.torchscript_sha256);
+  if (bytes == files.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " (sha256 ", net.torchscript_sha256,
+                                                   "): its bytes were not provided"));
+  }
+  ASSIGN_OR_RETURN(TorchScriptNet loaded, LoadTorchScript(bytes->second, net.torchscript));
+  TorchScriptContract contract;
+  contract.role = net.role;
+  contract.latent_size = model.latent_size;
+  contract.num_classes = net.role == "generator" || net.role == "critic" ? model.label_classes : 0;
+  contract.image = ImageShape{model.image[0], model.image[1], model.image[2]};
+  RETURN_IF_ERROR(CheckTorchScriptContract(loaded, contract));
+  return loaded;
+}
+
 }  // namespace
 
-absl::StatusOr<ModelBundle> BuildResolvedModel(const modelspec::ResolvedModel& model) {
+absl::StatusOr<ModelBundle> BuildResolvedModel(const modelspec::ResolvedModel& model,
+                                               const TorchScriptFiles& torchscript) {
   const modelspec::ModelFile& file = *model.file;
   ModelBundle b;
   b.name = file.name;
@@ -165,9 +194,28 @@ absl::StatusOr<ModelBundle> BuildResolvedModel(const modelspec::ResolvedModel& m
   b.num_classes = model.num_classes;
   b.image = ImageShape{model.image[0], model.image[1], model.image[2]};
   b.count_convention = file.keras_counts ? CountConvention::kKeras : CountConvention::kTorch;
+  std::map<std::string, TorchScriptNetPtr> scripted;  // by role
+  for (const ResolvedNetwork& net : model.networks) {
+    if (net.torchscript.empty()) continue;
+    ASSIGN_OR_RETURN(TorchScriptNet loaded, LoadNetwork(model, net, torchscript));
+    scripted[net.role] = loaded.ptr();
+  }
   try {
     nn::Sequential encoder{nullptr}, decoder{nullptr};
     for (const ResolvedNetwork& net : model.networks) {
+      if (!net.torchscript.empty()) {
+        if (net.role == "generator") {
+          b.generator = Generator(scripted[net.role],
+                                  GeneratorLayout{model.latent_size, model.label_classes,
+                                                  false, b.image});
+        } else if (net.role == "critic") {
+          CriticLayout layout;
+          layout.image = b.image;
+          layout.num_classes = model.label_classes;
+          b.critic = Critic(scripted[net.role], layout);
+        }
+        continue;  // a VAE's networks join below
+      }
       if (net.role == "classifier") {
         // The last layer (a Linear, checked by ResolveModel) is the output
         // projection; the rest are the features.
@@ -197,7 +245,21 @@ absl::StatusOr<ModelBundle> BuildResolvedModel(const modelspec::ResolvedModel& m
         decoder = seq;
       }
     }
-    if (encoder) {
+    if (scripted.contains("encoder") || scripted.contains("decoder")) {
+      VaeImpl::Parts parts;
+      parts.encoder = encoder;
+      parts.decoder = decoder;
+      parts.scripted_encoder = scripted["encoder"];
+      parts.scripted_decoder = scripted["decoder"];
+      if (encoder) {
+        parts.z_logvar = HeadModule(model.z_logvar);
+        parts.z_mean = HeadModule(model.z_mean);
+      }
+      const ResolvedNetwork* enc = model.Network("encoder");
+      const ResolvedNetwork* dec = model.Network("decoder");
+      b.vae = Vae(std::move(parts), model.latent_size, b.image, enc->input == "flat",
+                  dec->input == "spatial");
+    } else if (encoder) {
       // As the former C++ builders did: the heads after both networks,
       // log-variance first (their weights are drawn in this order).
       nn::Linear z_logvar = HeadModule(model.z_logvar);

@@ -23,7 +23,13 @@ namespace gridrun::models {
 // Builds the modules of `model` in the order its file lists the networks
 // (initial weights are drawn in that order), then applies the file's init.
 // INVALID_ARGUMENT / INTERNAL only for what resolution cannot see (a torch
-// error while constructing).
-absl::StatusOr<ModelBundle> BuildResolvedModel(const modelspec::ResolvedModel& model);
+// error while constructing). A TorchScript network (no layers) is loaded
+// from `torchscript` by its hash and run once against its contract
+// (models/torchscript_network.h); its weights are the file's, whatever the
+// seed, and the file's init does not touch them. INVALID_ARGUMENT naming
+// the file when its bytes are absent, it does not load or breaks the
+// contract.
+absl::StatusOr<ModelBundle> BuildResolvedModel(const modelspec::ResolvedModel& model,
+                                               const TorchScriptFiles& torchscript = {});
 
 }  // namespace gridrun::models

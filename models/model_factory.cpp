@@ -77,12 +77,13 @@ void ModelBundle::To(const torch::Device& device) {
 
 absl::StatusOr<ModelBundle> BuildModelFromFile(std::shared_ptr<const modelspec::ModelFile> file,
                                                const DatasetInfo& dataset, int64_t latent_size,
-                                               int64_t width, int64_t depth, int64_t seed) {
+                                               int64_t width, int64_t depth, int64_t seed,
+                                               const TorchScriptFiles& torchscript) {
   ASSIGN_OR_RETURN(const modelspec::ResolvedModel resolved,
                    modelspec::ResolveModelForTrial(std::move(file), dataset,
                                                    {latent_size, width, depth}));
   torch::manual_seed(static_cast<uint64_t>(seed));
-  return BuildResolvedModel(resolved);
+  return BuildResolvedModel(resolved, torchscript);
 }
 
 absl::StatusOr<ModelBundle> BuildModelByName(std::string_view model_name,
@@ -97,10 +98,11 @@ absl::StatusOr<ModelBundle> BuildModelByName(std::string_view model_name,
   return BuildModelFromFile(std::move(file), dataset, latent_size, width, depth, seed);
 }
 
-absl::StatusOr<ModelBundle> BuildModel(const TrialConfig& config, const DatasetInfo& dataset) {
+absl::StatusOr<ModelBundle> BuildModel(const TrialConfig& config, const DatasetInfo& dataset,
+                                       const TorchScriptFiles& torchscript) {
   ASSIGN_OR_RETURN(auto file, modelspec::ModelFileOfTrial(config));
   return BuildModelFromFile(std::move(file), dataset, config.latent_size, config.width,
-                            config.depth, config.trial_seed);
+                            config.depth, config.trial_seed, torchscript);
 }
 
 absl::Status InitEncoderFrom(const ModelBundle& source, ModelBundle& target) {
@@ -108,9 +110,9 @@ absl::Status InitEncoderFrom(const ModelBundle& source, ModelBundle& target) {
     return absl::InvalidArgumentError(
         absl::StrCat("init_encoder_from: '", source.name, "' is not a classifier"));
   }
-  if (!target.vae) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("init_encoder_from: target '", target.name, "' is not a VAE"));
+  if (!target.vae || !target.vae->encoder()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "init_encoder_from: target '", target.name, "' is not a VAE with a layer-list encoder"));
   }
   Classifier classifier = source.classifier;  // holders share the module
   Vae vae = target.vae;

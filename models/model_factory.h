@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -71,6 +72,11 @@ struct ModelBundle {
   void To(const torch::Device& device);
 };
 
+// The bytes of the TorchScript files a model file names (modelspec/
+// model_file.h), by sha256 hex. The worker fetches them from the
+// coordinator (worker/torchscript_cache.h); tests and tools read them.
+using TorchScriptFiles = std::map<std::string, std::string>;
+
 // Builds config.model for `dataset` (config.model_source when set: the text
 // of the user's model file). Seeds torch's default generator with
 // config.trial_seed first, so equal configs get equal initial weights (on
@@ -79,7 +85,11 @@ struct ModelBundle {
 // model; a model file that does not parse; a preset on a data set of another
 // shape; a latent size or width on a preset that fixes it; sizes the file
 // cannot build (the message names the sizes, then the file's own error).
-absl::StatusOr<ModelBundle> BuildModel(const TrialConfig& config, const DatasetInfo& dataset);
+// A TorchScript network's bytes come from `torchscript` by the hash the
+// text names (INVALID_ARGUMENT when absent, or when the module does not load
+// or breaks its contract: models/torchscript_network.h).
+absl::StatusOr<ModelBundle> BuildModel(const TrialConfig& config, const DatasetInfo& dataset,
+                                       const TorchScriptFiles& torchscript = {});
 
 // Same, by built-in name and sizes (tests, tools): sizes <= 0 take the default.
 absl::StatusOr<ModelBundle> BuildModelByName(std::string_view model, const DatasetInfo& dataset,
@@ -90,7 +100,8 @@ absl::StatusOr<ModelBundle> BuildModelByName(std::string_view model, const Datas
 absl::StatusOr<ModelBundle> BuildModelFromFile(std::shared_ptr<const modelspec::ModelFile> file,
                                                const DatasetInfo& dataset, int64_t latent_size = 0,
                                                int64_t width = 0, int64_t depth = 0,
-                                               int64_t seed = 0);
+                                               int64_t seed = 0,
+                                               const TorchScriptFiles& torchscript = {});
 
 // Transfer (seed 001, task 2-5, TrialConfig::init_encoder_from): copies the
 // hidden Linear layers of a trained classifier (`classifier-mlp`,

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "models/torchscript_network.h"
 
 namespace gridrun::models {
 namespace {
@@ -42,7 +43,18 @@ torch::Tensor GeneratorImpl::NetInput(const torch::Tensor& z, const torch::Tenso
   return input;
 }
 
+GeneratorImpl::GeneratorImpl(TorchScriptNetPtr scripted, GeneratorLayout layout)
+    : layout_(layout), scripted_(register_module("net", std::move(scripted))) {}
+
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& labels) {
+  if (scripted_) {
+    std::vector<torch::IValue> in = {z};
+    if (layout_.num_classes > 0) {
+      TORCH_CHECK(labels.defined(), "conditional generator needs labels");
+      in.emplace_back(OneHot(labels, layout_.num_classes, z.options()));
+    }
+    return scripted_->CallTensor(std::move(in));
+  }
   torch::Tensor out = net_->forward(NetInput(z, labels));
   return out.view({out.size(0), layout_.image.channels, layout_.image.height, layout_.image.width});
 }
@@ -77,7 +89,19 @@ torch::Tensor CriticImpl::Score(const torch::Tensor& net_output) const {
   return flat;
 }
 
+CriticImpl::CriticImpl(TorchScriptNetPtr scripted, CriticLayout layout)
+    : layout_(layout), scripted_(register_module("net", std::move(scripted))) {}
+
 torch::Tensor CriticImpl::forward(const torch::Tensor& images, const torch::Tensor& labels) {
+  if (scripted_) {
+    std::vector<torch::IValue> in = {images};
+    if (layout_.num_classes > 0) {
+      TORCH_CHECK(labels.defined(), "conditional critic needs labels");
+      in.emplace_back(OneHot(labels, layout_.num_classes, images.options()));
+    }
+    torch::Tensor out = scripted_->CallTensor(std::move(in));
+    return out.reshape({out.size(0), 1});
+  }
   return Score(net_->forward(NetInput(images, labels)));
 }
 
@@ -92,18 +116,48 @@ VaeImpl::VaeImpl(nn::Sequential encoder, nn::Linear z_mean, nn::Linear z_logvar,
       encoder_(register_module("encoder", std::move(encoder))),
       z_mean_(register_module("z_mean", std::move(z_mean))),
       z_logvar_(register_module("z_logvar", std::move(z_logvar))),
-      decoder_(register_module("decoder", std::move(decoder))) {}
+      decoder_(register_module("decoder", std::move(decoder))),
+      latent_size_(z_mean_->options.out_features()) {}
+
+VaeImpl::VaeImpl(Parts parts, int64_t latent_size, ImageShape image, bool flatten_input,
+                 bool decoder_spatial)
+    : image_(image),
+      flatten_input_(flatten_input),
+      decoder_spatial_(decoder_spatial),
+      latent_size_(latent_size) {
+  // The order of the layer-list constructor: encoder, heads, decoder.
+  if (parts.scripted_encoder) {
+    scripted_encoder_ = register_module("encoder", std::move(parts.scripted_encoder));
+  } else {
+    encoder_ = register_module("encoder", std::move(parts.encoder));
+    z_mean_ = register_module("z_mean", std::move(parts.z_mean));
+    z_logvar_ = register_module("z_logvar", std::move(parts.z_logvar));
+  }
+  if (parts.scripted_decoder) {
+    scripted_decoder_ = register_module("decoder", std::move(parts.scripted_decoder));
+  } else {
+    decoder_ = register_module("decoder", std::move(parts.decoder));
+  }
+}
 
 torch::Tensor VaeImpl::EncoderInput(const torch::Tensor& images) const {
   return flatten_input_ ? images.reshape({images.size(0), -1}) : images;
 }
 
 std::pair<torch::Tensor, torch::Tensor> VaeImpl::encode(const torch::Tensor& images) {
+  if (scripted_encoder_) {
+    const torch::IValue out = scripted_encoder_->Call({images});
+    TORCH_CHECK(out.isTuple() && out.toTupleRef().elements().size() == 2,
+                scripted_encoder_->file_name(), ": encoder must return (mu, logvar)");
+    const auto& e = out.toTupleRef().elements();
+    return {e[0].toTensor(), e[1].toTensor()};
+  }
   torch::Tensor h = encoder_->forward(EncoderInput(images));
   return {z_mean_->forward(h), z_logvar_->forward(h)};
 }
 
 torch::Tensor VaeImpl::decode_logits(const torch::Tensor& z) {
+  if (scripted_decoder_) return scripted_decoder_->CallTensor({z});
   torch::Tensor out =
       decoder_->forward(decoder_spatial_ ? z.view({z.size(0), z.size(1), 1, 1}) : z);
   return out.view({out.size(0), image_.channels, image_.height, image_.width});

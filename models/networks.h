@@ -25,6 +25,11 @@
 
 namespace gridrun::models {
 
+// A module scripted in PyTorch (models/torchscript_network.h); a network
+// may be one in place of its layer list.
+class TorchScriptNetImpl;
+using TorchScriptNetPtr = std::shared_ptr<TorchScriptNetImpl>;
+
 // Channels x height x width of one image.
 struct ImageShape {
   int64_t channels = 1;
@@ -63,6 +68,8 @@ struct GeneratorLayout {
 class GeneratorImpl : public torch::nn::Module {
  public:
   GeneratorImpl(torch::nn::Sequential net, GeneratorLayout layout);
+  // A TorchScript generator: called as scripted(z[, one_hot]); no net().
+  GeneratorImpl(TorchScriptNetPtr scripted, GeneratorLayout layout);
 
   // z: [B, latent_size] on the module's device. labels: [B] int64, required
   // iff conditional. Returns [B, C, H, W].
@@ -73,10 +80,12 @@ class GeneratorImpl : public torch::nn::Module {
   bool conditional() const { return layout_.num_classes > 0; }
   const GeneratorLayout& layout() const { return layout_; }
   torch::nn::Sequential& net() { return net_; }
+  const TorchScriptNetPtr& scripted() const { return scripted_; }
 
  private:
   GeneratorLayout layout_;
   torch::nn::Sequential net_{nullptr};
+  TorchScriptNetPtr scripted_;
 };
 TORCH_MODULE(Generator);
 
@@ -97,6 +106,9 @@ struct CriticLayout {
 class CriticImpl : public torch::nn::Module {
  public:
   CriticImpl(torch::nn::Sequential net, CriticLayout layout);
+  // A TorchScript critic: called as scripted(images[, one_hot]) -> [B] or
+  // [B, 1]; no net().
+  CriticImpl(TorchScriptNetPtr scripted, CriticLayout layout);
 
   torch::Tensor forward(const torch::Tensor& images, const torch::Tensor& labels = {});
   torch::Tensor NetInput(const torch::Tensor& images, const torch::Tensor& labels) const;
@@ -106,10 +118,12 @@ class CriticImpl : public torch::nn::Module {
   bool conditional() const { return layout_.num_classes > 0; }
   const CriticLayout& layout() const { return layout_; }
   torch::nn::Sequential& net() { return net_; }
+  const TorchScriptNetPtr& scripted() const { return scripted_; }
 
  private:
   CriticLayout layout_;
   torch::nn::Sequential net_{nullptr};
+  TorchScriptNetPtr scripted_;
 };
 TORCH_MODULE(Critic);
 
@@ -128,6 +142,19 @@ class VaeImpl : public torch::nn::Module {
   VaeImpl(torch::nn::Sequential encoder, torch::nn::Linear z_mean, torch::nn::Linear z_logvar,
           torch::nn::Sequential decoder, ImageShape image, bool flatten_input,
           bool decoder_spatial = false);
+  // Either network may be TorchScript: a scripted encoder (images -> (mu,
+  // logvar)) replaces the encoder and the heads (pass nullptr for all
+  // three); a scripted decoder (z -> image logits) replaces the decoder.
+  struct Parts {
+    torch::nn::Sequential encoder{nullptr};
+    torch::nn::Linear z_mean{nullptr};
+    torch::nn::Linear z_logvar{nullptr};
+    torch::nn::Sequential decoder{nullptr};
+    TorchScriptNetPtr scripted_encoder;
+    TorchScriptNetPtr scripted_decoder;
+  };
+  VaeImpl(Parts parts, int64_t latent_size, ImageShape image, bool flatten_input,
+          bool decoder_spatial);
 
   // Returns {mu, logvar}.
   std::pair<torch::Tensor, torch::Tensor> encode(const torch::Tensor& images);
@@ -143,12 +170,15 @@ class VaeImpl : public torch::nn::Module {
   // The encoder input for `images` (flattened for MLP encoders).
   torch::Tensor EncoderInput(const torch::Tensor& images) const;
 
-  int64_t latent_size() const { return z_mean_->options.out_features(); }
+  int64_t latent_size() const { return latent_size_; }
   const ImageShape& image() const { return image_; }
   torch::nn::Sequential& encoder() { return encoder_; }
   torch::nn::Sequential& decoder() { return decoder_; }
   torch::nn::Linear& z_mean() { return z_mean_; }
   torch::nn::Linear& z_logvar() { return z_logvar_; }
+  // The TorchScript networks (nullptr for a layer-list network).
+  const TorchScriptNetPtr& scripted_encoder() const { return scripted_encoder_; }
+  const TorchScriptNetPtr& scripted_decoder() const { return scripted_decoder_; }
 
  private:
   VaeOutput Reparameterize(const torch::Tensor& mu, const torch::Tensor& logvar,
@@ -161,6 +191,9 @@ class VaeImpl : public torch::nn::Module {
   torch::nn::Linear z_mean_{nullptr};
   torch::nn::Linear z_logvar_{nullptr};
   torch::nn::Sequential decoder_{nullptr};
+  TorchScriptNetPtr scripted_encoder_;
+  TorchScriptNetPtr scripted_decoder_;
+  int64_t latent_size_ = 0;
 };
 TORCH_MODULE(Vae);
 

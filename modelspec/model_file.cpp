@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -19,7 +20,7 @@ const std::vector<std::string>& TopKeys() {
   static const std::vector<std::string> kKeys = {
       "name",     "description", "kind",    "objective", "conditional",      "data",
       "settings", "init",        "parameter_counts", "generator", "critic", "discriminator",
-      "encoder",  "heads",       "decoder", "classifier"};
+      "encoder",  "heads",       "decoder", "classifier", "torchscript_sha256"};
   return kKeys;
 }
 
@@ -264,7 +265,38 @@ class FileParser {
       if (!Network(role, it->second)) return false;
     }
     if (root["heads"] && !Heads(root["heads"])) return false;
+    if (root["heads"] && file_->Network("encoder")->is_torchscript()) {
+      return Fail(root["heads"], "heads: a TorchScript encoder returns (mu, logvar) itself");
+    }
+    if (root["torchscript_sha256"] && !TorchScriptHashes(root["torchscript_sha256"])) return false;
     (void)gan;
+    return true;
+  }
+
+  bool TorchScriptHashes(const YAML::Node& map) {
+    if (!map.IsMap()) return Fail(map, "torchscript_sha256: expects a map {PATH: SHA256}");
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const std::string path = it->first.Scalar();
+      std::string hex;
+      if (!Scalar(it->second, "torchscript_sha256." + path, hex)) return false;
+      const bool is_hex = hex.size() == 64 && std::all_of(hex.begin(), hex.end(), [](char c) {
+                            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                          });
+      if (!is_hex) {
+        return Fail(it->second, absl::StrCat("torchscript_sha256.", path,
+                                             ": expects 64 lower-case hex digits"));
+      }
+      bool used = false;
+      for (NetworkDecl& net : file_->networks) {
+        if (net.torchscript == path) {
+          net.torchscript_sha256 = hex;
+          used = true;
+        }
+      }
+      if (!used) {
+        return Fail(it->first, absl::StrCat("torchscript_sha256: no network is torchscript: ", path));
+      }
+    }
     return true;
   }
 
@@ -286,6 +318,7 @@ class FileParser {
     NetworkDecl net;
     net.role = role;
     net.line = LineOf(node);
+    if (node.IsMap() && node["torchscript"]) return TorchScriptNetwork(role, node, net);
     if (node.IsSequence()) {
       net.layers = node;  // a bare layer list
     } else if (!node.IsMap()) {
@@ -333,6 +366,27 @@ class FileParser {
       return Fail(bad, absl::StrCat(role, ": only a critic has labels and output"));
     }
     if (!LayerList(role, net.layers, 0)) return false;
+    file_->networks.push_back(std::move(net));
+    return true;
+  }
+
+  // `ROLE: {torchscript: PATH}`: no layers, the contract of model_file.h.
+  bool TorchScriptNetwork(const std::string& role, const YAML::Node& node, NetworkDecl& net) {
+    if (role == "classifier") {
+      return Fail(node["torchscript"], "classifier: torchscript is for generators, critics, "
+                                       "encoders and decoders");
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (it->first.Scalar() != "torchscript") {
+        return Fail(it->first, absl::StrCat(role, ": a torchscript network takes no other key (got '",
+                                            it->first.Scalar(), "')"));
+      }
+    }
+    if (!Scalar(node["torchscript"], role + ".torchscript", net.torchscript)) return false;
+    if (net.torchscript.empty()) return Fail(node["torchscript"], role + ".torchscript: empty path");
+    const bool generator_like = role == "generator" || role == "decoder";
+    net.input = generator_like ? "vector" : "image";
+    if (role == "critic") net.output = "score";
     file_->networks.push_back(std::move(net));
     return true;
   }
@@ -450,6 +504,11 @@ const NetworkDecl* ModelFile::Network(std::string_view role) const {
   return nullptr;
 }
 
+bool ModelFile::HasTorchScript() const {
+  return std::any_of(networks.begin(), networks.end(),
+                     [](const NetworkDecl& n) { return n.is_torchscript(); });
+}
+
 ModelInfo ModelFile::Info() const {
   auto value = [&](const char* name) {
     auto it = settings.find(name);
@@ -481,6 +540,23 @@ absl::StatusOr<std::shared_ptr<const ModelFile>> ParseModelFile(std::string path
 
 bool IsModelFilePath(std::string_view model) {
   return model.ends_with(".yaml") || model.ends_with(".yml");
+}
+
+std::string WithTorchScriptHashes(const std::string& text,
+                                  const std::map<std::string, std::string>& hashes) {
+  if (hashes.empty()) return text;
+  // A top-level key at column 0 after a newline ends any block the text
+  // left open; flow style keeps it on one line.
+  std::string out = text;
+  if (!out.empty() && out.back() != '\n') out += '\n';
+  out += "torchscript_sha256: {";
+  bool first = true;
+  for (const auto& [path, hex] : hashes) {
+    out += absl::StrCat(first ? "" : ", ", "\"", absl::CEscape(path), "\": ", hex);
+    first = false;
+  }
+  out += "}  # added by gridrun: the TorchScript files' content hashes\n";
+  return out;
 }
 
 }  // namespace gridrun::modelspec

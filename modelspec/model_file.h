@@ -20,6 +20,24 @@
 //     output: score               # one score per image; `mean`: the mean of all outputs
 //     layers: [...]
 //
+// Any network except a classifier may instead be a TorchScript module the
+// user scripted or traced in PyTorch and saved with torch.jit.save:
+//
+//   generator: {torchscript: generator.pt}   # path relative to this file
+//
+// Its calling contract (checked when the module is first run, see
+// models/torchscript_network.h): generator (z [B, latent][, one_hot [B, K]])
+// -> image [B, C, H, W] (in [-1, 1]); critic / discriminator (image[,
+// one_hot]) -> score [B] or [B, 1]; VAE encoder image -> (mu, logvar), each
+// [B, latent]; decoder z -> image logits [B, C, H, W]. Such a network takes
+// no other key; a conditional critic sees the label through its second
+// argument. The file's bytes are not part of this text: `gridrun submit`
+// (cli/torchscript_files.h) reads it, uploads it by its sha256 and appends
+// a top-level `torchscript_sha256: {generator.pt: HEX}` map, so the trial's
+// config (TrialConfig::model_source) names the exact bytes it trains and
+// its config hash changes with them. A parsed file with a torchscript
+// network but no hash for it is valid here; the coordinator refuses it.
+//
 // A VAE has `encoder` (ending in flat features), optional `heads` (the mean
 // and log-variance Linear layers to latent_size) and `decoder`; a classifier
 // has `classifier`, whose last layer is the Linear output projection. The
@@ -69,7 +87,10 @@ struct NetworkDecl {
   std::string labels;  // "" | planes | vector (critic of a conditional model)
   std::string output;  // score | mean (critic); "" otherwise
   int line = 0;        // 1-based
-  YAML::Node layers;   // the layer list, checked by ParseModelFile
+  YAML::Node layers;   // the layer list, checked by ParseModelFile; unset for TorchScript
+  std::string torchscript;         // `torchscript: PATH` as written; "" : a layer list
+  std::string torchscript_sha256;  // from `torchscript_sha256:`; "" : not given
+  bool is_torchscript() const { return !torchscript.empty(); }
 };
 
 struct ModelFile {
@@ -92,6 +113,7 @@ struct ModelFile {
   std::shared_ptr<const YAML::Node> root;  // keeps the nodes alive
 
   const NetworkDecl* Network(std::string_view role) const;
+  bool HasTorchScript() const;
   // The catalog row of this file (string views point into *this).
   ModelInfo Info() const;
 };
@@ -107,5 +129,11 @@ absl::StatusOr<std::shared_ptr<const ModelFile>> ParseModelFile(std::string path
 // True for a `model:` value that names a file rather than a built-in model:
 // it ends in .yaml or .yml.
 bool IsModelFilePath(std::string_view model);
+
+// The text of a model file with `hashes` (TorchScript path as written ->
+// sha256 hex) appended as its `torchscript_sha256:` map. The text must not
+// have one already (ParseModelFile refuses a second).
+std::string WithTorchScriptHashes(const std::string& text,
+                                  const std::map<std::string, std::string>& hashes);
 
 }  // namespace gridrun::modelspec

@@ -430,6 +430,12 @@ absl::StatusOr<ResolvedModel> ResolveModel(std::shared_ptr<const ModelFile> file
       net.input_shape = {image[0] + (decl.labels == "planes" ? model.label_classes : 0), image[1],
                          image[2]};
     }
+    if (decl.is_torchscript()) {
+      net.torchscript = decl.torchscript;
+      net.torchscript_sha256 = decl.torchscript_sha256;
+      model.networks.push_back(std::move(net));
+      continue;
+    }
     NetworkResolver resolver(f, decl.role, env, limits);
     RETURN_IF_ERROR(resolver.Run(decl.layers, net.input_shape, net.layers));
     const Shape& out = resolver.shape();

@@ -50,7 +50,12 @@ struct ResolvedNetwork {
   std::string labels;  // "" | planes | vector
   std::string output;  // "" | score | mean
   Shape input_shape;   // what the first layer receives (labels included)
-  std::vector<ResolvedLayer> layers;
+  std::vector<ResolvedLayer> layers;  // empty for a TorchScript network
+  // A TorchScript network (model_file.h): no layers are resolved here (its
+  // shapes are checked by running it, models/torchscript_network.h), and it
+  // counts no parameters towards ResolveLimits::max_parameters.
+  std::string torchscript;         // the path as written; "" : a layer list
+  std::string torchscript_sha256;  // "" when the file gave none
 };
 
 struct ResolvedModel {

@@ -24,6 +24,7 @@ std::string ResolvedLayerTable(const ResolvedModel& model) {
   struct Section {
     std::string title;
     std::vector<const ResolvedLayer*> rows;
+    std::string notes;
   };
   std::vector<Section> sections;
   // The order of models::ModelBundle::Modules(), whatever the file's order.
@@ -41,16 +42,31 @@ std::string ResolvedLayerTable(const ResolvedModel& model) {
     if (n.role == "encoder") s.title = "VAE";
     if (n.role == "classifier") s.title = "Classifier";
     for (const ResolvedLayer& l : n.layers) s.rows.push_back(&l);
-    if (n.role == "encoder") {
+    if (n.role == "encoder" && n.torchscript.empty()) {
       s.rows.push_back(&model.z_mean);
       s.rows.push_back(&model.z_logvar);
+    }
+    if (n.role == "encoder") {
       for (const ResolvedLayer& l : model.Network("decoder")->layers) s.rows.push_back(&l);
+    }
+    // TorchScript networks: their layers are the module's own.
+    std::vector<const ResolvedNetwork*> shown = {&n};
+    if (n.role == "encoder") shown.push_back(model.Network("decoder"));
+    for (const ResolvedNetwork* t : shown) {
+      if (t->torchscript.empty()) continue;
+      absl::StrAppend(&s.notes, t->role, ": TorchScript module ", t->torchscript,
+                      " (layers and parameters: the module's own)\n");
     }
     sections.push_back(std::move(s));
   }
   std::vector<std::string> parts;
   for (const Section& s : sections) {
+    if (s.rows.empty()) {  // TorchScript only: its layers are the module's own
+      parts.push_back(absl::StrCat(s.title, ":\n\n", s.notes));
+      continue;
+    }
     std::string out = absl::StrCat(s.title, ":\n\n",
+                                   s.notes,
                                    "| Layer (type) | Output Shape | Param # |\n|---|---|---|\n");
     int index = 0;
     int64_t trainable = 0, non_trainable = 0;

@@ -263,6 +263,25 @@ absl::StatusOr<std::string> WorkerClient::FetchCheckpoint(const LeasedTrial& tri
   return bytes;
 }
 
+absl::StatusOr<std::string> WorkerClient::FetchTorchScript(const std::string& sha256) {
+  v1::FetchTorchScriptRequest request;
+  request.set_worker_id(worker_id_);
+  request.set_sha256(sha256);
+  std::string bytes;
+  grpc::Status status = stub_->Retry(options_, retry_budget_, "FetchTorchScript", [&](auto* c) {
+    bytes.clear();
+    auto reader = stub_->service->FetchTorchScript(c, request);
+    v1::TorchScriptChunk chunk;
+    while (reader->Read(&chunk)) bytes += chunk.data();
+    return reader->Finish();
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (Sha256Hex(bytes) != sha256) {
+    return absl::DataLossError("TorchScript file " + sha256 + " arrived corrupted (sha256 mismatch)");
+  }
+  return bytes;
+}
+
 absl::Status WorkerClient::Complete(const LeasedTrial& trial,
                                     const std::map<std::string, double>& final_metrics) {
   v1::CompleteTrialRequest request;

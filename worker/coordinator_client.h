@@ -108,6 +108,10 @@ class WorkerClient {
                               const std::string& bytes);
   // The newest valid checkpoint's bytes (the coordinator verified its hash).
   absl::StatusOr<std::string> FetchCheckpoint(const LeasedTrial& trial);
+  // The TorchScript file with this sha256 (worker/torchscript_cache.h),
+  // checked against the hash (DATA_LOSS). FAILED_PRECONDITION when the
+  // coordinator does not have it intact.
+  absl::StatusOr<std::string> FetchTorchScript(const std::string& sha256);
   absl::Status Complete(const LeasedTrial& trial, const std::map<std::string, double>& final_metrics);
   // Complete, and lease this worker's next trial in the same call
   // (proto convention 8b). The reply is what Lease() would have returned

@@ -113,7 +113,10 @@ absl::Status Runner::Setup(const std::string& checkpoint) {
         std::to_string(train_->size()) + " training images");
   }
 
-  ASSIGN_OR_RETURN(models::ModelBundle bundle, models::BuildModel(config_, *info));
+  ASSIGN_OR_RETURN(models::ModelBundle bundle,
+                   models::BuildModel(config_, *info,
+                                      options_.torchscript != nullptr ? *options_.torchscript
+                                                                      : models::TorchScriptFiles{}));
   if (!config_.init_encoder_from.empty()) {
     // The transfer source: the named classifier, trained here for one pass
     // over the same training data from the same seed (deterministic).

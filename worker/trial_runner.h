@@ -37,6 +37,9 @@
 namespace gridrun::worker {
 
 struct TrialRunOptions {
+  // The bytes of the TorchScript files the trial's model names, by sha256
+  // (worker/torchscript_cache.h); nullptr: none.
+  const std::map<std::string, std::string>* torchscript = nullptr;
   std::string data_dir;
   std::string device = "cpu";
   int device_index = 0;                   // CUDA device of this rank

@@ -4,14 +4,17 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <thread>
 #include <utility>
 
+#include "common/status_macros.h"
 #include "common/trial_config.h"
 #include "worker/coordinator_client.h"
 #include "worker/coordinator_sink.h"
 #include "worker/run_environment.h"
+#include "worker/torchscript_cache.h"
 #include "worker/trial_runner.h"
 
 namespace gridrun::worker {
@@ -152,6 +155,36 @@ void ReportOutcome(WorkerClient& client, CoordinatorSink& sink, const LeasedTria
   }
 }
 
+// The TorchScript files `config` names, on every rank: rank 0 reads its
+// cache or fetches them, then broadcasts each file's bytes (empty: failed;
+// collective, so every rank takes the same path).
+absl::Status FetchTorchScriptFiles(const TrialConfig& config, const WorkerOptions& options,
+                                   WorkerClient* client, Communicator& comm,
+                                   std::map<std::string, std::string>& files) {
+  for (const std::string& sha : TorchScriptHashes(config)) {
+    std::string bytes;
+    absl::Status status = absl::OkStatus();
+    if (comm.rank() == 0) {
+      auto got = CachedTorchScript(TorchScriptCacheDir(options.data_dir), sha,
+                                   [client](const std::string& h) {
+                                     return client->FetchTorchScript(h);
+                                   });
+      if (got.ok()) {
+        bytes = *std::move(got);
+      } else {
+        status = got.status();
+      }
+    }
+    RETURN_IF_ERROR(comm.BroadcastBytes(bytes, 0));
+    if (bytes.empty()) {
+      if (!status.ok()) return status;
+      return absl::UnavailableError("rank 0 could not fetch TorchScript file " + sha);
+    }
+    files.emplace(sha, std::move(bytes));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* tensor_comm,
@@ -222,10 +255,20 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
     std::unique_ptr<CoordinatorSink> sink;
     if (comm.rank() == 0) sink = std::make_unique<CoordinatorSink>(client.get(), trial);
     TrialOutcome outcome;
+    std::map<std::string, std::string> torchscript;  // models::TorchScriptFiles
+    absl::Status fetched = absl::OkStatus();
+    if (config.ok()) {
+      fetched = FetchTorchScriptFiles(*config, options, client.get(), comm, torchscript);
+    }
     if (!config.ok()) {
       outcome.kind = TrialOutcome::Kind::kFailed;
       outcome.error = config.status().ToString();
+    } else if (!fetched.ok()) {
+      outcome.kind = TrialOutcome::Kind::kFailed;
+      outcome.error = std::string(fetched.message());
+      outcome.retryable = !absl::IsFailedPrecondition(fetched);
     } else {
+      run_options.torchscript = &torchscript;
       run_options.stop_after_epoch = trial.stop_after_epoch;
       run_options.keep_best_metric = trial.keep_best_metric;
       run_options.keep_best_maximize = trial.keep_best_maximize;

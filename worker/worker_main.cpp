@@ -15,6 +15,7 @@
 #include "common/malloc_tuning.h"
 #include "common/logging.h"
 #include "models/dataset.h"
+#include "worker/model_check.h"
 #include "worker/mpi_communicator.h"
 #include "worker/worker_loop.h"
 #ifdef GRIDRUN_HAVE_CUDA
@@ -38,9 +39,12 @@ int main(int argc, char** argv) {
   std::string token_file, log_level = "info";
   CLI::App app{"gridrun worker: trains the coordinator's trials, data-parallel over the MPI job's "
                "ranks"};
+  bool check_models = false;
   app.add_option("--coordinator", options.coordinator.address, "coordinator HOST:PORT")
-      ->envname("GRIDRUN_COORDINATOR")
-      ->required();
+      ->envname("GRIDRUN_COORDINATOR");
+  app.add_flag("--check-models", check_models,
+               "build the models of the configs on stdin once, without a coordinator, and print "
+               "their problems (worker/model_check.h; gridrun validate runs it)");
   app.add_option("--token-file", token_file, "file with the coordinator's bearer token")
       ->envname("GRIDRUN_TOKEN_FILE");
   app.add_option("--tls-ca", options.coordinator.tls_ca_path, "PEM CA: talk TLS to the coordinator");
@@ -68,6 +72,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);  // before MPI_Init: every rank prints and exits alike
+  }
+  if (check_models) return gridrun::worker::RunModelCheck(std::cin, std::cout);
+  if (options.coordinator.address.empty()) {
+    std::fprintf(stderr, "gridrun-worker: --coordinator is required\n");
+    return 2;
   }
   if (options.data_dir.empty()) options.data_dir = gridrun::models::DefaultDataDir();
   try {

@@ -5,16 +5,22 @@
 //   gridrun_mpi_checks allreduce
 //       Fused and plain all-reduce on MpiCommunicator: odd sizes, several
 //       dtypes, and FusedGradientSync's averaging.
-//   gridrun_mpi_checks train CONFIG_JSON DATA_DIR OUT_FILE
+//   gridrun_mpi_checks train CONFIG_JSON DATA_DIR OUT_FILE [TORCHSCRIPT_FILE...]
 //       Runs the trial through the real trial runner on however many ranks
 //       the job has; rank 0 writes the final checkpoint bytes to OUT_FILE.
+//       The TorchScript files its model names are read from the paths given
+//       (each rank reads them: the worker's fetch is not under test here).
 #include <mpi.h>
 #include <torch/torch.h>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
+#include <vector>
 
+#include "common/sha256.h"
 #include "common/trial_config.h"
 #include "worker/fused_gradient_sync.h"
 #include "worker/mpi_communicator.h"
@@ -86,12 +92,21 @@ class MemorySink final : public TrialSink {
 };
 
 int Train(MpiCommunicator& comm, const std::string& config_json, const std::string& data_dir,
-          const std::string& out_file) {
+          const std::string& out_file, const std::vector<std::string>& torchscript_paths) {
   auto config = TrialConfigFromJson(config_json);
   if (!config.ok()) return Failure(config.status().ToString());
   MemorySink sink;
   TrialRunOptions options;
   options.data_dir = data_dir;
+  std::map<std::string, std::string> torchscript;
+  for (const std::string& path : torchscript_paths) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    if (!in) return Failure("cannot read " + path);
+    torchscript.emplace(Sha256Hex(bytes.str()), bytes.str());
+  }
+  options.torchscript = &torchscript;
   TrialOutcome outcome = RunTrial(*config, "", comm, &sink, options);
   if (outcome.kind != TrialOutcome::Kind::kCompleted) return Failure("trial: " + outcome.error);
   if (comm.rank() == 0) {
@@ -114,10 +129,11 @@ int main(int argc, char** argv) {
     const std::string check = argc > 1 ? argv[1] : "";
     if (check == "allreduce") {
       code = gridrun::worker::CheckAllReduce(comm);
-    } else if (check == "train" && argc == 5) {
-      code = gridrun::worker::Train(comm, argv[2], argv[3], argv[4]);
+    } else if (check == "train" && argc >= 5) {
+      code = gridrun::worker::Train(comm, argv[2], argv[3], argv[4],
+                                    std::vector<std::string>(argv + 5, argv + argc));
     } else {
-      std::cerr << "usage: gridrun_mpi_checks allreduce | train CONFIG DATA_DIR OUT\n";
+      std::cerr << "usage: gridrun_mpi_checks allreduce | train CONFIG DATA_DIR OUT [TORCHSCRIPT...]\n";
     }
     // Every rank must agree that it passed.
     int worst = code;
