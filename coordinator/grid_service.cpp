@@ -163,6 +163,15 @@ grpc::Status GridServiceImpl::GetTrial(grpc::ServerContext* context,
     out->set_started_ms(attempt.started_ms);
     out->set_environment_json(attempt.environment_json);
   }
+  auto checkpoints = store_->ListCheckpoints(trial->trial_id);
+  RETURN_GRPC_IF_ERROR(checkpoints.status());
+  for (const CheckpointRecord& checkpoint : *checkpoints) {
+    v1::CheckpointInfo* out = response->add_checkpoints();
+    out->set_step(checkpoint.step);
+    out->set_epoch(checkpoint.epoch);
+    out->set_sha256(checkpoint.sha256);
+    out->set_size_bytes(checkpoint.size_bytes);
+  }
   return grpc::Status::OK;
 }
 

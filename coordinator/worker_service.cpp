@@ -413,6 +413,17 @@ grpc::Status WorkerServiceImpl::CompleteTrial(grpc::ServerContext* context,
   RETURN_GRPC_IF_ERROR(state.status());
   spdlog::info("trial {}: RUNNING -> {} (worker {}, attempt {})", request->trial_id(),
                TrialStateName(*state), request->worker_id(), request->attempt());
+  if (*state == TrialState::kComplete) {
+    // The trial's final checkpoint is its trained model: keep it (and
+    // bound what its experiment keeps). The trial is complete either way.
+    auto dropped = store_->RetainTrained(request->trial_id(), options_.keep_trained);
+    if (!dropped.ok()) {
+      spdlog::warn("trial {}: keeping its trained model: {}", request->trial_id(),
+                   dropped.status().ToString());
+    } else {
+      for (const std::string& path : *dropped) checkpoints_->Remove(path);
+    }
+  }
   return grpc::Status::OK;
 }
 
