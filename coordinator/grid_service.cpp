@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "coordinator/grid_expand.h"
 #include "coordinator/grid_spec.h"
+#include "coordinator/init_from_resolve.h"
 #include "coordinator/proto_convert.h"
 #include "coordinator/request_validation.h"
 #include "coordinator/status_util.h"
@@ -53,6 +54,8 @@ grpc::Status GridServiceImpl::SubmitGrid(grpc::ServerContext* context,
   RETURN_GRPC_IF_ERROR(spec.status());
   auto experiment_or = ToNewExperiment(*spec, request->spec_yaml(), client_gone);
   RETURN_GRPC_IF_ERROR(experiment_or.status());
+  // Warm starts name stored trials: checked against the database here.
+  RETURN_GRPC_IF_ERROR(ResolveInitFrom(*store_, *experiment_or));
   const NewExperiment& experiment = *experiment_or;
   if (client_gone()) {
     spdlog::info("SubmitGrid '{}': client gone before the store; nothing stored", experiment.name);

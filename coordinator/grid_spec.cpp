@@ -73,6 +73,8 @@ absl::StatusOr<GridSpec> SpecParser::Parse(const YAML::Node& root) {
       ParseKeepBest(value, line);
     } else if (name == "keep_trained") {
       ParseKeepTrained(value, line);
+    } else if (name == "init_from") {
+      ParseInitFrom(value, line);
     } else if (const TrialField* field = TopLevelField(name)) {
       ParseFixed(*field, value, name, line);
     } else {

@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/init_from.h"
 #include "common/status_macros.h"
+#include "common/trial_config.h"
 #include "coordinator/proto_convert.h"
 #include "coordinator/request_validation.h"
 #include "coordinator/status_util.h"
@@ -344,16 +346,35 @@ grpc::Status WorkerServiceImpl::FetchCheckpoint(grpc::ServerContext* context,
         "lease lost: trial ", request->trial_id(), " attempt ", request->attempt(),
         " is not held by worker ", request->worker_id())));
   }
-  auto checkpoints = store_->ListCheckpoints(request->trial_id());
+  // A warm start's source (common/init_from.h): only the checkpoint the
+  // leased trial's init_from names, never any other trial's.
+  const int64_t from_trial =
+      request->source_trial_id() != 0 ? request->source_trial_id() : request->trial_id();
+  std::string wanted_sha;
+  if (request->source_trial_id() != 0) {
+    auto config = TrialConfigFromJson(trial->config_json);
+    RETURN_GRPC_IF_ERROR(config.status());
+    auto init = config->init_from.empty()
+                    ? absl::StatusOr<InitFrom>(absl::InvalidArgumentError("it has none"))
+                    : InitFromFromJson(config->init_from);
+    if (!init.ok() || init->trial != request->source_trial_id()) {
+      return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+          "source_trial_id: trial ", request->trial_id(), "'s init_from does not name trial ",
+          request->source_trial_id())));
+    }
+    wanted_sha = init->checkpoint_sha256;
+  }
+  auto checkpoints = store_->ListCheckpoints(from_trial);
   RETURN_GRPC_IF_ERROR(checkpoints.status());
   // Newest first; a corrupt file is dropped and the previous one is tried, so
   // a damaged checkpoint never reaches a worker.
   for (const CheckpointRecord& checkpoint : *checkpoints) {
+    if (!wanted_sha.empty() && checkpoint.sha256 != wanted_sha) continue;
     auto bytes = checkpoints_->ReadVerified(checkpoint.path, checkpoint.sha256);
     if (!bytes.ok()) {
-      spdlog::error("trial {}: {}; falling back to an older checkpoint", request->trial_id(),
+      spdlog::error("trial {}: {}; falling back to an older checkpoint", from_trial,
                     std::string(bytes.status().message()));
-      (void)store_->DeleteCheckpoint(request->trial_id(), checkpoint.sha256);
+      (void)store_->DeleteCheckpoint(from_trial, checkpoint.sha256);
       checkpoints_->Remove(checkpoint.path);
       continue;
     }
@@ -375,6 +396,11 @@ grpc::Status WorkerServiceImpl::FetchCheckpoint(grpc::ServerContext* context,
       offset += n;
     } while (offset < bytes->size());
     return grpc::Status::OK;
+  }
+  if (!wanted_sha.empty()) {
+    return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+        "init_from: trial ", from_trial, " no longer keeps checkpoint ", wanted_sha.substr(0, 12),
+        " (retention removed it, or it was corrupt)")));
   }
   return ToGrpcStatus(absl::NotFoundError(
       absl::StrCat("trial ", request->trial_id(), " has no usable checkpoint")));

@@ -9,6 +9,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/init_from.h"
+#include "common/sha256.h"
 
 namespace gridrun::models {
 namespace {
@@ -298,6 +300,31 @@ absl::Status ApplyWarmStart(const CheckpointModules& source, const WarmStart& wa
     const auto& a = (*from_layers)[i];
     const auto& b = (*into_layers)[i];
     for (size_t k = 0; k < a.size(); ++k) live.at(b[k]).copy_(src->second.at(a[k]));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyInitFrom(const std::string& init_from_json, std::string_view bytes,
+                           ModelBundle& target) {
+  auto init = InitFromFromJson(init_from_json);
+  if (!init.ok()) return init.status();
+  const std::string source = absl::StrCat("init_from: trial ", init->trial);
+  if (bytes.empty() || bytes.substr(0, 7) == "error: ") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        source, ": its checkpoint could not be fetched",
+        bytes.empty() ? std::string() : " (" + std::string(bytes.substr(7)) + ")"));
+  }
+  if (!init->checkpoint_sha256.empty() && Sha256Hex(bytes) != init->checkpoint_sha256) {
+    return absl::DataLossError(absl::StrCat(source, ": the checkpoint has sha256 ",
+                                            Sha256Hex(bytes), ", init_from names ",
+                                            init->checkpoint_sha256));
+  }
+  auto modules = ReadCheckpointModules(bytes);
+  if (!modules.ok()) return absl::DataLossError(absl::StrCat(source, ": ", modules.status().message()));
+  auto status = ApplyWarmStart(*modules, WarmStart{init->network, init->into, init->layers}, target);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(status.message(), " (the source: trial ", init->trial, ")"));
   }
   return absl::OkStatus();
 }

@@ -114,4 +114,12 @@ struct WarmStart {
 absl::Status ApplyWarmStart(const CheckpointModules& source, const WarmStart& warm_start,
                             ModelBundle& target);
 
+// TrialConfig::init_from (common/init_from.h) applied to a freshly built
+// `target`: checks `bytes` against the init_from's checkpoint_sha256, reads
+// its modules and runs ApplyWarmStart. `bytes` starting "error: " carry why
+// the worker could not fetch them. INVALID_ARGUMENT / DATA_LOSS, each
+// message starting "init_from: ".
+absl::Status ApplyInitFrom(const std::string& init_from_json, std::string_view bytes,
+                           ModelBundle& target);
+
 }  // namespace gridrun::models

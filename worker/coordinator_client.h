@@ -98,7 +98,10 @@ class WorkerClient {
   absl::Status SaveCheckpoint(const LeasedTrial& trial, int64_t step, int64_t epoch,
                               const std::string& bytes);
   // The newest valid checkpoint's bytes (the coordinator verified its hash).
-  absl::StatusOr<std::string> FetchCheckpoint(const LeasedTrial& trial);
+  // With source_trial_id: the warm-start source's checkpoint that the trial's
+  // init_from names (common/init_from.h).
+  absl::StatusOr<std::string> FetchCheckpoint(const LeasedTrial& trial,
+                                              int64_t source_trial_id = 0);
   absl::Status Complete(const LeasedTrial& trial, const std::map<std::string, double>& final_metrics);
   // The trial trained through its lease's stop_after_epoch `epoch`
   // (convention 7a); the coordinator decides whether it continues.

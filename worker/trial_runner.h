@@ -50,6 +50,10 @@ struct TrialRunOptions {
   // of the next), then return kReachedRung. A checkpoint that already starts
   // after it returns kReachedRung without training.
   int64_t stop_after_epoch = 0;
+  // The warm-start source's checkpoint bytes (TrialConfig::init_from; set by
+  // the worker loop for a trial without its own checkpoint), or "error:
+  // REASON" when they could not be fetched.
+  std::string init_checkpoint;
 };
 
 struct TrialOutcome {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/init_from.h"
 #include "common/trial_config.h"
 #include "worker/coordinator_client.h"
 #include "worker/coordinator_sink.h"
@@ -27,7 +28,8 @@ std::string HostName() {
 // as the coordinator sent it, or a reply without a trial when it is time to
 // stop.
 LeaseReply NextLease(WorkerClient& client, const WorkerOptions& options, int64_t trials_done,
-                     const std::atomic<bool>& preempt, std::string* checkpoint) {
+                     const std::atomic<bool>& preempt, std::string* checkpoint,
+                     std::string* init_checkpoint) {
   if (options.max_trials > 0 && trials_done >= options.max_trials) {
     spdlog::info("ran {} trials (--max-trials); exiting", trials_done);
     return {};
@@ -49,6 +51,24 @@ LeaseReply NextLease(WorkerClient& client, const WorkerOptions& options, int64_t
           spdlog::warn("trial {}: cannot fetch its checkpoint ({}); starting from scratch",
                        trial.trial_id, bytes.status().ToString());
           checkpoint->clear();
+        }
+      }
+      if (checkpoint->empty()) {
+        // A fresh start of a warm-started trial: its source's weights. A
+        // failed fetch leaves the bytes empty; the runner fails the trial
+        // with the reason.
+        auto config = TrialConfigFromJson(trial.config_json);
+        if (config.ok() && !config->init_from.empty()) {
+          auto init = InitFromFromJson(config->init_from);
+          auto bytes = init.ok() ? client.FetchCheckpoint(trial, init->trial)
+                                 : absl::StatusOr<std::string>(init.status());
+          if (bytes.ok()) {
+            *init_checkpoint = std::move(*bytes);
+          } else {
+            spdlog::error("trial {}: cannot fetch its init_from checkpoint: {}", trial.trial_id,
+                          bytes.status().ToString());
+            *init_checkpoint = "error: " + std::string(bytes.status().message());
+          }
         }
       }
       return *std::move(reply);
@@ -162,9 +182,9 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
     // serialized LeaseTrialResponse, whose lease is the next trial (no lease:
     // exit).
     LeaseReply lease;
-    std::string checkpoint;
+    std::string checkpoint, init_checkpoint;
     if (comm.rank() == 0 && client) {
-      lease = NextLease(*client, options, trials_done, preempt, &checkpoint);
+      lease = NextLease(*client, options, trials_done, preempt, &checkpoint, &init_checkpoint);
     }
     if (auto s = comm.BroadcastBytes(lease.serialized, 0); !s.ok()) {
       spdlog::error("broadcasting the next trial failed: {}", s.ToString());
@@ -185,6 +205,10 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
       spdlog::error("broadcasting the checkpoint failed: {}", s.ToString());
       return 1;
     }
+    if (auto s = comm.BroadcastBytes(init_checkpoint, 0); !s.ok()) {
+      spdlog::error("broadcasting the init_from checkpoint failed: {}", s.ToString());
+      return 1;
+    }
     auto config = TrialConfigFromJson(trial.config_json);
     std::unique_ptr<CoordinatorSink> sink;
     if (comm.rank() == 0) sink = std::make_unique<CoordinatorSink>(client.get(), trial);
@@ -194,6 +218,7 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
       outcome.error = config.status().ToString();
     } else {
       run_options.stop_after_epoch = trial.stop_after_epoch;
+      run_options.init_checkpoint = std::move(init_checkpoint);
       outcome = RunTrial(*config, checkpoint, comm, sink.get(), run_options);
     }
     if (comm.rank() == 0) ReportOutcome(*client, *sink, trial, outcome);
