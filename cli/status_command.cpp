@@ -226,9 +226,10 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
   }
   if (people) out << ExperimentSummary(experiment) << "\n";
   if (people && early_stopping) out << ComputeSavedText(experiment) << "\n";
-  if (people) out << TrainedKeptText(experiment) << "\n";
   out << FormatResult(result, format);
   for (const std::string& line : failures) out << line << "\n";
+  // Once trials are COMPLETE: what retention keeps of their trained models.
+  if (people && CountOf(experiment, "COMPLETE") > 0) out << TrainedKeptText(experiment) << "\n";
   return 0;
 }
 
