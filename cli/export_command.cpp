@@ -102,10 +102,11 @@ int WriteSpecAndModelFiles(const coordinator::ExperimentResults& results, const 
 }
 
 int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err) {
-  if (options.out_dir.empty()) {
-    err << "gridrun export: --out: empty directory name\n";
+  if (options.out_dir.empty() && options.models_dir.empty()) {
+    err << "gridrun export: give --out DIR (results), --models DIR (trained networks) or both\n";
     return 1;
   }
+  if (options.out_dir.empty()) return ExportModels(options, out, err);
   auto results = coordinator::ReadExperimentFromFile(options.db_path, options.experiment,
                                                      /*with_images=*/true);
   if (!results.ok()) {
@@ -179,7 +180,9 @@ int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err
   }
   out << "wrote " << images << " sample image" << (images == 1 ? "" : "s") << " to "
       << samples_dir.string() << "\n";
-  return WriteSpecAndModelFiles(*results, dir, out, err);
+  const int code = WriteSpecAndModelFiles(*results, dir, out, err);
+  if (code != 0 || options.models_dir.empty()) return code;
+  return ExportModels(options, out, err);
 }
 
 void AddExportCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
@@ -188,7 +191,13 @@ void AddExportCommand(CLI::App& app, std::ostream& out, std::ostream& err) {
       "export", "write an experiment's metric points (metrics.csv) and sample PNGs to a folder");
   cmd->add_option("--db", options->db_path, "the database file (read-only)")->required();
   cmd->add_option("experiment", options->experiment, "experiment id or name")->required();
-  cmd->add_option("--out", options->out_dir, "folder to write (created if missing)")->required();
+  cmd->add_option("--out", options->out_dir,
+                                         "folder for metrics.csv, samples/, spec.yaml (created if missing)");
+  cmd->add_option(
+      "--models", options->models_dir,
+      "folder for each COMPLETE trial's trained networks: state dicts, model.py, manifest.json");
+  cmd->add_option("--trial", options->trial, "--models of this trial number only")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([options, &out, &err] {
     const int code = RunExport(*options, out, err);
     if (code != 0) throw CLI::RuntimeError(code);

@@ -12,6 +12,7 @@
 #include "cli/local_command.h"
 #include "cli/query_command.h"
 #include "cli/report_command.h"
+#include "cli/sample_command.h"
 #include "cli/status_command.h"
 #include "cli/submit_command.h"
 #include "cli/tools_command.h"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   gridrun::cli::AddQueryCommand(app);
   gridrun::cli::AddBestCommand(app);
   gridrun::cli::AddExportCommand(app);
+  gridrun::cli::AddSampleCommand(app);
   gridrun::cli::AddReportCommand(app);
   gridrun::cli::AddLocalCommand(app);
   gridrun::cli::AddUiCommand(app);

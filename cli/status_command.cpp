@@ -66,6 +66,28 @@ std::string ComputeSavedText(const v1::Experiment& experiment) {
                                                      experiment.trial_epochs_full());
 }
 
+std::string ByteSizeText(int64_t bytes) {
+  char buffer[32];
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes) / 1024.0;
+  int unit = 0;
+  while (value >= 1024.0 && unit < 3) {
+    value /= 1024.0;
+    ++unit;
+  }
+  std::snprintf(buffer, sizeof buffer, "%.1f %s", value, units[unit]);
+  return buffer;
+}
+
+std::string TrainedKeptText(const v1::Experiment& experiment) {
+  const int64_t complete = CountOf(experiment, "COMPLETE");
+  return "trained models kept: " + std::to_string(experiment.trained_kept()) + " of " +
+         std::to_string(complete) + " COMPLETE trials (" +
+         ByteSizeText(experiment.trained_kept_bytes()) +
+         "; `gridrun export --models`, `gridrun sample`)";
+}
+
 namespace {
 
 int ListExperiments(CoordinatorConnection& connection, OutputFormat format, std::ostream& out,
@@ -201,6 +223,8 @@ int ShowExperiment(CoordinatorConnection& connection, const std::string& experim
   if (people && early_stopping) out << ComputeSavedText(experiment) << "\n";
   out << FormatResult(result, format);
   for (const std::string& line : failures) out << line << "\n";
+  // Once trials are COMPLETE: what retention keeps of their trained models.
+  if (people && CountOf(experiment, "COMPLETE") > 0) out << TrainedKeptText(experiment) << "\n";
   return 0;
 }
 
@@ -253,6 +277,17 @@ int ShowTrial(CoordinatorConnection& connection, const StatusOptions& options,
     }
   }
   if (!trial.error().empty()) out << "error: " << trial.error() << "\n";
+  if (detail.checkpoints().empty()) {
+    out << "checkpoints kept: none"
+        << (trial.state() == v1::TRIAL_COMPLETE ? " (no trained model: retention removed it)" : "")
+        << "\n";
+  }
+  for (const v1::CheckpointInfo& checkpoint : detail.checkpoints()) {
+    const bool model = trial.state() == v1::TRIAL_COMPLETE;
+    out << (model ? "trained model kept: " : "checkpoint kept: ") << "step " << checkpoint.step()
+        << " (epoch " << checkpoint.epoch() << "), " << ByteSizeText(checkpoint.size_bytes())
+        << ", sha256 " << checkpoint.sha256().substr(0, 12) << "\n";
+  }
   if (result.rows.empty()) {
     out << "attempts: none recorded\n";
     return 0;

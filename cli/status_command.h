@@ -89,6 +89,12 @@ const char* TrialStateText(v1::TrialState state);
 // status, watch and the report of an experiment that stops trials early.
 std::string ComputeSavedText(const v1::Experiment& experiment);
 
+// "trained models kept: 3 of 4 COMPLETE trials (1.2 MiB; ...)": what
+// retention (keep_trained, --keep-trained) keeps of the experiment.
+std::string TrainedKeptText(const v1::Experiment& experiment);
+// A size for people: "512 B", "3.4 KiB", "1.2 MiB", "2.0 GiB".
+std::string ByteSizeText(int64_t bytes);
+
 // A number for people: 6 significant digits ("0.000123457", "1.5e+07").
 std::string ShortNumber(double value);
 // A number for scripts: the shortest text that reads back to the same double.

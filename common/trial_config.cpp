@@ -23,6 +23,8 @@ json ToJsonObject(const TrialConfig& c) {
   // so the configs (and hashes) of built-in models are what they were
   // before model files existed.
   if (c.model_source.empty()) obj.erase("model_source");
+  // The same for warm starts (common/init_from.h).
+  if (c.init_from.empty()) obj.erase("init_from");
   return obj;
 }
 

@@ -6,7 +6,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/init_from.h"
 #include "common/status_macros.h"
+#include "common/trial_config.h"
 #include "coordinator/request_validation.h"
 #include "coordinator/status_util.h"
 
@@ -160,7 +162,9 @@ class FetchReactor final : public grpc::ServerWriteReactor<v1::CheckpointChunk> 
 
  private:
   // Newest first; a corrupt file is dropped and the previous one is tried, so
-  // a damaged checkpoint never reaches a worker.
+  // a damaged checkpoint never reaches a worker. A warm start's source
+  // (request.source_trial_id, common/init_from.h): only the checkpoint the
+  // leased trial's init_from names, never any other trial's.
   absl::Status Prepare(WorkerServiceImpl* service, const grpc::CallbackServerContext& context,
                        const v1::FetchCheckpointRequest& request) {
     RETURN_IF_ERROR(service->auth()->Check(context));
@@ -168,14 +172,31 @@ class FetchReactor final : public grpc::ServerWriteReactor<v1::CheckpointChunk> 
         ValidateLeaseTriple(request.worker_id(), request.trial_id(), request.attempt()));
     RETURN_IF_ERROR(
         CheckHeld(service->store(), request.worker_id(), request.trial_id(), request.attempt()));
+    const int64_t from_trial =
+        request.source_trial_id() != 0 ? request.source_trial_id() : request.trial_id();
+    std::string wanted_sha;
+    if (request.source_trial_id() != 0) {
+      ASSIGN_OR_RETURN(const TrialRecord trial, service->store()->GetTrial(request.trial_id()));
+      ASSIGN_OR_RETURN(const TrialConfig config, TrialConfigFromJson(trial.config_json));
+      auto init = config.init_from.empty()
+                      ? absl::StatusOr<InitFrom>(absl::InvalidArgumentError("it has none"))
+                      : InitFromFromJson(config.init_from);
+      if (!init.ok() || init->trial != request.source_trial_id()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "source_trial_id: trial ", request.trial_id(), "'s init_from does not name trial ",
+            request.source_trial_id()));
+      }
+      wanted_sha = init->checkpoint_sha256;
+    }
     ASSIGN_OR_RETURN(const std::vector<CheckpointRecord> checkpoints,
-                     service->store()->ListCheckpoints(request.trial_id()));
+                     service->store()->ListCheckpoints(from_trial));
     for (const CheckpointRecord& checkpoint : checkpoints) {
+      if (!wanted_sha.empty() && checkpoint.sha256 != wanted_sha) continue;
       auto bytes = service->checkpoints()->ReadVerified(checkpoint.path, checkpoint.sha256);
       if (!bytes.ok()) {
-        spdlog::error("trial {}: {}; falling back to an older checkpoint", request.trial_id(),
+        spdlog::error("trial {}: {}; falling back to an older checkpoint", from_trial,
                       std::string(bytes.status().message()));
-        (void)service->store()->DeleteCheckpoint(request.trial_id(), checkpoint.sha256);
+        (void)service->store()->DeleteCheckpoint(from_trial, checkpoint.sha256);
         service->checkpoints()->Remove(checkpoint.path);
         continue;
       }
@@ -189,6 +210,11 @@ class FetchReactor final : public grpc::ServerWriteReactor<v1::CheckpointChunk> 
       header->set_sha256(checkpoint.sha256);
       header->set_total_bytes(static_cast<int64_t>(bytes_.size()));
       return absl::OkStatus();
+    }
+    if (!wanted_sha.empty()) {
+      return absl::NotFoundError(absl::StrCat(
+          "init_from: trial ", from_trial, " no longer keeps checkpoint ",
+          wanted_sha.substr(0, 12), " (retention removed it, or it was corrupt)"));
     }
     return absl::NotFoundError(
         absl::StrCat("trial ", request.trial_id(), " has no usable checkpoint"));

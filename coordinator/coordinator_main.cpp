@@ -36,6 +36,11 @@ int main(int argc, char** argv) {
                  "attempts per trial before it is FAILED")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  app.add_option("--keep-trained", options.keep_trained,
+                 "trained models kept: the final checkpoints of the N newest COMPLETE trials "
+                 "per experiment (a spec's keep_trained overrides it; -1: all)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{-1}, int64_t{1'000'000'000}));
   app.add_option("--http-listen", http_listen,
                  "HOST:PORT: also serve the read-only dashboard of `gridrun ui` (other than "
                  "loopback needs --token-file; viewers then present that token)");

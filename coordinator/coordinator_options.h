@@ -21,7 +21,11 @@ struct CoordinatorOptions {
   int64_t reap_interval_ms = 1'000;    // how often expired leases are swept
   int64_t max_checkpoint_bytes = int64_t{4} << 30;
   int64_t max_torchscript_bytes = int64_t{256} << 20;  // per TorchScript file
-  int keep_checkpoints = 2;            // newest kept per trial
+  int keep_checkpoints = 2;            // newest kept per trial while it runs
+  // Trained models kept (TrialStore::RetainTrained): the final checkpoints
+  // of this many newest COMPLETE trials per experiment whose spec sets no
+  // keep_trained; < 0: every trial's.
+  int64_t keep_trained = -1;
   int max_message_bytes = 16 << 20;    // gRPC receive limit per message
   // A grid whose model (any network, all together) has more parameters is
   // refused (GridLimits::max_model_parameters).

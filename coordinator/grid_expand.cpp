@@ -153,7 +153,7 @@ absl::StatusOr<NewExperiment> ToNewExperiment(const GridSpec& spec, std::string_
   experiment.name = spec.experiment;
   experiment.spec_yaml = std::string(yaml_text);
   experiment.spec_sha256 = Sha256Hex(spec.canonical_json);
-  if (!spec.search.IsPlainGrid()) {
+  if (!spec.search.IsPlainGrid() || spec.search.keep_trained) {
     experiment.search_json = search::SearchSettingsToJson(spec.search);
   }
   if (!spec.model_files.empty()) {

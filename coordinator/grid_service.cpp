@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "coordinator/grid_expand.h"
 #include "coordinator/grid_spec.h"
+#include "coordinator/init_from_resolve.h"
 #include "coordinator/proto_convert.h"
 #include "coordinator/request_validation.h"
 #include "coordinator/status_util.h"
@@ -54,6 +55,8 @@ grpc::Status GridServiceImpl::SubmitGrid(grpc::ServerContextBase* context,
   if (torchscript_ != nullptr) RETURN_GRPC_IF_ERROR(torchscript_->CheckModelFiles(model_files));
   auto experiment_or = ToNewExperiment(*spec, request->spec_yaml(), client_gone);
   RETURN_GRPC_IF_ERROR(experiment_or.status());
+  // Warm starts name stored trials: checked against the database here.
+  RETURN_GRPC_IF_ERROR(ResolveInitFrom(*store_, *experiment_or));
   const NewExperiment& experiment = *experiment_or;
   if (client_gone()) {
     spdlog::info("SubmitGrid '{}': client gone before the store; nothing stored", experiment.name);
@@ -163,6 +166,15 @@ grpc::Status GridServiceImpl::GetTrial(grpc::ServerContextBase* context,
     out->set_worker_id(attempt.worker_id);
     out->set_started_ms(attempt.started_ms);
     out->set_environment_json(attempt.environment_json);
+  }
+  auto checkpoints = store_->ListCheckpoints(trial->trial_id);
+  RETURN_GRPC_IF_ERROR(checkpoints.status());
+  for (const CheckpointRecord& checkpoint : *checkpoints) {
+    v1::CheckpointInfo* out = response->add_checkpoints();
+    out->set_step(checkpoint.step);
+    out->set_epoch(checkpoint.epoch);
+    out->set_sha256(checkpoint.sha256);
+    out->set_size_bytes(checkpoint.size_bytes);
   }
   return grpc::Status::OK;
 }

@@ -71,6 +71,10 @@ absl::StatusOr<GridSpec> SpecParser::Parse(const YAML::Node& root) {
       ParseStopRules(value, line);
     } else if (name == "keep_best") {
       ParseKeepBest(value, line);
+    } else if (name == "keep_trained") {
+      ParseKeepTrained(value, line);
+    } else if (name == "init_from") {
+      ParseInitFrom(value, line);
     } else if (const TrialField* field = TopLevelField(name)) {
       ParseFixed(*field, value, name, line);
     } else {

@@ -45,6 +45,8 @@ void ToProto(const ExperimentRecord& record, v1::Experiment* out) {
   out->set_created_ms(record.created_ms);
   out->set_total_trials(record.total_trials);
   out->set_trial_epochs_run(record.trial_epochs_run);
+  out->set_trained_kept(record.trained_kept);
+  out->set_trained_kept_bytes(record.trained_kept_bytes);
   out->set_trial_epochs_full(record.trial_epochs_full);
   for (const auto& [state, count] : record.trial_counts) {
     (*out->mutable_trial_counts())[TrialStateName(state)] = count;

@@ -44,7 +44,7 @@ const std::vector<std::string>& TopLevelKeys() {
       keys.push_back(key);
     }
     // The search keys (coordinator/spec_search.cpp), then the grid.
-    for (const char* key : {"search", "scheduler", "stop", "keep_best", "grid"}) {
+    for (const char* key : {"search", "scheduler", "stop", "keep_best", "keep_trained", "grid"}) {
       keys.emplace_back(key);
     }
     return keys;

@@ -38,7 +38,8 @@ struct OverrideTarget {
 // level (`--set scheduler={type: asha, metric: fid}`, `--set stop=[...]`),
 // checked by ParseGridSpec on the result.
 bool IsSearchKey(const std::string& key) {
-  return key == "search" || key == "scheduler" || key == "stop" || key == "keep_best";
+  return key == "search" || key == "scheduler" || key == "stop" || key == "keep_best" ||
+         key == "keep_trained";
 }
 
 // The keys --set accepts, for lookups and "allowed:" lists.

@@ -118,6 +118,9 @@ class SpecParser {
   void ParseScheduler(const YAML::Node& node, int line);
   void ParseStopRules(const YAML::Node& node, int line);
   void ParseKeepBest(const YAML::Node& node, int line);
+  void ParseKeepTrained(const YAML::Node& node, int line);
+  // spec_init_from.cpp: init_from {trial, network, into, layers}.
+  void ParseInitFrom(const YAML::Node& node, int line);
   void ParseDistributionAxis(const TrialField& field, const std::string& name,
                              const YAML::Node& node, const std::string& path, int line);
   std::optional<std::string> ParseMetric(const YAML::Node& node, const std::string& path,

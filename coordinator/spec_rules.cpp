@@ -289,7 +289,7 @@ GridSpec SpecParser::Build() const {
   nlohmann::json canonical = {{"experiment", experiment_}, {"settings", settings}, {"grid", grid}};
   // Only a spec with search keys gets them, so every plain grid keeps the
   // spec hash it had before they existed.
-  if (!spec.search.IsPlainGrid() || !spec.sampled_axes.empty()) {
+  if (!spec.search.IsPlainGrid() || spec.search.keep_trained || !spec.sampled_axes.empty()) {
     canonical["search"] = nlohmann::json::parse(search::SearchSettingsToJson(spec.search));
     nlohmann::json sampled = nlohmann::json::array();
     for (const SampledAxis& a : spec.sampled_axes) {

@@ -329,6 +329,15 @@ void SpecParser::ParseKeepBest(const YAML::Node& node, int line) {
   if (ok) search_.keep_best = keep;
 }
 
+// keep_trained: N (N >= 0) or `all` (the same as leaving it out).
+void SpecParser::ParseKeepTrained(const YAML::Node& node, int line) {
+  if (node.IsScalar() && node.Scalar() == "all") return;
+  if (auto v = ParseScalar(NumberField(FieldKind::kInt, IntRange(0, 1'000'000'000)), node,
+                           "keep_trained", line, errors_)) {
+    search_.keep_trained = std::get<int64_t>(*v);
+  }
+}
+
 // Rules between the search keys and the rest of the spec.
 void SpecParser::CheckSearch() {
   if (!strategy_ok_) return;  // the strategy's own error says enough

@@ -28,6 +28,19 @@ constexpr char kSqlCheckpointsOfTrial[] =
     "SELECT * FROM checkpoints WHERE trial_id = ?1 ORDER BY step DESC";
 constexpr char kSqlDeleteCheckpointBySha[] =
     "DELETE FROM checkpoints WHERE trial_id = ?1 AND sha256 = ?2";
+// Retention: every checkpoint of a finished trial but its newest and best.
+constexpr char kSqlCheckpointsBeyondFinal[] =
+    "SELECT step, path FROM checkpoints WHERE trial_id = ?1 AND best = 0 AND "
+    "step < (SELECT MAX(step) FROM checkpoints WHERE trial_id = ?1)";
+// Retention: the COMPLETE trials of an experiment that keep checkpoints,
+// beyond the newest-finished `keep`.
+constexpr char kSqlTrainedBeyondNewest[] =
+    "SELECT t.trial_id FROM trials AS t WHERE t.experiment_id = ?1 AND t.state = ?2 AND "
+    "EXISTS (SELECT 1 FROM checkpoints AS c WHERE c.trial_id = t.trial_id) "
+    "ORDER BY t.finished_ms DESC, t.trial_id DESC LIMIT -1 OFFSET ?3";
+constexpr char kSqlCheckpointRowsOfTrial[] = "SELECT step, path FROM checkpoints WHERE trial_id = ?1";
+constexpr char kSqlDeleteCheckpointsOfTrial[] = "DELETE FROM checkpoints WHERE trial_id = ?1";
+constexpr char kSqlAllCheckpointPaths[] = "SELECT path FROM checkpoints";
 
 }  // namespace
 
@@ -129,6 +142,63 @@ absl::Status SqliteTrialStore::DeleteCheckpoint(int64_t trial_id, const std::str
     }
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteTrialStore::RetainTrained(int64_t trial_id,
+                                                                          int64_t default_keep) {
+  return InWriteTransaction(
+      absl::StrCat("keeping the trained model of trial ", trial_id),
+      [&]() -> absl::StatusOr<std::vector<std::string>> {
+        ASSIGN_OR_RETURN(const TrialRecord trial, ReadTrial(trial_id));
+        if (trial.state != TrialState::kComplete) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "trial ", trial_id, " is ", TrialStateName(trial.state), ", not COMPLETE"));
+        }
+        std::vector<std::string> candidates;
+        std::vector<int64_t> old_steps;
+        {
+          CachedStatement q = Prepared(kSqlCheckpointsBeyondFinal);
+          SQLite::bind(*q, trial_id);
+          while (q->executeStep()) {
+            old_steps.push_back(q->getColumn(0).getInt64());
+            candidates.push_back(q->getColumn(1).getString());
+          }
+        }
+        for (int64_t step : old_steps) {
+          CachedStatement u = Prepared(kSqlDeleteCheckpointAtStep);
+          SQLite::bind(*u, trial_id, step);
+          u->exec();
+        }
+        ASSIGN_OR_RETURN(const auto settings, ReadSearchSettings(trial.experiment_id));
+        const int64_t keep =
+            settings && settings->keep_trained ? *settings->keep_trained : default_keep;
+        if (keep >= 0) {
+          std::vector<int64_t> beyond;
+          {
+            CachedStatement q = Prepared(kSqlTrainedBeyondNewest);
+            SQLite::bind(*q, trial.experiment_id, std::string(TrialStateName(TrialState::kComplete)), keep);
+            while (q->executeStep()) beyond.push_back(q->getColumn(0).getInt64());
+          }
+          for (int64_t id : beyond) {
+            CachedStatement q = Prepared(kSqlCheckpointRowsOfTrial);
+            SQLite::bind(*q, id);
+            while (q->executeStep()) candidates.push_back(q->getColumn(1).getString());
+            CachedStatement u = Prepared(kSqlDeleteCheckpointsOfTrial);
+            SQLite::bind(*u, id);
+            u->exec();
+          }
+        }
+        std::set<std::string> still_used;
+        {
+          CachedStatement q = Prepared(kSqlAllCheckpointPaths);
+          while (q->executeStep()) still_used.insert(q->getColumn(0).getString());
+        }
+        std::vector<std::string> dropped;
+        for (std::string& path : candidates) {
+          if (still_used.insert(path).second) dropped.push_back(std::move(path));
+        }
+        return dropped;
+      });
 }
 
 }  // namespace gridrun::coordinator

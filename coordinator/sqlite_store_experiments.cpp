@@ -52,6 +52,10 @@ constexpr char kSqlParamsOfExperiment[] =
 constexpr char kSqlCancelWaiting[] =
     "UPDATE trials SET state = ?2, finished_ms = ?3 "
     "WHERE experiment_id = ?1 AND state IN ('WAITING', 'PAUSED')";
+constexpr char kSqlTrainedKept[] =
+    "SELECT COUNT(DISTINCT c.trial_id), COALESCE(SUM(c.size_bytes), 0) "
+    "FROM trials AS t JOIN checkpoints AS c ON c.trial_id = t.trial_id "
+    "WHERE t.experiment_id = ?1 AND t.state = 'COMPLETE'";
 constexpr char kSqlCancelRunning[] =
     "UPDATE trials SET state = ?2, cancel_requested = 1 "
     "WHERE experiment_id = ?1 AND state = 'RUNNING'";
@@ -115,6 +119,12 @@ absl::StatusOr<ExperimentRecord> SqliteTrialStore::ReadExperiment(
   if (epochs->executeStep()) {
     e.trial_epochs_run = epochs->getColumn(0).getInt64();
     e.trial_epochs_full = epochs->getColumn(1).getInt64();
+  }
+  CachedStatement kept = Prepared(kSqlTrainedKept);
+  SQLite::bind(*kept, experiment_id);
+  if (kept->executeStep()) {
+    e.trained_kept = kept->getColumn(0).getInt64();
+    e.trained_kept_bytes = kept->getColumn(1).getInt64();
   }
   return e;
 }

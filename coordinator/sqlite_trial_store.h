@@ -151,6 +151,8 @@ class SqliteTrialStore final : public TrialStore {
   absl::Status DeleteCheckpoint(int64_t trial_id, const std::string& sha256) override;
   absl::Status AddTorchScriptFile(const TorchScriptFileRecord& file) override;
   absl::StatusOr<TorchScriptFileRecord> GetTorchScriptFile(const std::string& sha256) override;
+  absl::StatusOr<std::vector<std::string>> RetainTrained(int64_t trial_id,
+                                                         int64_t default_keep) override;
   // In (name, step) order.
   absl::StatusOr<std::vector<MetricPointRecord>> ListMetrics(int64_t trial_id) override;
   absl::StatusOr<std::map<std::string, double>> LatestMetrics(int64_t trial_id) override;

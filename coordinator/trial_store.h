@@ -80,6 +80,10 @@ struct ExperimentRecord {
   // nothing), and what running every trial to its last epoch would take.
   int64_t trial_epochs_run = 0;
   int64_t trial_epochs_full = 0;
+  // COMPLETE trials that keep a checkpoint (their trained model), and the
+  // bytes of those checkpoints.
+  int64_t trained_kept = 0;
+  int64_t trained_kept_bytes = 0;
 };
 
 struct TrialRecord {
@@ -338,6 +342,15 @@ class TrialStore {
   virtual absl::StatusOr<std::vector<CheckpointRecord>> ListCheckpoints(int64_t trial_id) = 0;
   // Removes one checkpoint row (e.g. found corrupt on disk).
   virtual absl::Status DeleteCheckpoint(int64_t trial_id, const std::string& sha256) = 0;
+  // Retention of trained models (issue 16), after `trial_id` became
+  // COMPLETE: keeps only its final checkpoint (the newest; with keep_best
+  // also the best one), then bounds its experiment: only the `keep` newest
+  // finished COMPLETE trials keep theirs (the experiment's keep_trained
+  // when its spec sets one, else `default_keep`; < 0: all). Returns the
+  // paths of the rows it dropped (the caller deletes those files).
+  // FAILED_PRECONDITION when the trial is not COMPLETE.
+  virtual absl::StatusOr<std::vector<std::string>> RetainTrained(int64_t trial_id,
+                                                                 int64_t default_keep) = 0;
 
   // Records a TorchScript file (already written and fsynced by the caller).
   // A row for the same sha256 is replaced (a re-upload after its file was

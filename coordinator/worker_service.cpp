@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/init_from.h"
 #include "common/status_macros.h"
+#include "common/trial_config.h"
 #include "coordinator/proto_convert.h"
 #include "coordinator/request_validation.h"
 #include "coordinator/status_util.h"
@@ -360,6 +362,17 @@ grpc::Status WorkerServiceImpl::CompleteTrial(grpc::ServerContextBase* context,
   spdlog::info("trial {}: RUNNING -> {} (worker {}, attempt {})", request->trial_id(),
                TrialStateName(state), request->worker_id(), request->attempt());
   response->set_new_state(ToProto(state));
+  if (state == TrialState::kComplete) {
+    // The trial's final checkpoint is its trained model: keep it (and
+    // bound what its experiment keeps). The trial is complete either way.
+    auto dropped = store_->RetainTrained(request->trial_id(), options_.keep_trained);
+    if (!dropped.ok()) {
+      spdlog::warn("trial {}: keeping its trained model: {}", request->trial_id(),
+                   dropped.status().ToString());
+    } else {
+      for (const std::string& path : *dropped) checkpoints_->Remove(path);
+    }
+  }
   if (request->lease_next() && !leased.ok()) {
     spdlog::error("trial {}: leasing worker {}'s next trial after completion failed: {}",
                   request->trial_id(), request->worker_id(), leased.error_message());

@@ -62,6 +62,7 @@ std::string SearchSettingsToJson(const SearchSettings& s) {
   }
   j["stop"] = rules;
   if (s.keep_best) j["keep_best"] = {{"metric", s.keep_best->metric}, {"mode", ModeName(s.keep_best->mode)}};
+  if (s.keep_trained) j["keep_trained"] = *s.keep_trained;  // absent: older hashes unchanged
   return j.dump();
 }
 
@@ -126,6 +127,7 @@ absl::StatusOr<SearchSettings> SearchSettingsFromJson(const std::string& text) {
       k.mode = *mode;
       s.keep_best = k;
     }
+    if (j.contains("keep_trained")) s.keep_trained = j["keep_trained"].get<int64_t>();
   } catch (const json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("search settings: ", e.what()));
   }

@@ -11,6 +11,7 @@
 //     - {metric: fid, mode: min, diverged: {factor: 1.5, epochs: 3}}
 //     - {metric: test/wasserstein, above: 50}
 //   keep_best: {metric: fid, mode: min}
+//   keep_trained: 5   # the final checkpoints of the 5 newest COMPLETE trials
 //
 // Thread-safety: plain values and pure functions.
 #pragma once
@@ -55,6 +56,10 @@ struct SearchSettings {
   std::optional<SchedulerSettings> scheduler;
   std::vector<StopRule> stop_rules;
   std::optional<KeepBest> keep_best;
+  // Retention of trained models (issue 16): how many COMPLETE trials keep
+  // their final checkpoint (the newest-finished first; 0: none). Unset: the
+  // coordinator's --keep-trained (default: every trial). Changes no trial.
+  std::optional<int64_t> keep_trained;
 
   // True when nothing here changes how an ordinary grid runs.
   bool IsPlainGrid() const {

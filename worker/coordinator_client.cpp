@@ -240,9 +240,11 @@ absl::Status WorkerClient::SaveCheckpoint(const LeasedTrial& trial, int64_t step
   }));
 }
 
-absl::StatusOr<std::string> WorkerClient::FetchCheckpoint(const LeasedTrial& trial) {
+absl::StatusOr<std::string> WorkerClient::FetchCheckpoint(const LeasedTrial& trial,
+                                                          int64_t source_trial_id) {
   v1::FetchCheckpointRequest request;
   SetLease(&request, worker_id_, trial);
+  request.set_source_trial_id(source_trial_id);
   std::string bytes;
   std::string expected_sha;
   grpc::Status status = stub_->Retry(options_, retry_budget_, "FetchCheckpoint", [&](auto* c) {

@@ -107,7 +107,10 @@ class WorkerClient {
   absl::Status SaveCheckpoint(const LeasedTrial& trial, int64_t step, int64_t epoch,
                               const std::string& bytes);
   // The newest valid checkpoint's bytes (the coordinator verified its hash).
-  absl::StatusOr<std::string> FetchCheckpoint(const LeasedTrial& trial);
+  // With source_trial_id: the warm-start source's checkpoint that the trial's
+  // init_from names (common/init_from.h).
+  absl::StatusOr<std::string> FetchCheckpoint(const LeasedTrial& trial,
+                                              int64_t source_trial_id = 0);
   // The TorchScript file with this sha256 (worker/torchscript_cache.h),
   // checked against the hash (DATA_LOSS). FAILED_PRECONDITION when the
   // coordinator does not have it intact.

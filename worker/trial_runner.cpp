@@ -16,6 +16,7 @@
 #include "models/model_factory.h"
 #include "models/quality_metrics.h"
 #include "models/trainer.h"
+#include "models/trained_networks.h"
 #include "search/search_types.h"
 #include "worker/fused_gradient_sync.h"
 
@@ -137,6 +138,10 @@ absl::Status Runner::Setup(const std::string& checkpoint) {
       RETURN_IF_ERROR(classifier_trainer->Step(batch).status());
     }
     RETURN_IF_ERROR(models::InitEncoderFrom(source, bundle));
+  }
+  if (!config_.init_from.empty() && checkpoint.empty()) {
+    // A warm start (common/init_from.h); a resumed trial has its own weights.
+    RETURN_IF_ERROR(models::ApplyInitFrom(config_.init_from, options_.init_checkpoint, bundle));
   }
 
   models::TrainerOptions trainer_options;

@@ -58,6 +58,10 @@ struct TrialRunOptions {
   // search::kBestSampleName ("": none). Larger is better when maximize.
   std::string keep_best_metric;
   bool keep_best_maximize = false;
+  // The warm-start source's checkpoint bytes (TrialConfig::init_from; set by
+  // the worker loop for a trial without its own checkpoint), or "error:
+  // REASON" when they could not be fetched.
+  std::string init_checkpoint;
 };
 
 struct TrialOutcome {

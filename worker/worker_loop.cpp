@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/init_from.h"
 #include "common/status_macros.h"
 #include "common/trial_config.h"
 #include "worker/coordinator_client.h"
@@ -46,7 +47,7 @@ void HandBackUnstarted(WorkerClient& client, std::optional<LeaseReply> lease) {
 // used instead of the first LeaseTrial call.
 LeaseReply NextLease(WorkerClient& client, const WorkerOptions& options, int64_t trials_done,
                      const std::atomic<bool>& preempt, std::string* checkpoint,
-                     std::optional<LeaseReply> prefetched) {
+                     std::string* init_checkpoint, std::optional<LeaseReply> prefetched) {
   if (options.max_trials > 0 && trials_done >= options.max_trials) {
     spdlog::info("ran {} trials (--max-trials); exiting", trials_done);
     HandBackUnstarted(client, std::move(prefetched));
@@ -75,6 +76,24 @@ LeaseReply NextLease(WorkerClient& client, const WorkerOptions& options, int64_t
           spdlog::warn("trial {}: cannot fetch its checkpoint ({}); starting from scratch",
                        trial.trial_id, bytes.status().ToString());
           checkpoint->clear();
+        }
+      }
+      if (checkpoint->empty()) {
+        // A fresh start of a warm-started trial: its source's weights. A
+        // failed fetch leaves the bytes empty; the runner fails the trial
+        // with the reason.
+        auto config = TrialConfigFromJson(trial.config_json);
+        if (config.ok() && !config->init_from.empty()) {
+          auto init = InitFromFromJson(config->init_from);
+          auto bytes = init.ok() ? client.FetchCheckpoint(trial, init->trial)
+                                 : absl::StatusOr<std::string>(init.status());
+          if (bytes.ok()) {
+            *init_checkpoint = std::move(*bytes);
+          } else {
+            spdlog::error("trial {}: cannot fetch its init_from checkpoint: {}", trial.trial_id,
+                          bytes.status().ToString());
+            *init_checkpoint = "error: " + std::string(bytes.status().message());
+          }
         }
       }
       return *std::move(reply);
@@ -227,9 +246,9 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
     // serialized LeaseTrialResponse, whose lease is the next trial (no lease:
     // exit).
     LeaseReply lease;
-    std::string checkpoint;
+    std::string checkpoint, init_checkpoint;
     if (comm.rank() == 0 && client) {
-      lease = NextLease(*client, options, trials_done, preempt, &checkpoint,
+      lease = NextLease(*client, options, trials_done, preempt, &checkpoint, &init_checkpoint,
                         std::exchange(next_lease, std::nullopt));
     }
     if (auto s = comm.BroadcastBytes(lease.serialized, 0); !s.ok()) {
@@ -249,6 +268,10 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
     const LeasedTrial& trial = *lease.trial;
     if (auto s = comm.BroadcastBytes(checkpoint, 0); !s.ok()) {
       spdlog::error("broadcasting the checkpoint failed: {}", s.ToString());
+      return 1;
+    }
+    if (auto s = comm.BroadcastBytes(init_checkpoint, 0); !s.ok()) {
+      spdlog::error("broadcasting the init_from checkpoint failed: {}", s.ToString());
       return 1;
     }
     auto config = TrialConfigFromJson(trial.config_json);
@@ -272,6 +295,7 @@ int RunWorker(const WorkerOptions& options, Communicator& comm, Communicator* te
       run_options.stop_after_epoch = trial.stop_after_epoch;
       run_options.keep_best_metric = trial.keep_best_metric;
       run_options.keep_best_maximize = trial.keep_best_maximize;
+      run_options.init_checkpoint = std::move(init_checkpoint);
       outcome = RunTrial(*config, checkpoint, comm, sink.get(), run_options);
     }
     // The next lease comes with the completion unless this was the last

@@ -16,6 +16,7 @@
 #include "common/logging.h"
 #include "models/dataset.h"
 #include "worker/model_check.h"
+#include "worker/model_tool.h"
 #include "worker/mpi_communicator.h"
 #include "worker/worker_loop.h"
 #ifdef GRIDRUN_HAVE_CUDA
@@ -35,6 +36,11 @@ void OnTerminate(int) { g_preempt = true; }
 int main(int argc, char** argv) {
   gridrun::EnsureFastBlasEnvironment(argv);
   gridrun::KeepFreedMemoryForReuse();
+  // `model-tool`: the torch half of `gridrun export --models` and `gridrun
+  // sample` (worker/model_tool.h); no MPI, no coordinator.
+  if (gridrun::worker::IsModelToolInvocation(argc, argv)) {
+    return gridrun::worker::RunModelTool(argc, argv);
+  }
   gridrun::worker::WorkerOptions options;
   std::string token_file, log_level = "info";
   CLI::App app{"gridrun worker: trains the coordinator's trials, data-parallel over the MPI job's "

@@ -17,8 +17,8 @@ namespace {
 const std::string kTopKeys =
     "experiment, dataset, model, epochs, batch_size, ranks, device, seed, latent_size, width, "
     "depth, kl_weight, recon_loss, critic_iters, clip_value, gp_weight, lr, optimizer, samples, "
-    "train_size, test_size, eval_samples, init_encoder_from, search, scheduler, stop, keep_best, "
-    "grid";
+    "train_size, test_size, eval_samples, init_encoder_from, init_from, search, scheduler, stop, "
+    "keep_best, keep_trained, grid";
 const std::string kAxes =
     "dataset, model, epochs, batch_size, ranks, device, seed, latent_size, width, depth, "
     "kl_weight, recon_loss, critic_iters, clip_value, gp_weight, train_size, test_size, "

@@ -42,6 +42,7 @@
 #include "common/trial_config.h"
 #include "coordinator/trial_state.h"
 #include "coordinator/trial_store.h"
+#include "search/search_settings.h"
 
 namespace gridrun::coordinator::store_test {
 
@@ -906,6 +907,75 @@ TYPED_TEST_P(TrialStoreContractTest, SamplesAreIdempotent) {
   EXPECT_EQ(s.cols, 16);
 }
 
+// Issue 16, item 2: a COMPLETE trial keeps its final checkpoint (its trained
+// model), whatever the running-time `keep`; retention bounds an experiment.
+TYPED_TEST_P(TrialStoreContractTest, CompleteTrialsKeepTheirFinalCheckpoint) {
+  this->Submit("grid", {{1.0}, {0.5}});
+  std::vector<std::string> dropped_all;
+  int64_t kept_bytes = 0;
+  for (int i = 0; i < 2; ++i) {
+    TrialRecord t = this->Claim("w-1");
+    for (int64_t step : {100, 200}) {
+      ASSERT_TRUE(this->store().AddCheckpoint(LeaseOf(t), this->Checkpoint(t, step), 2).ok());
+    }
+    // Not COMPLETE yet: nothing to keep.
+    EXPECT_EQ(this->store().RetainTrained(t.trial_id, -1).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+    this->Complete(t);
+    absl::StatusOr<std::vector<std::string>> dropped = this->store().RetainTrained(t.trial_id, -1);
+    ASSERT_TRUE(dropped.ok()) << dropped.status();
+    EXPECT_EQ(*dropped, std::vector<std::string>{this->Checkpoint(t, 100).path});
+    auto kept = this->store().ListCheckpoints(t.trial_id);
+    ASSERT_TRUE(kept.ok()) << kept.status();
+    ASSERT_EQ(kept->size(), 1u);
+    EXPECT_EQ(kept->front().step, 200);
+    kept_bytes += kept->front().size_bytes;
+    this->clock_.AdvanceMs(1000);
+  }
+  const ExperimentRecord e = this->Experiment("grid");
+  EXPECT_EQ(e.trained_kept, 2);
+  EXPECT_EQ(e.trained_kept_bytes, kept_bytes);
+}
+
+TYPED_TEST_P(TrialStoreContractTest, RetentionKeepsTheNewestFinishedTrials) {
+  // The coordinator's default (2) bounds an experiment without keep_trained;
+  // a spec's keep_trained (1) overrides it.
+  for (const char* name : {"by-default", "by-spec"}) {
+    NewExperiment experiment = MakeTestExperiment(name, {{1.0}, {0.5}, {0.25}});
+    if (std::string(name) == "by-spec") {
+      search::SearchSettings settings;
+      settings.keep_trained = 1;
+      experiment.search_json = search::SearchSettingsToJson(settings);
+      experiment.spec_yaml = "spec: 2\n";
+      experiment.spec_sha256 = Sha256Hex(experiment.spec_yaml);
+    }
+    ASSERT_TRUE(this->store().SubmitExperiment(experiment, /*rerun=*/true, this->now()).ok());
+    std::vector<TrialRecord> done;
+    std::vector<std::string> dropped_all;
+    for (int i = 0; i < 3; ++i) {
+      TrialRecord t = this->Claim("w-1");
+      ASSERT_TRUE(this->store().AddCheckpoint(LeaseOf(t), this->Checkpoint(t, 100), 2).ok());
+      this->Complete(t);
+      auto dropped = this->store().RetainTrained(t.trial_id, /*default_keep=*/2);
+      ASSERT_TRUE(dropped.ok()) << dropped.status();
+      dropped_all.insert(dropped_all.end(), dropped->begin(), dropped->end());
+      done.push_back(t);
+      this->clock_.AdvanceMs(1000);
+    }
+    const int keep = std::string(name) == "by-spec" ? 1 : 2;
+    // The first-finished trials lose theirs (the files are named for deletion).
+    std::vector<std::string> expected;
+    for (int i = 0; i < 3 - keep; ++i) expected.push_back(this->Checkpoint(done[i], 100).path);
+    EXPECT_EQ(dropped_all, expected) << name;
+    for (int i = 0; i < 3; ++i) {
+      auto kept = this->store().ListCheckpoints(done[i].trial_id);
+      ASSERT_TRUE(kept.ok());
+      EXPECT_EQ(kept->size(), i >= 3 - keep ? 1u : 0u) << name << " trial " << i;
+    }
+    EXPECT_EQ(this->Experiment(name).trained_kept, keep) << name;
+  }
+}
+
 TYPED_TEST_P(TrialStoreContractTest, CheckpointsKeepTheNewest) {
   this->Submit("grid", {{1.0}});
   TrialRecord t = this->Claim("w-1");
@@ -1151,6 +1221,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     CancelRequestedTrialThatFailsOrExpiresIsCancelled, CancellingAFinishedExperimentKeepsItDone,
     MetricRewritesAreIdempotent, AThousandPointBatchIsOneCall, AnInvalidPointWritesNothing,
     LatestMetricsTakesTheHighestStep, SamplesAreIdempotent, CheckpointsKeepTheNewest,
+    CompleteTrialsKeepTheirFinalCheckpoint, RetentionKeepsTheNewestFinishedTrials,
     ACheckpointAtTheSameStepReplacesTheRow, DeleteCheckpointRemovesOneRow, WorkersAreUpserted,
     AttemptsRecordWhereTheyRan, AttemptsNeedTheCurrentLease, AReusedTrialShowsItsSourcesAttempts,
     AtomicallyCommitsTogetherAndAFailedCallChangesNothing, AtomicallyRollsEverythingBackWhenFnFails,

@@ -84,7 +84,8 @@ TEST(TrialFieldsExtensionTest, ValidatedFromItsRange) {
   EXPECT_NE(spec.status().message().find("unknown key, did you mean 'dropout'?"), std::string::npos)
       << spec.status();
   EXPECT_NE(spec.status().message().find(
-                "init_encoder_from, dropout, search, scheduler, stop, keep_best, grid)"),
+                "init_encoder_from, init_from, dropout, search, scheduler, stop, keep_best, keep_trained, "
+                "grid)"),
             std::string::npos)
       << spec.status();
 }
