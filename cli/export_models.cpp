@@ -109,10 +109,12 @@ int ExportModels(const ExportOptions& options, std::ostream& out, std::ostream& 
                                  std::to_string(trial->trial_id) + ") of experiment '" +
                                  results->name + "', step " +
                                  std::to_string(trial->checkpoint.step);
-    auto code = RunModelTool({"export", "--config", config_path.string(), "--checkpoint",
-                              trial->checkpoint.path, "--sha256", trial->checkpoint.sha256,
-                              "--out", dir.string(), "--describe", describe},
-                             out, err);
+    std::vector<std::string> args = {"export"};
+    for (std::string& arg : ModelToolInputArgs(*trial, config_path.string())) {
+      args.push_back(std::move(arg));
+    }
+    args.insert(args.end(), {"--out", dir.string(), "--describe", describe});
+    auto code = RunModelTool(args, out, err);
     if (!code.ok() || *code != 0) {
       err << "gridrun export: exporting the networks of trial " << number << " failed"
           << (code.ok() ? "" : ": " + std::string(code.status().message())) << "\n";

@@ -38,11 +38,9 @@ int RunSample(const SampleOptions& options, std::ostream& out, std::ostream& err
   }
   ::close(fd);
   std::ofstream(config_path, std::ios::trunc) << trial->config_json;
-  std::vector<std::string> args = {"sample",       "--config", config_path,
-                                   "--checkpoint", trial->checkpoint.path,
-                                   "--sha256",     trial->checkpoint.sha256,
-                                   "--out",        options.out,
-                                   "--seed",       std::to_string(options.seed)};
+  std::vector<std::string> args = {"sample"};
+  for (std::string& arg : ModelToolInputArgs(*trial, config_path)) args.push_back(std::move(arg));
+  args.insert(args.end(), {"--out", options.out, "--seed", std::to_string(options.seed)});
   if (options.count > 0) args.insert(args.end(), {"--count", std::to_string(options.count)});
   if (options.label >= 0) args.insert(args.end(), {"--label", std::to_string(options.label)});
   if (options.interpolate) args.push_back("--interpolate");

@@ -8,6 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "common/subprocess.h"
+#include "common/trial_config.h"
+#include "modelspec/model_file.h"
 
 namespace gridrun::cli {
 
@@ -59,7 +61,40 @@ absl::StatusOr<TrainedTrial> ReadTrainedTrial(coordinator::ResultsReader& reader
   }
   t.checkpoint = detail.checkpoints.back();  // ascending step: the final one
   ASSIGN_OR_RETURN(t.checkpoint.path, LocateCheckpointFile(db_path, t.checkpoint.path));
+  ASSIGN_OR_RETURN(const TrialConfig config, TrialConfigFromJson(t.config_json));
+  if (!config.model_source.empty()) {
+    ASSIGN_OR_RETURN(auto file, modelspec::ParseModelFile(config.model, config.model_source));
+    for (const modelspec::NetworkDecl& network : file->networks) {
+      if (!network.is_torchscript()) continue;
+      const std::string& sha = network.torchscript_sha256;
+      // A parsed hash is 64 hex digits (ParseModelFile), safe to quote.
+      if (sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(what, ": its model file names ", network.torchscript,
+                         " without a stored sha256"));
+      }
+      ASSIGN_OR_RETURN(const coordinator::QueryResult rows,
+                       reader.Query(absl::StrCat(
+                           "SELECT path FROM torchscript_files WHERE sha256 = '", sha, "'")));
+      if (rows.rows.empty()) {
+        return absl::NotFoundError(absl::StrCat(what, ": the coordinator has no TorchScript file ",
+                                                network.torchscript, " (sha256 ", sha, ")"));
+      }
+      ASSIGN_OR_RETURN(std::string path, LocateCheckpointFile(db_path, rows.rows[0][0].text));
+      t.torchscript_paths.push_back(std::move(path));
+    }
+  }
   return t;
+}
+
+std::vector<std::string> ModelToolInputArgs(const TrainedTrial& trial,
+                                            const std::string& config_path) {
+  std::vector<std::string> args = {"--config", config_path, "--checkpoint",
+                                   trial.checkpoint.path, "--sha256", trial.checkpoint.sha256};
+  for (const std::string& path : trial.torchscript_paths) {
+    args.insert(args.end(), {"--torchscript", path});
+  }
+  return args;
 }
 
 absl::StatusOr<std::pair<std::string, int64_t>> ResolveTrialName(

@@ -32,13 +32,16 @@ struct TrainedTrial {
   std::map<std::string, std::string> params;
   std::map<std::string, double> metrics;  // last values (NaN for NULL)
   coordinator::CheckpointRecord checkpoint;  // the newest kept one; path resolved
+  // The coordinator's copies of the TorchScript files its model file names
+  // (schema v8, torchscript_files), paths resolved as the checkpoint's.
+  std::vector<std::string> torchscript_paths;
 };
 
 // Reads trial `number` of experiment `experiment` (id or name). Errors, each
 // naming the trial: no such experiment or trial (NOT_FOUND); a trial that
 // is not COMPLETE (FAILED_PRECONDITION, with its state); no kept checkpoint
-// (FAILED_PRECONDITION: retention removed it); the checkpoint file missing
-// (NOT_FOUND, with the paths tried).
+// (FAILED_PRECONDITION: retention removed it); the checkpoint file or a
+// TorchScript file missing (NOT_FOUND, with the paths tried).
 absl::StatusOr<TrainedTrial> ReadTrainedTrial(coordinator::ResultsReader& reader,
                                               const std::string& db_path,
                                               const std::string& experiment, int64_t number);
@@ -56,6 +59,12 @@ absl::StatusOr<std::pair<std::string, int64_t>> ResolveTrialName(
 // else the same file name in `<db>.checkpoints/`. NOT_FOUND listing them.
 absl::StatusOr<std::string> LocateCheckpointFile(const std::string& db_path,
                                                  const std::string& stored_path);
+
+// The model tool's arguments naming the trial's model: --config
+// `config_path` (where the caller wrote trial.config_json), --checkpoint,
+// --sha256 and one --torchscript per TorchScript file.
+std::vector<std::string> ModelToolInputArgs(const TrainedTrial& trial,
+                                            const std::string& config_path);
 
 // Runs `gridrun-worker model-tool ARGS...` and copies what it printed to
 // `out` and `err`. Returns its exit code; an error when it cannot be started.

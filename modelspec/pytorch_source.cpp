@@ -239,6 +239,17 @@ std::string PyTorchClassName(const std::string& module_role) {
   return "";
 }
 
+namespace {
+
+// The network of `role` when it is a layer list; nullptr when the model has
+// none or it is TorchScript (exported as TorchScript, no Python class).
+const ResolvedNetwork* LayerListNetwork(const ResolvedModel& model, const char* role) {
+  const ResolvedNetwork* network = model.Network(role);
+  return network != nullptr && network->torchscript.empty() ? network : nullptr;
+}
+
+}  // namespace
+
 std::string PyTorchSource(const ResolvedModel& model, const PyTorchSourceInfo& info) {
   const ModelFile& file = *model.file;
   std::string s = absl::StrCat(
@@ -248,8 +259,9 @@ std::string PyTorchSource(const ResolvedModel& model, const PyTorchSourceInfo& i
       "# exported weights load as they are:\n"
       "#\n#   import torch\n#   from model import *\n");
   for (const char* role : {"generator", "critic", "vae", "classifier"}) {
-    const bool has = (std::string(role) == "vae" && model.Network("encoder") != nullptr) ||
-                     (std::string(role) != "vae" && model.Network(role) != nullptr);
+    const bool has = (std::string(role) == "vae" && LayerListNetwork(model, "encoder") &&
+                      LayerListNetwork(model, "decoder")) ||
+                     (std::string(role) != "vae" && LayerListNetwork(model, role));
     if (!has) continue;
     const std::string cls = PyTorchClassName(role);
     const std::string r = role;
@@ -279,13 +291,14 @@ std::string PyTorchSource(const ResolvedModel& model, const PyTorchSourceInfo& i
       "        self.bottom, self.right = bottom, right\n\n"
       "    def forward(self, x):\n"
       "        return F.pad(x, (0, self.right, 0, self.bottom))\n");
-  if (const ResolvedNetwork* g = model.Network("generator")) {
+  if (const ResolvedNetwork* g = LayerListNetwork(model, "generator")) {
     absl::StrAppend(&s, "\n\n", GeneratorClass(*g));
   }
-  if (const ResolvedNetwork* c = model.Network("critic")) {
+  if (const ResolvedNetwork* c = LayerListNetwork(model, "critic")) {
     absl::StrAppend(&s, "\n\n", CriticClass(*c));
   }
-  if (model.Network("encoder") != nullptr && model.Network("decoder") != nullptr) {
+  if (LayerListNetwork(model, "encoder") != nullptr &&
+      LayerListNetwork(model, "decoder") != nullptr) {
     absl::StrAppend(&s, "\n\n", VaeClass(model));
   }
   if (const ResolvedNetwork* c = model.Network("classifier")) {

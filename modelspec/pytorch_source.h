@@ -43,7 +43,9 @@ struct PyTorchSourceInfo {
 
 // Python 3 source defining one class per module of `model` (Generator and
 // Critic; VAE; Classifier) plus the constants IMAGE_SHAPE, LATENT_SIZE and
-// NUM_CLASSES (label classes; 0 when unconditional).
+// NUM_CLASSES (label classes; 0 when unconditional). A TorchScript network
+// gets no class (gridrun export writes it back as TorchScript); a VAE gets
+// one only when both halves are layer lists.
 std::string PyTorchSource(const ResolvedModel& model, const PyTorchSourceInfo& info);
 
 // The class name PyTorchSource gives the module that plays `module_role`

@@ -9,6 +9,8 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/model_catalog.h"
@@ -18,11 +20,13 @@
 #include "models/dataset.h"
 #include "models/image_grid.h"
 #include "models/model_factory.h"
+#include "models/networks.h"
+#include "models/torchscript_network.h"
 #include "models/trained_networks.h"
 #include "modelspec/model_file.h"
 #include "modelspec/model_resolve.h"
 #include "modelspec/pytorch_source.h"
-#include "modelspec/zoo.h"
+#include "modelspec/trial_model.h"
 
 namespace gridrun::worker {
 namespace {
@@ -33,6 +37,9 @@ struct Inputs {
   std::string config_path;
   std::string checkpoint_path;
   std::string sha256;
+  // The TorchScript files the trial's model file names (the coordinator's
+  // stored copies; each is keyed by the sha256 of its bytes).
+  std::vector<std::string> torchscript_paths;
 };
 
 // One trial's model with its trained weights loaded.
@@ -69,19 +76,14 @@ absl::StatusOr<TrainedModel> LoadTrainedModel(const Inputs& in) {
   if (m.dataset == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("unknown data set '", m.config.dataset, "'"));
   }
-  if (m.config.model_source.empty()) {
-    m.file = modelspec::FindZooFile(m.config.model);
-    if (m.file == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown model '", m.config.model, "'"));
-    }
-  } else {
-    ASSIGN_OR_RETURN(m.file, modelspec::ParseModelFile(m.config.model, m.config.model_source));
+  ASSIGN_OR_RETURN(m.file, modelspec::ModelFileOfTrial(m.config));
+  ASSIGN_OR_RETURN(m.resolved, modelspec::ResolveTrialModel(m.config));
+  models::TorchScriptFiles torchscript;
+  for (const std::string& path : in.torchscript_paths) {
+    ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path, "TorchScript file"));
+    torchscript[Sha256Hex(bytes)] = std::move(bytes);
   }
-  ASSIGN_OR_RETURN(m.resolved,
-                   modelspec::ResolveModelForTrial(
-                       m.file, *m.dataset,
-                       {m.config.latent_size, m.config.width, m.config.depth}));
-  ASSIGN_OR_RETURN(m.bundle, models::BuildModel(m.config, *m.dataset));
+  ASSIGN_OR_RETURN(m.bundle, models::BuildModel(m.config, *m.dataset, torchscript));
 
   ASSIGN_OR_RETURN(const std::string bytes, ReadWholeFile(in.checkpoint_path, "checkpoint"));
   if (!in.sha256.empty() && Sha256Hex(bytes) != in.sha256) {
@@ -98,18 +100,41 @@ absl::StatusOr<TrainedModel> LoadTrainedModel(const Inputs& in) {
 
 // ---- export -----------------------------------------------------------------
 
-// SEAM (issue 16, item 1): a network defined by TorchScript (`torchscript:
-// file.pt` in a model file) is exported as TorchScript with its trained
-// weights instead of as a state dict + model.py class. The TorchScript
-// branch provides the saver; until it is glued in here, no network is
-// TorchScript-defined and both functions below are never taken.
-bool IsTorchScriptNetwork(const TrainedModel& /*model*/, const std::string& /*module_role*/) {
+// A network defined by TorchScript is exported as TorchScript with its
+// trained weights (NAME.torchscript.pt, torch.jit.load), not as a state dict
+// + model.py class: gridrun never saw its source. A VAE is exported so when
+// either half is scripted; each scripted half is written, and the VAE's
+// whole state dict beside them.
+bool IsTorchScriptNetwork(const TrainedModel& model, const std::string& module_role) {
+  const models::ModelBundle& b = model.bundle;
+  if (module_role == "generator") return b.generator && b.generator->scripted() != nullptr;
+  if (module_role == "critic") return b.critic && b.critic->scripted() != nullptr;
+  if (module_role == "vae") {
+    return b.vae && (b.vae->scripted_encoder() != nullptr || b.vae->scripted_decoder() != nullptr);
+  }
   return false;
 }
-absl::Status ExportTorchScriptNetwork(const TrainedModel& /*model*/,
-                                      const std::string& module_role, const fs::path& /*dir*/) {
-  return absl::UnimplementedError(
-      absl::StrCat("exporting the TorchScript-defined ", module_role, " is not built in"));
+
+absl::Status ExportTorchScriptNetwork(const TrainedModel& model, const std::string& module_role,
+                                      const fs::path& dir) {
+  std::vector<std::pair<std::string, models::TorchScriptNetPtr>> parts;
+  const models::ModelBundle& b = model.bundle;
+  if (module_role == "generator") parts.emplace_back("generator", b.generator->scripted());
+  if (module_role == "critic") parts.emplace_back("critic", b.critic->scripted());
+  if (module_role == "vae") {
+    if (b.vae->scripted_encoder()) parts.emplace_back("encoder", b.vae->scripted_encoder());
+    if (b.vae->scripted_decoder()) parts.emplace_back("decoder", b.vae->scripted_decoder());
+    ASSIGN_OR_RETURN(const std::string bytes, models::StateDictFileBytes(*b.vae.ptr()));
+    const fs::path path = dir / "vae.pt";
+    RETURN_IF_ERROR(WriteWholeFile(path, bytes));
+    std::cout << "wrote " << path.string() << "\n";
+  }
+  for (const auto& [name, net] : parts) {
+    const fs::path path = dir / (name + ".torchscript.pt");
+    RETURN_IF_ERROR(models::SaveTorchScript(*net, path.string()));
+    std::cout << "wrote " << path.string() << "\n";
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Export(const Inputs& in, const std::string& out_dir, const std::string& describe) {
@@ -229,6 +254,8 @@ void AddInputs(CLI::App* cmd, Inputs& in) {
   cmd->add_option("--config", in.config_path, "the trial's config (canonical JSON)")->required();
   cmd->add_option("--checkpoint", in.checkpoint_path, "the trial's checkpoint file")->required();
   cmd->add_option("--sha256", in.sha256, "the checkpoint's sha256 (checked when given)");
+  cmd->add_option("--torchscript", in.torchscript_paths,
+                  "a TorchScript file the model names (repeat for each)");
 }
 
 }  // namespace

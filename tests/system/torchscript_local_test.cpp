@@ -3,7 +3,8 @@
 // experiments/models/torchscript/make_cgan.py (Debian's python3-torch) train
 // under `gridrun local` for one epoch on generated MNIST files, on 1 rank and
 // on 2 ranks, and the same trial config trains equal parameters on 1 and 2
-// ranks (the trial runner under mpirun); a longer run interrupted after its first
+// ranks (the trial runner under mpirun), and its export (TorchScript with the
+// trained weights) reproduces `gridrun sample` in Python; a longer run interrupted after its first
 // checkpoint resumes from it; and bad inputs (a file that is not TorchScript,
 // a critic with the wrong output shape, a file over the size limit, a stored
 // file that no longer matches its hash) are each a clear error with nothing
@@ -224,6 +225,40 @@ TEST_F(TorchScriptLocalTest, TrainsOnOneAndTwoRanksAlike) {
   // The worker cached the file by its hash.
   EXPECT_TRUE(
       std::filesystem::exists(dir_.path() + "/data/.gridrun-cache/torchscript/" + g_sha + ".pt"));
+
+  // Export writes the trained networks back as TorchScript (no model.py:
+  // gridrun never saw their source), and Python's torch.jit.load of the
+  // exported generator reproduces `gridrun sample`'s images for the same z.
+  const std::string models = dir_.path() + "/exported";
+  ChildProcess exported({BuildDir() + "/gridrun", "export", "--db", db_, "ts-1rank", "--models",
+                         models});
+  ASSERT_EQ(exported.Wait(std::chrono::minutes(2)), 0) << exported.output();
+  const std::string trial_dir = models + "/trial-0";
+  for (const char* file : {"generator.torchscript.pt", "critic.torchscript.pt", "manifest.json"}) {
+    EXPECT_TRUE(std::filesystem::exists(trial_dir + "/" + file)) << file << exported.output();
+  }
+  EXPECT_FALSE(std::filesystem::exists(trial_dir + "/model.py"));
+  ChildProcess sampled({BuildDir() + "/gridrun", "sample", "--db", db_, "ts-1rank:0", "--count",
+                        "3", "--seed", "5", "--out", dir_.path() + "/ts.png", "--raw",
+                        dir_.path() + "/ts-raw.pt"});
+  ASSERT_EQ(sampled.Wait(std::chrono::minutes(2)), 0) << sampled.output();
+  const std::string script = dir_.path() + "/round_trip.py";
+  std::ofstream(script) << "import sys, torch\n"
+                           "G = torch.jit.load(sys.argv[1] + '/generator.torchscript.pt')\n"
+                           "D = torch.jit.load(sys.argv[1] + '/critic.torchscript.pt')\n"
+                           "G.eval(); D.eval()\n"
+                           "raw = torch.load(sys.argv[2])\n"
+                           "one_hot = torch.nn.functional.one_hot(raw['labels'], 10).float()\n"
+                           "with torch.no_grad():\n"
+                           "    images = G(raw['z'], one_hot)\n"
+                           "    scores = D(images, one_hot)\n"
+                           "assert scores.shape[0] == images.shape[0], scores.shape\n"
+                           "print('max_abs_diff', (images - raw['images']).abs().max().item())\n";
+  ChildProcess python({kPython, script, trial_dir, dir_.path() + "/ts-raw.pt"});
+  ASSERT_EQ(python.Wait(std::chrono::minutes(2)), 0) << python.output();
+  const size_t at = python.output().find("max_abs_diff ");
+  ASSERT_NE(at, std::string::npos) << python.output();
+  EXPECT_LT(std::stod(python.output().substr(at + 13)), 1e-5) << python.output();
 }
 
 TEST_F(TorchScriptLocalTest, InterruptedRunResumesFromItsCheckpoint) {
