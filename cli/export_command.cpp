@@ -104,7 +104,7 @@ int WriteSpecAndModelFiles(const coordinator::ExperimentResults& results, const 
 int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err) {
   if (options.out_dir.empty() && options.models_dir.empty()) {
     err << "gridrun export: give --out DIR (results), --models DIR (trained networks) or both\n";
-    return 1;
+    return 2;  // a usage error, as gridrun_main.cpp's exit codes say
   }
   if (options.out_dir.empty()) return ExportModels(options, out, err);
   auto results = coordinator::ReadExperimentFromFile(options.db_path, options.experiment,

@@ -61,6 +61,8 @@ struct ExportOptions {
   int64_t trial = -1;      // --models of this trial number only (-1: all)
 };
 
+// Returns the exit code: 0, 1 (failed, the reason on `err`), or 2 when
+// neither --out nor --models was given.
 int RunExport(const ExportOptions& options, std::ostream& out, std::ostream& err);
 
 // The --models part alone (cli/export_models.cpp).

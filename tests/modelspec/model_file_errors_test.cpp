@@ -97,7 +97,7 @@ critic:
     - Flatten
     - Linear: {out_features: 1}
 )yaml",
-     "gan.yaml: line 3: unknown key 'optimiser' (allowed: name, description, kind, objective, conditional, data, settings, init, parameter_counts, generator, critic, discriminator, encoder, heads, decoder, classifier)"},
+     "gan.yaml: line 3: unknown key 'optimiser' (allowed: name, description, kind, objective, conditional, data, settings, init, parameter_counts, generator, critic, discriminator, encoder, heads, decoder, classifier, torchscript_sha256)"},
     {"MissingCritic",
      R"yaml(objective: wgan
 settings: {latent_size: 16, width: 32}

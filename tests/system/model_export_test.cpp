@@ -158,7 +158,7 @@ TEST_F(ModelExportTest, SampleWritesTheRequestedLayoutsAndRefusesBadInputs) {
   EXPECT_EQ(code, 1);
   EXPECT_NE(out.find("has no trial 3"), std::string::npos) << out;
   std::tie(code, out) = Gridrun({"export", "--db", Db(), "tiny-cgan"});
-  EXPECT_EQ(code, 1);
+  EXPECT_EQ(code, 2) << "neither --out nor --models is a usage error";
   EXPECT_NE(out.find("--models DIR"), std::string::npos) << out;
 }
 
