@@ -9,13 +9,12 @@
 #include "common/init_from.h"
 #include "common/status_macros.h"
 #include "common/trial_config.h"
+#include "coordinator/chunked_bytes_writer.h"
 #include "coordinator/request_validation.h"
 #include "coordinator/status_util.h"
 
 namespace gridrun::coordinator {
 namespace {
-
-constexpr size_t kChunkBytes = 1 << 20;
 
 absl::Status ValidateLeaseTriple(const std::string& worker_id, int64_t trial_id,
                                  int32_t attempt) {
@@ -138,27 +137,12 @@ class SaveReactor final : public grpc::ServerReadReactor<v1::CheckpointChunk> {
   std::unique_ptr<CheckpointFiles::Upload> upload_;
 };
 
-class FetchReactor final : public grpc::ServerWriteReactor<v1::CheckpointChunk> {
+class FetchReactor final : public ChunkedBytesWriter<v1::CheckpointChunk> {
  public:
   FetchReactor(WorkerServiceImpl* service, grpc::CallbackServerContext* context,
                const v1::FetchCheckpointRequest* request) {
-    absl::Status status = Prepare(service, *context, *request);
-    if (!status.ok()) {
-      Finish(ToGrpcStatus(status));
-      return;
-    }
-    WriteNext();
+    Start(Prepare(service, *context, *request));
   }
-
-  void OnWriteDone(bool ok) override {
-    if (!ok || offset_ >= bytes_.size()) {
-      Finish(grpc::Status::OK);  // done, or the client went away
-      return;
-    }
-    WriteNext();
-  }
-
-  void OnDone() override { delete this; }
 
  private:
   // Newest first; a corrupt file is dropped and the previous one is tried, so
@@ -219,20 +203,6 @@ class FetchReactor final : public grpc::ServerWriteReactor<v1::CheckpointChunk> 
     return absl::NotFoundError(
         absl::StrCat("trial ", request.trial_id(), " has no usable checkpoint"));
   }
-
-  // The header goes with the first chunk (also for an empty checkpoint).
-  void WriteNext() {
-    const size_t n = std::min(kChunkBytes, bytes_.size() - offset_);
-    if (offset_ > 0) chunk_.clear_header();
-    chunk_.set_data(bytes_.substr(offset_, n));
-    offset_ += n;
-    if (n == 0) offset_ = bytes_.size() + 1;  // an empty file is one chunk
-    StartWrite(&chunk_);
-  }
-
-  std::string bytes_;
-  size_t offset_ = 0;
-  v1::CheckpointChunk chunk_;
 };
 
 }  // namespace

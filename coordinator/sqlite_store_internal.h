@@ -138,6 +138,22 @@ struct SqliteTrialStore::LeaseState {
   std::string stop_reason;
 };
 
+namespace sqlite_store {
+
+// What a failed transaction returns: RESOURCE_EXHAUSTED for a full disk
+// (not a bug: clients, workers included, retry it and the same call can
+// succeed once space returns), INTERNAL for anything else.
+inline absl::Status StatusOfException(const std::string& operation, const std::string& path,
+                                      const std::exception& e) {
+  if (const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
+      sqlite != nullptr && (sqlite->getErrorCode() & 0xff) == SQLITE_FULL) {
+    return absl::ResourceExhaustedError(absl::StrCat(operation, ": ", e.what(), " (", path, ")"));
+  }
+  return absl::InternalError(absl::StrCat(operation, ": ", e.what()));
+}
+
+}  // namespace sqlite_store
+
 template <typename Body>
 auto SqliteTrialStore::InTransaction(bool write, const std::string& operation, Body&& body)
     -> decltype(body()) {
@@ -188,14 +204,7 @@ auto SqliteTrialStore::InTransaction(bool write, const std::string& operation, B
         // The connection is unusable; the next call reports the same error.
       }
     }
-    // A full disk is not a bug: RESOURCE_EXHAUSTED tells clients (workers
-    // retry it) that the same call can succeed once space returns.
-    if (const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
-        sqlite != nullptr && (sqlite->getErrorCode() & 0xff) == SQLITE_FULL) {
-      return absl::ResourceExhaustedError(absl::StrCat(operation, ": ", e.what(), " (",
-                                                       path_, ")"));
-    }
-    return absl::InternalError(absl::StrCat(operation, ": ", e.what()));
+    return sqlite_store::StatusOfException(operation, path_, e);
   }
 }
 
@@ -220,12 +229,7 @@ auto SqliteTrialStore::InNestedTransaction(bool write, const std::string& operat
     } catch (const std::exception&) {
       // The outer transaction fails at its COMMIT and rolls back.
     }
-    if (const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
-        sqlite != nullptr && (sqlite->getErrorCode() & 0xff) == SQLITE_FULL) {
-      return absl::ResourceExhaustedError(absl::StrCat(operation, ": ", e.what(), " (",
-                                                       path_, ")"));
-    }
-    return absl::InternalError(absl::StrCat(operation, ": ", e.what()));
+    return sqlite_store::StatusOfException(operation, path_, e);
   }
 }
 

@@ -8,13 +8,12 @@
 
 #include "absl/status/status.h"
 #include "common/status_macros.h"
+#include "coordinator/chunked_bytes_writer.h"
 #include "coordinator/request_validation.h"
 #include "coordinator/status_util.h"
 
 namespace gridrun::coordinator {
 namespace {
-
-constexpr size_t kChunkBytes = 1 << 20;
 
 absl::Status NoStore() {
   return absl::UnimplementedError("this coordinator stores no TorchScript files");
@@ -98,27 +97,12 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::TorchScriptChunk>
   std::unique_ptr<TorchScriptStore::Upload> upload_;
 };
 
-class FetchReactor final : public grpc::ServerWriteReactor<v1::TorchScriptChunk> {
+class FetchReactor final : public ChunkedBytesWriter<v1::TorchScriptChunk> {
  public:
   FetchReactor(WorkerServiceImpl* service, grpc::CallbackServerContext* context,
                const v1::FetchTorchScriptRequest* request) {
-    absl::Status status = Prepare(service, *context, *request);
-    if (!status.ok()) {
-      Finish(ToGrpcStatus(status));
-      return;
-    }
-    WriteNext();
+    Start(Prepare(service, *context, *request));
   }
-
-  void OnWriteDone(bool ok) override {
-    if (!ok || offset_ >= bytes_.size()) {
-      Finish(grpc::Status::OK);  // done, or the client went away
-      return;
-    }
-    WriteNext();
-  }
-
-  void OnDone() override { delete this; }
 
  private:
   absl::Status Prepare(WorkerServiceImpl* service, const grpc::CallbackServerContext& context,
@@ -131,20 +115,6 @@ class FetchReactor final : public grpc::ServerWriteReactor<v1::TorchScriptChunk>
     chunk_.mutable_header()->set_total_bytes(static_cast<int64_t>(bytes_.size()));
     return absl::OkStatus();
   }
-
-  // The header goes with the first chunk (also for an empty file).
-  void WriteNext() {
-    const size_t n = std::min(kChunkBytes, bytes_.size() - offset_);
-    if (offset_ > 0) chunk_.clear_header();
-    chunk_.set_data(bytes_.substr(offset_, n));
-    offset_ += n;
-    if (n == 0) offset_ = bytes_.size() + 1;  // an empty file is one chunk
-    StartWrite(&chunk_);
-  }
-
-  std::string bytes_;
-  size_t offset_ = 0;
-  v1::TorchScriptChunk chunk_;
 };
 
 }  // namespace
