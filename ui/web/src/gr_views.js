@@ -47,6 +47,11 @@
         : `stop when ${r.metric} ${r.kind} ${r.bound}`);
     }
     if (search.keep_best) parts.push(`keep the best epoch by ${search.keep_best.metric} (${search.keep_best.mode})`);
+    if (search.keep_trained !== undefined) {
+      parts.push(search.keep_trained < 0 ? 'keep every trained model'
+        : search.keep_trained === 0 ? 'keep no trained model'
+        : `keep the trained models of the newest ${search.keep_trained} complete trials`);
+    }
     return parts.join('; ');
   }
   function earlyStopping(outline) { return !!(outline.search && (outline.search.scheduler || (outline.search.stop || []).length)); }
@@ -257,7 +262,7 @@
       el('tr', null, el('th', null, 'created'), el('td', null, GR.formatTime(outline.created_ms))),
       el('tr', null, el('th', null, 'compute'), el('td', null, GR.formatDuration(outline.compute_ms))),
       el('tr', null, el('th', null, 'trial-epochs'), el('td', {id: 'compute-saved'}, outline.compute_saved)),
-      outline.search ? el('tr', null, el('th', null, 'search'), el('td', {id: 'search-settings'}, searchText(outline.search))) : null,
+      searchText(outline.search) ? el('tr', null, el('th', null, 'search'), el('td', {id: 'search-settings'}, searchText(outline.search))) : null,
       outline.axes.map((a) => el('tr', null, el('th', null, a), el('td', null, (outline.axis_values[a] || []).join(', ')))));
     // Sections that draw after being attached (uPlot measures its container)
     // come as {node, draw}; the rest are elements.
