@@ -44,6 +44,31 @@ inline double Quantile(std::vector<double> v, double q) {
   return v[std::min(i, v.size() - 1)];
 }
 
+// The middle sample (the upper one of an even count) of unsorted samples.
+inline double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Two variants timed against each other in one process: `rounds` rounds, each
+// running both for `steps` steps in alternating order (AB, then BA, ...) so a
+// change in the machine's load falls on both alike. `run(i, steps, &times)`
+// appends variant i's step times. Returns each variant's median of its round
+// medians, in the unit `run` records.
+template <typename Run>
+std::vector<double> AlternatingRoundMedians(Run&& run, int rounds, int steps) {
+  std::vector<std::vector<double>> medians(2);
+  for (int r = 0; r < rounds; ++r) {
+    for (int i = 0; i < 2; ++i) {
+      const int variant = (r % 2 == 0) ? i : 1 - i;
+      std::vector<double> times;
+      run(variant, steps, &times);
+      medians[variant].push_back(Median(times));
+    }
+  }
+  return {Median(medians[0]), Median(medians[1])};
+}
+
 inline std::string CpuModel() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;

@@ -41,13 +41,7 @@ using gridrun::bench::NowSeconds;
 
 struct Build {
   std::unique_ptr<gridrun::models::Trainer> trainer;
-  std::vector<double> round_medians;
 };
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -147,17 +141,13 @@ int main(int argc, char** argv) {
   std::vector<double> warm;
   for (Build& build : builds) run(build, 20, &warm);
   const int n =
-      steps > 0 ? steps : std::clamp(static_cast<int>(round_ms / (Median(warm) * 1e3)), 5, 2000);
-  for (int r = 0; r < rounds; ++r) {
-    for (int i = 0; i < 2; ++i) {
-      Build& build = builds[(r % 2 == 0) ? i : 1 - i];
-      std::vector<double> times;
-      run(build, n, &times);
-      build.round_medians.push_back(Median(times));
-    }
-  }
-  const double file_ms = Median(builds[0].round_medians) * 1e3;
-  const double script_ms = Median(builds[1].round_medians) * 1e3;
+      steps > 0 ? steps : std::clamp(
+          static_cast<int>(round_ms / (gridrun::bench::Median(warm) * 1e3)), 5, 2000);
+  const std::vector<double> medians = gridrun::bench::AlternatingRoundMedians(
+      [&](int i, int count, std::vector<double>* times) { run(builds[i], count, times); },
+      rounds, n);
+  const double file_ms = medians[0] * 1e3;
+  const double script_ms = medians[1] * 1e3;
   std::printf(
       "{\"width\":%d,\"latent_size\":%d,\"batch\":%d,\"threads\":%d,\"rounds\":%d,\"steps\":%d,"
       "\"file_step_ms\":%.3f,\"torchscript_step_ms\":%.3f,\"torchscript_over_file\":%.4f}\n",
