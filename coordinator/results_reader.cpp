@@ -23,6 +23,7 @@
 namespace gridrun::coordinator {
 namespace {
 
+using reader_internal::kSqlParamsOfTrial;
 using reader_internal::NoExperiment;
 using reader_internal::ValueOrNaN;
 
@@ -40,7 +41,6 @@ constexpr char kSqlParamsOfExperiment[] =
     "SELECT p.trial_id, p.name, p.value FROM trial_params AS p "
     "JOIN trials AS t ON t.trial_id = p.trial_id WHERE t.experiment_id = ?1";
 
-constexpr char kSqlParamsOfTrial[] = "SELECT name, value FROM trial_params WHERE trial_id = ?1";
 
 // Last values: trial_metrics_last already follows trial_source.
 constexpr char kSqlLastMetrics[] =

@@ -16,6 +16,10 @@
 
 namespace gridrun::coordinator::reader_internal {
 
+// A trial's parameters (name, value) as stored.
+inline constexpr char kSqlParamsOfTrial[] =
+    "SELECT name, value FROM trial_params WHERE trial_id = ?1";
+
 // A NULL REAL column (a NaN the worker reported) as NaN.
 double ValueOrNaN(const SQLite::Column& column);
 

@@ -24,6 +24,7 @@
 namespace gridrun::coordinator {
 namespace {
 
+using reader_internal::kSqlParamsOfTrial;
 using reader_internal::NoExperiment;
 using reader_internal::ValueOrNaN;
 
@@ -69,7 +70,6 @@ constexpr char kSqlLastOfTrial[] = "SELECT name, value FROM trial_metrics_last W
 constexpr char kSqlFinalOfTrial[] =
     "SELECT f.name, f.value FROM trial_source AS s "
     "JOIN final_metrics AS f ON f.trial_id = s.source_trial_id WHERE s.trial_id = ?1";
-constexpr char kSqlParamsOfTrial[] = "SELECT name, value FROM trial_params WHERE trial_id = ?1";
 
 constexpr char kSqlCurve[] =
     "SELECT m.step, m.epoch, m.value FROM trial_source AS s "
@@ -81,7 +81,7 @@ constexpr char kSqlHasParam[] =
     "WHERE t.experiment_id = ?1 AND p.name = ?2 LIMIT 1";
 
 constexpr char kSqlConfig[] = "SELECT config_json FROM trials WHERE trial_id = ?1";
-constexpr char kSqlAttemptsOfTrial[] =
+constexpr char kSqlAttemptsOfTrialSource[] =
     "SELECT a.trial_id, a.attempt, a.worker_id, a.environment_json, a.started_ms "
     "FROM trial_source AS s JOIN trial_attempts AS a ON a.trial_id = s.source_trial_id "
     "WHERE s.trial_id = ?1 ORDER BY a.attempt";
@@ -513,7 +513,7 @@ absl::StatusOr<TrialDetail> ResultsReader::ReadTrialDetail(const std::string& id
     SQLite::Statement config(*db_, kSqlConfig);
     config.bind(1, id);
     if (config.executeStep()) detail.config_json = config.getColumn(0).getString();
-    SQLite::Statement attempts(*db_, kSqlAttemptsOfTrial);
+    SQLite::Statement attempts(*db_, kSqlAttemptsOfTrialSource);
     attempts.bind(1, id);
     while (attempts.executeStep()) {
       AttemptRecord attempt;

@@ -27,7 +27,7 @@
 namespace gridrun::models {
 namespace {
 
-constexpr uint64_t kEvalStream = 11;
+constexpr uint64_t kGanEvalStream = 11;
 
 // Sets requires_grad on `params` for its lifetime, then restores true.
 class FreezeGuard {
@@ -159,7 +159,7 @@ class GanTrainer final : public Trainer {
 
     // Generated images: eval_samples of them (n_real when unset), from a
     // stream that is the same at every evaluation.
-    at::Generator gen = StreamGenerator(kEvalStream);
+    at::Generator gen = StreamGenerator(kGanEvalStream);
     const int64_t n_fake = config_.eval_samples > 0 ? config_.eval_samples : n_real;
     double fake_sum = 0, fake_log_1md = 0, fake_correct = 0;
     for (int64_t start = 0; start < n_fake; start += chunk) {

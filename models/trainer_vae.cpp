@@ -14,7 +14,7 @@
 namespace gridrun::models {
 namespace {
 
-constexpr uint64_t kEvalStream = 10;
+constexpr uint64_t kVaeEvalStream = 10;
 
 class VaeTrainer final : public Trainer {
  public:
@@ -45,7 +45,7 @@ class VaeTrainer final : public Trainer {
   }
 
   absl::StatusOr<Metrics> DoEvaluate(const Batch& held_out) override {
-    at::Generator gen = StreamGenerator(kEvalStream);
+    at::Generator gen = StreamGenerator(kVaeEvalStream);
     const int64_t n = held_out.images.size(0);
     double recon_sum = 0, kl_sum = 0;
     for (int64_t start = 0; start < n; start += options_.eval_batch_size) {

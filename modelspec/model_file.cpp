@@ -29,8 +29,6 @@ const std::vector<std::string>& NetworkKeys() {
   return kKeys;
 }
 
-int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
-
 // Collects problems as "PATH: line L: problem"; the first one is returned.
 class FileParser {
  public:

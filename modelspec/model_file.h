@@ -74,6 +74,9 @@ const std::vector<std::string>& ModelSettingNames();  // latent_size, width, dep
 // The data-set names an expression may use.
 const std::vector<std::string>& DataNames();  // num_classes, channels, image_size, ...
 
+// The 1-based line of `node` in its file, as error messages name it.
+inline int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
+
 struct SettingDecl {
   bool declared = false;
   int64_t value = 0;   // the default

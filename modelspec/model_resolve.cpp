@@ -11,8 +11,6 @@
 namespace gridrun::modelspec {
 namespace {
 
-int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
-
 int64_t Numel(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) n *= d;

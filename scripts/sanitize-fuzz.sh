@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # The sanitizer and fuzzing phases of CI (docs/RELIABILITY.md).
-#   ./scripts/sanitize-fuzz.sh build   # configure + build build-asan and build-fuzz
+#   ./scripts/sanitize-fuzz.sh build   # configure + build build-asan
 #   ./scripts/sanitize-fuzz.sh test    # ASan/UBSan ctest suites, then every fuzzer
 # scripts/test.sh calls both (setup.sh builds only what a user runs). Environment:
-#   SKIP_SANITIZERS=1   leave out build-asan and its tests
-#   SKIP_FUZZ=1         leave out build-fuzz and the fuzz runs
+#   SKIP_SANITIZERS=1   leave out the sanitizer test suites
+#   SKIP_FUZZ=1         leave out the fuzzers and their runs
 #   FUZZ_SECONDS=N      seconds per fuzz target (default 30)
-# Both builds are torch-free (-DGRIDRUN_BUILD_TORCH=OFF): coordinator, CLI,
-# store, spec parser and the data file readers.
+# One torch-free tree, build-asan/, built by clang-14 with -DGRIDRUN_FUZZ=ON:
+# every object is instrumented for ASan, UBSan and libFuzzer's coverage, so
+# the same compiled coordinator, CLI, store, spec parser and data file readers
+# serve both the sanitizer test binaries and the fuzzers (one tree, not two:
+# CI time).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 ASAN_DIR=${ASAN_DIR:-build-asan}
-FUZZ_DIR=${FUZZ_DIR:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 FUZZ_TARGETS=(grid_spec data_readers coordinator_rpc model_file)
 JOBS=$(nproc)
@@ -32,22 +34,22 @@ fi
 section() { printf '\n==== %s ====\n' "$*"; }
 
 build() {
-  local status=0
-  if [[ -z "${SKIP_SANITIZERS:-}" ]]; then
-    section "configure + build $ASAN_DIR (gcc, ASan + UBSan, no torch)"
-    cmake -S . -B "$ASAN_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DGRIDRUN_BUILD_TORCH=OFF -DGRIDRUN_BUILD_BENCH=OFF -DGRIDRUN_SANITIZE=ON &&
-      cmake --build "$ASAN_DIR" -j "$JOBS" || status=1
+  if [[ -n "${SKIP_SANITIZERS:-}" && -n "${SKIP_FUZZ:-}" ]]; then return 0; fi
+  local tests=ON
+  [[ -n "${SKIP_SANITIZERS:-}" ]] && tests=OFF
+  # A tree configured by an earlier version of this script with gcc cannot
+  # switch compilers in place.
+  if [[ -f $ASAN_DIR/CMakeCache.txt ]] &&
+    ! grep -q '^CMAKE_CXX_COMPILER:.*clang' "$ASAN_DIR/CMakeCache.txt"; then
+    rm -rf "$ASAN_DIR"
   fi
-  if [[ -z "${SKIP_FUZZ:-}" ]]; then
-    section "configure + build $FUZZ_DIR (clang-14, libFuzzer + ASan + UBSan, no torch)"
-    CC=clang-14 CXX=clang++-14 cmake -S . -B "$FUZZ_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" \
-      "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" \
-      -DGRIDRUN_BUILD_TORCH=OFF -DGRIDRUN_BUILD_TESTS=OFF -DGRIDRUN_FUZZ=ON &&
-      cmake --build "$FUZZ_DIR" -j "$JOBS" --target fuzzers || status=1
-  fi
-  return $status
+  section "configure + build $ASAN_DIR (clang-14, ASan + UBSan + libFuzzer coverage, no torch)"
+  CC=clang-14 CXX=clang++-14 cmake -S . -B "$ASAN_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" \
+    "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" \
+    -DGRIDRUN_BUILD_TORCH=OFF -DGRIDRUN_BUILD_BENCH=OFF -DGRIDRUN_BUILD_TESTS=$tests \
+    -DGRIDRUN_FUZZ=ON &&
+    cmake --build "$ASAN_DIR" -j "$JOBS"
 }
 
 sanitizer_tests() {
@@ -64,17 +66,17 @@ sanitizer_tests() {
 # Runs one fuzzer for FUZZ_SECONDS on a copy of its seed corpus (the repo's
 # corpus is never written), with the regression inputs as a second corpus
 # directory (read, replayed, never written). A crashing input is kept in
-# $FUZZ_DIR/fuzz-artifacts/<target>/ to be added to fuzz/regressions/<target>/.
+# $ASAN_DIR/fuzz-artifacts/<target>/ to be added to fuzz/regressions/<target>/.
 fuzz_one() {
-  local target=$1 exe=$FUZZ_DIR/fuzz/fuzz_$1 work status
+  local target=$1 exe=$ASAN_DIR/fuzz/fuzz_$1 work status
   work=$(mktemp -d)
-  mkdir -p "$work/corpus" "$FUZZ_DIR/fuzz-artifacts/$target"
+  mkdir -p "$work/corpus" "$ASAN_DIR/fuzz-artifacts/$target"
   cp fuzz/corpus/"$target"/* "$work/corpus/"
   section "fuzz $target (${FUZZ_SECONDS}s)"
   local dict=()
   [[ -f fuzz/$target.dict ]] && dict=(-dict="fuzz/$target.dict")
   "$exe" -max_total_time="$FUZZ_SECONDS" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
-    "${dict[@]}" -artifact_prefix="$FUZZ_DIR/fuzz-artifacts/$target/" \
+    "${dict[@]}" -artifact_prefix="$ASAN_DIR/fuzz-artifacts/$target/" \
     "$work/corpus" "fuzz/regressions/$target" >"$work/log" 2>&1
   status=$?
   grep -v '^#[0-9]' "$work/log" | tail -n 40
@@ -91,7 +93,7 @@ run_tests() {
     sanitizer_tests || failed+=("sanitizer tests")
   fi
   if [[ -z "${SKIP_FUZZ:-}" ]]; then
-    if ! cmake --build "$FUZZ_DIR" -j "$JOBS" --target fuzzers; then
+    if ! cmake --build "$ASAN_DIR" -j "$JOBS" --target fuzzers; then
       failed+=("fuzz build")
     else
       for target in "${FUZZ_TARGETS[@]}"; do

@@ -13,6 +13,7 @@
 
 namespace gridrun::cli {
 namespace {
+namespace cli_display_test {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -191,5 +192,6 @@ TEST(CliExportNamesTest, CsvEscapeQuotesOnlyWhenNeeded) {
   EXPECT_EQ(CsvEscape("two\nlines"), "\"two\nlines\"");
 }
 
+}  // namespace cli_display_test
 }  // namespace
 }  // namespace gridrun::cli

@@ -18,6 +18,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace experiments_test {
 
 namespace fs = std::filesystem;
 
@@ -105,5 +106,6 @@ TEST(ExperimentsTest, EverySmokeVariantValidates) {
   }
 }
 
+}  // namespace experiments_test
 }  // namespace
 }  // namespace gridrun::coordinator

@@ -9,6 +9,7 @@
 
 namespace gridrun::cli {
 namespace {
+namespace query_command_test {
 
 class QueryCommandTest : public ::testing::Test {
  protected:
@@ -124,5 +125,6 @@ TEST_F(QueryCommandTest, LongQueriesStopAtTheTimeLimit) {
   EXPECT_EQ(err_.str(), "gridrun query: query stopped after the time limit of 200 ms\n");
 }
 
+}  // namespace query_command_test
 }  // namespace
 }  // namespace gridrun::cli

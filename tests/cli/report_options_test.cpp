@@ -13,6 +13,7 @@
 
 namespace gridrun::cli {
 namespace {
+namespace report_options_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -116,5 +117,6 @@ TEST(CliReportOptionsTest, MetricNamesPutKeyMetricsFirst) {
   EXPECT_THAT(MetricNames(r), ElementsAre("loss/total", "fid", "alpha", "zeta"));
 }
 
+}  // namespace report_options_test
 }  // namespace
 }  // namespace gridrun::cli

@@ -6,6 +6,7 @@
 
 namespace gridrun::cli {
 namespace {
+namespace run_environment_text_test {
 
 std::string Joined(const std::vector<EnvironmentField>& fields) {
   std::string text;
@@ -44,5 +45,6 @@ TEST(RunEnvironmentTextTest, MissingOrMalformedIsUnknown) {
   EXPECT_EQ(partial[4].value, "7");
 }
 
+}  // namespace run_environment_text_test
 }  // namespace
 }  // namespace gridrun::cli

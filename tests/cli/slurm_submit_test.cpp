@@ -14,6 +14,7 @@
 
 namespace gridrun::cli {
 namespace {
+namespace slurm_submit_test {
 
 namespace fs = std::filesystem;
 
@@ -296,5 +297,6 @@ TEST(ResolveSlurmJobTest, DefaultsComeFromTheConnection) {
   EXPECT_EQ(bad.status().message(), "--array 0: must be 1..100000");
 }
 
+}  // namespace slurm_submit_test
 }  // namespace
 }  // namespace gridrun::cli

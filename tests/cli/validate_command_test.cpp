@@ -13,6 +13,7 @@
 
 namespace gridrun::cli {
 namespace {
+namespace validate_command_test {
 
 namespace fs = std::filesystem;
 
@@ -160,5 +161,6 @@ TEST_F(ValidateCommandTest, ProgramExitCodes) {
   EXPECT_EQ(run("--help"), 0);
 }
 
+}  // namespace validate_command_test
 }  // namespace
 }  // namespace gridrun::cli

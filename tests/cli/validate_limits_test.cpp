@@ -14,6 +14,7 @@
 
 namespace gridrun::cli {
 namespace {
+namespace validate_limits_test {
 
 TEST(ValidateLimitsTest, AliasBombsAreRefusedInWellUnderASecond) {
   const std::filesystem::path dir = std::filesystem::path(testing::TempDir()) / "validate_limits";
@@ -40,5 +41,6 @@ TEST(ValidateLimitsTest, AliasBombsAreRefusedInWellUnderASecond) {
   std::filesystem::remove_all(dir);
 }
 
+}  // namespace validate_limits_test
 }  // namespace
 }  // namespace gridrun::cli

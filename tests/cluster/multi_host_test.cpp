@@ -18,6 +18,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace multi_host_test {
 
 using coordinator::TrialState;
 
@@ -168,5 +169,6 @@ TEST_F(MultiHostTest, TrialTrainsWithGradientsAllReducedAcrossTwoHosts) {
   EXPECT_LT(across.rbegin()->second, across.begin()->second);
 }
 
+}  // namespace multi_host_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -18,6 +18,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace slurm_workers_test {
 
 using coordinator::TrialState;
 using Clock = std::chrono::steady_clock;
@@ -246,5 +247,6 @@ TEST_F(SlurmWorkersTest, TimeLimitWarningCheckpointsAndRequeuesTheJob) {
   EXPECT_NE(JobLog(job, 0).find("requeueing job"), std::string::npos) << JobLog(job, 0);
 }
 
+}  // namespace slurm_workers_test
 }  // namespace
 }  // namespace gridrun::testing

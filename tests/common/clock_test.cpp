@@ -4,6 +4,7 @@
 
 namespace gridrun {
 namespace {
+namespace clock_test {
 
 TEST(ClockTest, FakeClockAdvancesOnlyWhenTold) {
   FakeClock clock(1000);
@@ -20,5 +21,6 @@ TEST(ClockTest, SystemClockIsNearWallTime) {
   EXPECT_LE(now, SystemClock::Get()->NowMs());
 }
 
+}  // namespace clock_test
 }  // namespace
 }  // namespace gridrun

@@ -4,6 +4,7 @@
 
 namespace gridrun {
 namespace {
+namespace duration_test {
 
 TEST(DurationTest, ParsesUnits) {
   EXPECT_EQ(*ParseDurationMs("30s"), 30'000);
@@ -22,5 +23,6 @@ TEST(DurationTest, RejectsGarbage) {
   }
 }
 
+}  // namespace duration_test
 }  // namespace
 }  // namespace gridrun

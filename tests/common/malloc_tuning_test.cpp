@@ -18,6 +18,7 @@
 
 namespace gridrun {
 namespace {
+namespace malloc_tuning_test {
 
 // An 8 MiB block (an activation of a big batch) must come from the heap and
 // stay there after free(), not be mmapped and unmapped: glibc's default
@@ -47,5 +48,6 @@ TEST(MallocTuningTest, TheUsersOwnMallocSettingsWin) {
   ASSERT_EQ(unsetenv("MALLOC_TRIM_THRESHOLD_"), 0);
 }
 
+}  // namespace malloc_tuning_test
 }  // namespace
 }  // namespace gridrun

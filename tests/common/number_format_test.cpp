@@ -6,6 +6,7 @@
 
 namespace gridrun {
 namespace {
+namespace number_format_test {
 
 TEST(NumberFormatTest, ShortestDigitsLaidOutAsPythonRepr) {
   EXPECT_EQ(FormatShortestDouble(0.001), "0.001");
@@ -24,5 +25,6 @@ TEST(NumberFormatTest, NonFiniteValues) {
   EXPECT_EQ(FormatShortestDouble(std::numeric_limits<double>::quiet_NaN()), "nan");
 }
 
+}  // namespace number_format_test
 }  // namespace
 }  // namespace gridrun

@@ -4,6 +4,7 @@
 
 namespace gridrun {
 namespace {
+namespace sha256_test {
 
 TEST(Sha256Test, KnownVectors) {
   EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -17,5 +18,6 @@ TEST(Sha256Test, IncrementalEqualsOneShot) {
   EXPECT_EQ(builder.FinishHex(), Sha256Hex("abc"));
 }
 
+}  // namespace sha256_test
 }  // namespace
 }  // namespace gridrun

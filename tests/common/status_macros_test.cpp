@@ -7,6 +7,7 @@
 
 namespace gridrun {
 namespace {
+namespace status_macros_test {
 
 int calls = 0;
 
@@ -62,5 +63,6 @@ TEST(StatusMacrosTest, AssignOrReturnMovesTheValueOrReturnsTheStatus) {
   EXPECT_EQ(calls, 2);
 }
 
+}  // namespace status_macros_test
 }  // namespace
 }  // namespace gridrun

@@ -18,6 +18,7 @@
 
 namespace gridrun {
 namespace {
+namespace subprocess_test {
 
 namespace fs = std::filesystem;
 
@@ -237,5 +238,6 @@ TEST(SubprocessTest, ChildProcessesListsLiveChildrenOnly) {
   EXPECT_EQ(*child->Wait(), 128 + SIGKILL);
 }
 
+}  // namespace subprocess_test
 }  // namespace
 }  // namespace gridrun

@@ -4,6 +4,7 @@
 
 namespace gridrun {
 namespace {
+namespace trial_config_test {
 
 TrialConfig Example() {
   TrialConfig c;
@@ -52,5 +53,6 @@ TEST(TrialConfigTest, WrongTypeNamesTheKey) {
   EXPECT_FALSE(TrialConfigFromJson("not json").ok());
 }
 
+}  // namespace trial_config_test
 }  // namespace
 }  // namespace gridrun

@@ -14,6 +14,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace config_hash_pin_test {
 
 struct PinnedTrial {
   std::string config_json;
@@ -95,5 +96,6 @@ TEST(ConfigHashPinTest, DefaultConfigKeepsItsJsonAndHash) {
             "feef488b3a176e1ba649fbddb6712865707e16a581556d4a22e22b7821dc7aeb");
 }
 
+}  // namespace config_hash_pin_test
 }  // namespace
 }  // namespace gridrun::coordinator

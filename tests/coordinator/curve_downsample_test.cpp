@@ -9,6 +9,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace curve_downsample_test {
 
 std::vector<MetricSample> Curve(int n) {
   std::vector<MetricSample> points;
@@ -53,5 +54,6 @@ TEST(CurveDownsampleTest, AllNaNBucketsKeepAGapAndTinyLimitsActAsFour) {
   EXPECT_LE(DownsampleMinMax(points, 1).size(), 4u);
 }
 
+}  // namespace curve_downsample_test
 }  // namespace
 }  // namespace gridrun::coordinator

@@ -14,6 +14,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace grid_expand_test {
 
 // Pinned results for "experiment: e1, dataset: mnist, model: vae-mlp".
 constexpr int64_t kPinnedTrialSeed = 614810277667544175;
@@ -412,5 +413,6 @@ TEST(GridExpandTest, ACancelCheckStopsTheExpansion) {
   EXPECT_EQ((*all)[199].config_sha256, ExpandGrid(spec)[199].config_sha256);
 }
 
+}  // namespace grid_expand_test
 }  // namespace
 }  // namespace gridrun::coordinator

@@ -11,6 +11,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace grid_spec_model_files_test {
 
 constexpr const char* kGan = R"yaml(objective: wgan-gp
 conditional: true
@@ -160,5 +161,6 @@ TEST(GridSpecModelFiles, StructureOnlyNeedsNoFiles) {
   EXPECT_EQ(spec->axes[0].name, "width");
 }
 
+}  // namespace grid_spec_model_files_test
 }  // namespace
 }  // namespace gridrun::coordinator

@@ -13,6 +13,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace grid_spec_test {
 
 const std::string kTopKeys =
     "experiment, dataset, model, epochs, batch_size, ranks, device, seed, latent_size, width, "
@@ -512,5 +513,6 @@ TEST(GridSpecTest, DefaultsPerObjective) {
   EXPECT_EQ(DefaultCriticIters(Objective::kVae), 1);
 }
 
+}  // namespace grid_spec_test
 }  // namespace
 }  // namespace gridrun::coordinator

@@ -20,6 +20,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace results_reader_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -376,5 +377,6 @@ TEST(SchemaMigrationTest, Version3DatabaseGetsTrialSource) {
   std::filesystem::remove_all(dir);
 }
 
+}  // namespace results_reader_test
 }  // namespace
 }  // namespace gridrun::coordinator

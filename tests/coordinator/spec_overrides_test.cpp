@@ -11,6 +11,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace spec_overrides_test {
 
 constexpr char kSpec[] =
     "# a comment the rewrite drops\n"
@@ -215,5 +216,6 @@ TEST(SpecOverridesTest, TooManyOverridesAreRefused) {
   EXPECT_TRUE(ApplySpecOverrides(kSpec, std::vector<std::string>(256, "epochs=1")).ok());
 }
 
+}  // namespace spec_overrides_test
 }  // namespace
 }  // namespace gridrun::coordinator

@@ -13,6 +13,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace spec_search_test {
 
 // Lines 1-4; a case's own lines start at line 5.
 constexpr char kVae[] = "experiment: e1\ndataset: mnist\nmodel: vae-mlp\nepochs: 9\n";
@@ -286,5 +287,6 @@ TEST(SpecSearchTest, SetOverridesTheSearchKeys) {
   EXPECT_FALSE(plain->search.scheduler.has_value());
 }
 
+}  // namespace spec_search_test
 }  // namespace
 }  // namespace gridrun::coordinator

@@ -17,6 +17,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace sqlite_store_search_test {
 
 constexpr int64_t kLeaseMs = 60'000;
 
@@ -364,5 +365,6 @@ TEST(StoreSearchMigrationTest, Version5DatabaseTakesPausedAndStopped) {
   std::filesystem::remove(path);
 }
 
+}  // namespace sqlite_store_search_test
 }  // namespace
 }  // namespace gridrun::coordinator

@@ -20,6 +20,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace sqlite_trial_store_test {
 
 using store_test::LeaseOf;
 using store_test::MakeTestExperiment;
@@ -46,9 +47,12 @@ struct SqliteFileTraits {
   }
 };
 
+}  // namespace sqlite_trial_store_test
 }  // namespace
 
 namespace store_test {
+using sqlite_trial_store_test::SqliteFileTraits;
+using sqlite_trial_store_test::SqliteMemoryTraits;
 using SqliteStores = ::testing::Types<SqliteMemoryTraits, SqliteFileTraits>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, TrialStoreContractTest, SqliteStores, TrialStoreTraitsNames);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, PersistentTrialStoreContractTest,
@@ -56,6 +60,7 @@ INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, PersistentTrialStoreContractTest,
 }  // namespace store_test
 
 namespace {
+namespace sqlite_trial_store_test {
 
 constexpr int64_t kLeaseMs = 30'000;
 
@@ -539,5 +544,6 @@ TEST_F(SqliteTrialStoreFileTest, CommittedWritesSurviveKillMinus9) {
   EXPECT_EQ(*latest, (std::map<std::string, double>{{"loss", 0.5}}));
 }
 
+}  // namespace sqlite_trial_store_test
 }  // namespace
 }  // namespace gridrun::coordinator

@@ -21,6 +21,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace torchscript_store_test {
 
 class TorchScriptStoreTest : public ::testing::Test {
  protected:
@@ -137,5 +138,6 @@ TEST_F(TorchScriptStoreTest, Version7DatabaseGetsTheTable) {
   EXPECT_EQ((*store)->GetTorchScriptFile(std::string(64, 'a'))->path, "/x");
 }
 
+}  // namespace torchscript_store_test
 }  // namespace
 }  // namespace gridrun::coordinator

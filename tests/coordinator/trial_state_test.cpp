@@ -13,6 +13,7 @@
 
 namespace gridrun::coordinator {
 namespace {
+namespace trial_state_test {
 
 using S = TrialState;
 using E = TrialEvent;
@@ -131,5 +132,6 @@ TEST(TrialStateTest, ExperimentStatusNames) {
   EXPECT_STREQ(ExperimentStatusName(ExperimentStatus::kCancelled), "CANCELLED");
 }
 
+}  // namespace trial_state_test
 }  // namespace
 }  // namespace gridrun::coordinator

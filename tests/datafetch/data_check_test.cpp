@@ -16,6 +16,7 @@
 
 namespace gridrun::datafetch {
 namespace {
+namespace data_check_test {
 
 namespace fs = std::filesystem;
 using fake_data::ReadFileBytes, fake_data::ScopedTempDir, fake_data::WriteFileBytes;
@@ -102,5 +103,6 @@ TEST(DataFetchCheckTest, RealSharedDataIfPresent) {
   }
 }
 
+}  // namespace data_check_test
 }  // namespace
 }  // namespace gridrun::datafetch

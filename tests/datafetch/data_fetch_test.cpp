@@ -20,6 +20,7 @@
 
 namespace gridrun::datafetch {
 namespace {
+namespace data_fetch_test {
 
 namespace fs = std::filesystem;
 using fake_data::ReadFileBytes;
@@ -342,5 +343,6 @@ TEST(DataFetchTest, OfficialSourcesHaveChecksums) {
   EXPECT_EQ(sources[2].files[0].md5, "c32a1d4ab5d03f1284b67883e8d87530");
 }
 
+}  // namespace data_fetch_test
 }  // namespace
 }  // namespace gridrun::datafetch

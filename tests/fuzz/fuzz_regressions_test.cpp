@@ -16,6 +16,7 @@
 
 namespace gridrun::fuzz {
 namespace {
+namespace fuzz_regressions_test {
 
 using TargetFn = int (*)(const uint8_t*, size_t);
 
@@ -68,5 +69,6 @@ TEST(FuzzRegressionsTest, CoordinatorRpcInputs) {
   EXPECT_GE(Replay("coordinator_rpc", CoordinatorRpcOneInput), kMinSeeds);
 }
 
+}  // namespace fuzz_regressions_test
 }  // namespace
 }  // namespace gridrun::fuzz

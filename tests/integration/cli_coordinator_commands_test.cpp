@@ -21,6 +21,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace cli_coordinator_commands_test {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -545,5 +546,6 @@ TEST_F(CliBinaryTest, ExitCodesOfTheRealProgram) {
   }
 }
 
+}  // namespace cli_coordinator_commands_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -27,6 +27,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace cli_results_commands_test {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -544,5 +545,6 @@ TEST_F(CliReportTest, RendersInHeadlessChromium) {
   EXPECT_EQ(ReadWholeFile(screenshot).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
 }
 
+}  // namespace cli_results_commands_test
 }  // namespace
 }  // namespace gridrun::testing

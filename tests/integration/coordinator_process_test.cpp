@@ -13,6 +13,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace coordinator_process_test {
 
 std::string Grid(const std::string& name, int a, int b) {
   std::string spec = "experiment: " + name + "\ndataset: mnist\nmodel: vae-mlp\nepochs: 1\ngrid:\n";
@@ -135,5 +136,6 @@ TEST_F(CoordinatorProcessTest, ThirtyTwoConcurrentWorkersFinishEveryTrialOnce) {
   ExpectEverythingAcknowledgedIsStored(id, ledger, 96);
 }
 
+}  // namespace coordinator_process_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -11,6 +11,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace coordinator_service_test {
 
 using ::testing::HasSubstr;
 
@@ -628,5 +629,6 @@ TEST_F(AuthenticatedCoordinatorTest, EveryRpcNeedsTheToken) {
   EXPECT_EQ(Lease(worker).lease().attempt(), 1);
 }
 
+}  // namespace coordinator_service_test
 }  // namespace
 }  // namespace gridrun::testing

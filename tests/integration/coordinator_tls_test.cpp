@@ -9,6 +9,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace coordinator_tls_test {
 
 class CoordinatorTlsTest : public ::testing::Test {
  protected:
@@ -88,5 +89,6 @@ TEST_F(CoordinatorTlsTest, ClientCertificatesCanBeRequired) {
   EXPECT_TRUE(ok.ok()) << ok.error_message();
 }
 
+}  // namespace coordinator_tls_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -19,6 +19,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace coordinator_v2_test {
 
 class CoordinatorV2Test : public CoordinatorFixture {
  protected:
@@ -390,5 +391,6 @@ TEST_F(CoordinatorV2Test, TwoHundredWatchersCostNoThreadEachAndSeeEveryStateChan
   EXPECT_EQ(ended_ok, kWatchers);
 }
 
+}  // namespace coordinator_v2_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -19,6 +19,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace data_fetch_command_test {
 
 namespace fs = std::filesystem;
 using fake_data::ReadFileBytes;
@@ -141,5 +142,6 @@ TEST(DataFetchCommandTest, OfficialFilesLandAfterARedirect) {
       << check_out;
 }
 
+}  // namespace data_fetch_command_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -19,6 +19,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace local_command_signal_test {
 
 using fake_data::ReadFileBytes;
 using fake_data::ScopedTempDir;
@@ -92,5 +93,6 @@ TEST(LocalCommandSignalTest, CtrlCStopsTheRanksOfItsOwnMpirunOnly) {
   RunAndInterrupt(/*ranks=*/2);
 }
 
+}  // namespace local_command_signal_test
 }  // namespace
 }  // namespace gridrun::testing

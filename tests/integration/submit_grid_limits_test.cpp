@@ -13,6 +13,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace submit_grid_limits_test {
 
 class SubmitGridLimitsTest : public CoordinatorFixture {
  protected:
@@ -67,5 +68,6 @@ TEST_F(SubmitGridLimitsTest, ADeadlineThatPassesStopsTheWork) {
   }
 }
 
+}  // namespace submit_grid_limits_test
 }  // namespace
 }  // namespace gridrun::testing

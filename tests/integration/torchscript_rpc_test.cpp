@@ -16,6 +16,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace torchscript_rpc_test {
 
 class TorchScriptRpcTest : public CoordinatorFixture {
  protected:
@@ -122,5 +123,6 @@ TEST_F(TorchScriptRpcTest, SubmitGridNeedsEveryNamedFileStored) {
   EXPECT_EQ(response.trial_count(), 1);
 }
 
+}  // namespace torchscript_rpc_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -34,6 +34,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace ui_server_test {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -388,5 +389,6 @@ TEST_F(UiServerTest, WebAppInHeadlessChromium) {
   }
 }
 
+}  // namespace ui_server_test
 }  // namespace
 }  // namespace gridrun::testing

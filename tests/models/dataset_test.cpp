@@ -14,6 +14,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace dataset_test {
 
 using fake_data::FakeImages;
 using fake_data::IdxBytes;
@@ -453,5 +454,6 @@ TEST(DatasetRealDataTest, CifarBatchOneShapeAndClassCounts) {
   EXPECT_EQ(test->size(), 5000);
 }
 
+}  // namespace dataset_test
 }  // namespace
 }  // namespace gridrun::models

@@ -18,6 +18,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace eval_classifier_cache_test {
 
 using fake_data::ScopedTempDir;
 
@@ -139,5 +140,6 @@ TEST(EvalClassifierCacheTest, UnusableLockDirIsNotAnError) {
   EXPECT_EQ(record.path.rfind(dir.path() + "/xdg/", 0), 0u) << record.path;
 }
 
+}  // namespace eval_classifier_cache_test
 }  // namespace
 }  // namespace gridrun::models

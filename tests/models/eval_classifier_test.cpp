@@ -13,6 +13,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace eval_classifier_test {
 
 using fake_data::ScopedTempDir;
 
@@ -252,5 +253,6 @@ TEST(EvalClassifierTest, DefaultEpochs) {
   EXPECT_EQ(DefaultClassifierEpochs("cifar10"), 10);
 }
 
+}  // namespace eval_classifier_test
 }  // namespace
 }  // namespace gridrun::models

@@ -6,6 +6,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace image_grid_test {
 
 TEST(ImageGridTest, GrayGridLayoutAndValues) {
   // 5 images of 4x5, image i filled with (i + 1) * 40 / 255 in [0, 1].
@@ -99,5 +100,6 @@ TEST(ImageGridTest, SquareGridShape) {
   EXPECT_EQ(SquareGridShape(0), std::make_pair(1, 1));
 }
 
+}  // namespace image_grid_test
 }  // namespace
 }  // namespace gridrun::models

@@ -12,6 +12,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace layer_table_test {
 
 ModelBundle Build(const char* model, const char* dataset) {
   auto b = BuildModelByName(model, *FindDataset(dataset));
@@ -164,5 +165,6 @@ TEST(LayerTable, WithThousands) {
   EXPECT_EQ(WithThousands(-1234), "-1,234");
 }
 
+}  // namespace layer_table_test
 }  // namespace
 }  // namespace gridrun::models

@@ -16,6 +16,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace model_file_test {
 
 bool Fits(const ModelInfo& m, const DatasetInfo& d) {
   return m.fixed_channels == 0 || (m.fixed_channels == d.channels && m.fixed_size == d.height);
@@ -143,5 +144,6 @@ TEST(ModelFile, BuildModelReadsTheConfigsSource) {
             absl::StatusCode::kInvalidArgument);
 }
 
+}  // namespace model_file_test
 }  // namespace
 }  // namespace gridrun::models

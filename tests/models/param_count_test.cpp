@@ -13,6 +13,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace param_count_test {
 
 struct PresetCase {
   const char* model;
@@ -144,5 +145,6 @@ TEST(ParamCount, KerasConventionAddsBatchNormMovingStatistics) {
   EXPECT_EQ(keras.non_trainable, 16);
 }
 
+}  // namespace param_count_test
 }  // namespace
 }  // namespace gridrun::models

@@ -14,6 +14,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace quality_metrics_test {
 
 using fake_data::ScopedTempDir;
 
@@ -286,5 +287,6 @@ TEST(QualityRealMnistTest, BrieflyTrainedClassifierSeesEveryDigit) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
 }
 
+}  // namespace quality_metrics_test
 }  // namespace
 }  // namespace gridrun::models

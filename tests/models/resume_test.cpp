@@ -15,6 +15,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace resume_test {
 
 class ResumeTest : public ::testing::Test {
  protected:
@@ -142,5 +143,6 @@ TEST_F(ResumeTest, RejectsForeignAndCorruptCheckpoints) {
             absl::StatusCode::kInvalidArgument);
 }
 
+}  // namespace resume_test
 }  // namespace
 }  // namespace gridrun::models

@@ -13,6 +13,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace shape_test {
 
 constexpr int64_t kBatch = 3;  // > 1 for BatchNorm in train mode
 
@@ -140,5 +141,6 @@ TEST(Shape, BuildIsDeterministicUnderSeed) {
   EXPECT_FALSE(torch::equal(pa[0], pc[0]));
 }
 
+}  // namespace shape_test
 }  // namespace
 }  // namespace gridrun::models

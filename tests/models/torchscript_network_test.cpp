@@ -26,6 +26,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace torchscript_network_test {
 
 constexpr int64_t kLatent = 8;
 constexpr int64_t kClasses = 10;
@@ -308,5 +309,6 @@ TEST_F(TorchScriptNetworkTest, TrainsAVaeOfTwoScriptedNetworks) {
             "returned Tensor");
 }
 
+}  // namespace torchscript_network_test
 }  // namespace
 }  // namespace gridrun::models

@@ -20,6 +20,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace trained_networks_test {
 
 TrialConfig Config(const std::string& model, int latent, int width, int depth) {
   TrialConfig c;
@@ -186,5 +187,6 @@ TEST(TrainedNetworksTest, BadWarmStartsAreClearErrorsAndChangeNothing) {
   ExpectEqualTensors(before, Snapshot(*vae.vae), "vae after failed warm starts");
 }
 
+}  // namespace trained_networks_test
 }  // namespace
 }  // namespace gridrun::models

@@ -17,6 +17,7 @@
 
 namespace gridrun::models {
 namespace {
+namespace trainer_test {
 
 class TrainerTest : public ::testing::Test {
  protected:
@@ -369,5 +370,6 @@ TEST_F(TrainerTest, FixedNoiseAndGenerateContracts) {
   EXPECT_EQ(DataRange(Objective::kVae), Range::kZeroOne);
 }
 
+}  // namespace trainer_test
 }  // namespace
 }  // namespace gridrun::models

@@ -7,6 +7,7 @@
 
 namespace gridrun::modelspec {
 namespace {
+namespace expression_test {
 
 const Environment kEnv = {{"width", 64}, {"depth", 3}, {"latent_size", 16}, {"image_size", 28},
                           {"i", 2}};
@@ -76,5 +77,6 @@ TEST(Expression, RecognisesTheWholeScalarOnly) {
   EXPECT_EQ(ExpressionBody("${width * 2}"), "width * 2");
 }
 
+}  // namespace expression_test
 }  // namespace
 }  // namespace gridrun::modelspec

@@ -12,6 +12,7 @@
 
 namespace gridrun::modelspec {
 namespace {
+namespace model_file_errors_test {
 
 struct Case {
   const char* name;
@@ -825,5 +826,6 @@ critic:
             "bomb.yaml: critic (line 9): more than 1000 layers after repeats");
 }
 
+}  // namespace model_file_errors_test
 }  // namespace
 }  // namespace gridrun::modelspec

@@ -21,6 +21,7 @@
 
 namespace gridrun::modelspec {
 namespace {
+namespace pytorch_parity_test {
 
 using nlohmann::json;
 
@@ -185,5 +186,6 @@ TEST(PytorchParity, EveryLayerTypeMatchesPytorch) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+}  // namespace pytorch_parity_test
 }  // namespace
 }  // namespace gridrun::modelspec

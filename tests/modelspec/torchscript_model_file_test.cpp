@@ -10,6 +10,7 @@
 
 namespace gridrun::modelspec {
 namespace {
+namespace torchscript_model_file_test {
 
 constexpr char kGan[] = R"yaml(objective: wgan-gp
 conditional: true
@@ -124,5 +125,6 @@ decoder: {torchscript: d.pt}
   EXPECT_EQ(resolved->Network("decoder")->torchscript, "d.pt");
 }
 
+}  // namespace torchscript_model_file_test
 }  // namespace
 }  // namespace gridrun::modelspec

@@ -13,6 +13,7 @@
 
 namespace gridrun::modelspec {
 namespace {
+namespace zoo_test {
 
 bool Fits(const ModelInfo& m, const DatasetInfo& d) {
   return m.fixed_channels == 0 || (m.fixed_channels == d.channels && m.fixed_size == d.height);
@@ -127,5 +128,6 @@ TEST(Zoo, TooDeepIsAnErrorNamingTheLayer) {
             "input 0x0 (it must stay at least 1x1); its input is layer 8 output [B, 32, 1, 1]");
 }
 
+}  // namespace zoo_test
 }  // namespace
 }  // namespace gridrun::modelspec

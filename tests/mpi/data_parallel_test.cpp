@@ -13,6 +13,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace data_parallel_test {
 
 std::vector<std::string> MpiRun(int ranks, std::vector<std::string> program) {
   std::vector<std::string> argv = {"mpirun", "--allow-run-as-root", "--oversubscribe",
@@ -179,5 +180,6 @@ TEST(DataParallelTest, VaeEncoderCanStartFromATrainedClassifier) {
   EXPECT_GT((without[0] - with[0]).abs().max().item<double>(), 1e-3);
 }
 
+}  // namespace data_parallel_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -31,6 +31,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace fault_matrix_test {
 
 using coordinator::TrialRecord;
 using coordinator::TrialState;
@@ -358,5 +359,6 @@ TEST_F(FaultMatrixTest, EveryScenarioFinishesTheGridWithInvariantsIntact) {
   }
 }
 
+}  // namespace fault_matrix_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -17,6 +17,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace load_test {
 
 constexpr int kWorkers = 64;
 constexpr int kReaders = 4;
@@ -290,5 +291,6 @@ TEST(LoadTest, SixtyFourWorkersAndFourReadersForABoundedTime) {
   RecordProperty("trials_complete", static_cast<int>(complete));
 }
 
+}  // namespace load_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -14,6 +14,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace security_test {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -438,5 +439,6 @@ TEST_F(ExportSymlinkTest, ARegularExportStillWorksAndOverwritesItsOwnFiles) {
   EXPECT_THAT(ReadWholeFile(out_dir + "/metrics.csv"), HasSubstr("loss/total"));
 }
 
+}  // namespace security_test
 }  // namespace
 }  // namespace gridrun::testing

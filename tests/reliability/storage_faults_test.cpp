@@ -20,6 +20,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace storage_faults_test {
 
 namespace fs = std::filesystem;
 using coordinator::TrialState;
@@ -301,5 +302,6 @@ TEST_F(TruncatedCheckpointTest, EveryCheckpointTruncatedRestartsFromScratch) {
   EXPECT_THAT(second->output(), ::testing::Not(HasSubstr("resumes at epoch")));
 }
 
+}  // namespace storage_faults_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -7,6 +7,7 @@
 
 namespace gridrun::search {
 namespace {
+namespace asha_test {
 
 using Kind = AshaDecision::Kind;
 
@@ -190,5 +191,6 @@ TEST(AshaTest, NineTrialsBestLastPromotesEveryImprovingArrival) {
   EXPECT_EQ(promoted0, (std::vector<int64_t>{2, 3, 4, 5, 6, 7, 8}));
 }
 
+}  // namespace asha_test
 }  // namespace
 }  // namespace gridrun::search

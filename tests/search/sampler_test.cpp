@@ -12,6 +12,7 @@
 
 namespace gridrun::search {
 namespace {
+namespace sampler_test {
 
 TEST(UnitPointsTest, RandomIsDeterministicInTheSeedAndInRange) {
   auto a = UnitPoints(Strategy::kRandom, 50, 3, 7);
@@ -118,5 +119,6 @@ TEST(SearchSettingsTest, JsonRoundTrip) {
   EXPECT_FALSE(s.IsPlainGrid());
 }
 
+}  // namespace sampler_test
 }  // namespace
 }  // namespace gridrun::search

@@ -9,6 +9,7 @@
 
 namespace gridrun::search {
 namespace {
+namespace stop_rules_test {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -111,5 +112,6 @@ TEST(BestEpochTest, EarliestBestFiniteValue) {
   EXPECT_FALSE(BestEpoch(Mode::kMin, {{1, kNaN}}));
 }
 
+}  // namespace stop_rules_test
 }  // namespace
 }  // namespace gridrun::search

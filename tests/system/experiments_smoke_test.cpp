@@ -22,6 +22,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace experiments_smoke_test {
 
 const std::vector<std::string> kSmoke = {"epochs=1", "samples.epochs=[1]", "train_size=1024",
                                          "test_size=256", "eval_samples=0"};
@@ -92,5 +93,6 @@ TEST(ExperimentsSmokeTest, SmokeVariantsRunToCompletion) {
   }
 }
 
+}  // namespace experiments_smoke_test
 }  // namespace
 }  // namespace gridrun::testing

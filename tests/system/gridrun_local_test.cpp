@@ -12,6 +12,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace gridrun_local_test {
 
 TEST(GridrunLocalTest, RunsAGridToTheEndAndResumesIdempotently) {
   TempDir dir;
@@ -68,5 +69,6 @@ TEST(GridrunLocalTest, RunsAGridToTheEndAndResumesIdempotently) {
   EXPECT_EQ((*store)->ListMetrics(trials->front().trial_id)->size(), metric_rows);
 }
 
+}  // namespace gridrun_local_test
 }  // namespace
 }  // namespace gridrun::testing

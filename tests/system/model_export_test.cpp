@@ -25,6 +25,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace model_export_test {
 
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -198,5 +199,6 @@ TEST_F(ModelExportTest, ExportedGeneratorReproducesGridrunSamplesInPython) {
   std::cout << "python: " << python.output();
 }
 
+}  // namespace model_export_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -18,6 +18,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace model_file_local_test {
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
@@ -123,5 +124,6 @@ TEST_F(ModelFileLocalTest, TrainsReusesAndRetrainsWhenALayerChanges) {
   }
 }
 
+}  // namespace model_file_local_test
 }  // namespace
 }  // namespace gridrun::testing

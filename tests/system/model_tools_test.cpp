@@ -11,6 +11,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace model_tools_test {
 
 std::pair<int, std::string> Gridrun(std::vector<std::string> args) {
   args.insert(args.begin(), BuildDir() + "/gridrun");
@@ -53,5 +54,6 @@ TEST(ModelToolsTest, DataCheckReportsWhatIsPresent) {
   EXPECT_EQ(empty_code, 1) << empty_out;
 }
 
+}  // namespace model_tools_test
 }  // namespace
 }  // namespace gridrun::testing

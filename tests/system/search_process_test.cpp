@@ -22,6 +22,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace search_process_test {
 
 using coordinator::TrialState;
 
@@ -272,5 +273,6 @@ TEST_F(SearchProcessTest, KilledWorkerWhileAPromotedTrialResumesLosesNothing) {
   ExpectConsistentEnd(id);
 }
 
+}  // namespace search_process_test
 }  // namespace
 }  // namespace gridrun::testing

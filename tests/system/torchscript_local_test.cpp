@@ -35,6 +35,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace torchscript_local_test {
 
 constexpr char kPython[] = "/usr/bin/python3";
 
@@ -348,5 +349,6 @@ TEST_F(TorchScriptLocalTest, BadFilesAreClearErrorsAndStoreNothing) {
   EXPECT_EQ(ExperimentCount(), 1u);
 }
 
+}  // namespace torchscript_local_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -21,6 +21,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace warm_start_test {
 
 class WarmStartTest : public ::testing::Test {
  protected:
@@ -108,5 +109,6 @@ TEST_F(WarmStartTest, AFinishedGanContinuesFromItsCheckpointAndBadSourcesAreRefu
   EXPECT_NE(out.find("keeps no checkpoint"), std::string::npos) << out;
 }
 
+}  // namespace warm_start_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -19,6 +19,7 @@
 
 namespace gridrun::testing {
 namespace {
+namespace worker_process_test {
 
 using coordinator::TrialState;
 
@@ -214,5 +215,6 @@ TEST_F(WorkerProcessTest, CancelStopsTheRunningTrialOnEveryRank) {
   EXPECT_LT(OnlyTrial(id).step, 200 * kStepsPerEpoch);
 }
 
+}  // namespace worker_process_test
 }  // namespace
 }  // namespace gridrun::testing

@@ -10,6 +10,7 @@
 
 namespace gridrun::ui {
 namespace {
+namespace access_control_test {
 
 TEST(UiAccessControlTest, LoopbackHosts) {
   for (const char* host : {"127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1", "[::1]"}) {
@@ -66,5 +67,6 @@ TEST(UiAccessControlTest, RateLimiterAllowsBurstThenRate) {
   EXPECT_FALSE(limiter.Allow("a", 1100));
 }
 
+}  // namespace access_control_test
 }  // namespace
 }  // namespace gridrun::ui

@@ -13,6 +13,7 @@
 
 namespace gridrun::ui {
 namespace {
+namespace api_router_test {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -331,5 +332,6 @@ TEST_F(UiApiTest, TrialDetailShowsTheArchitecture) {
   EXPECT_THAT(broken["error"].get<std::string>(), HasSubstr("unknown model 'no-such'"));
 }
 
+}  // namespace api_router_test
 }  // namespace
 }  // namespace gridrun::ui

@@ -16,6 +16,7 @@
 
 namespace gridrun::ui {
 namespace {
+namespace snapshot_test {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -88,5 +89,6 @@ TEST(UiSnapshotTest, ServedPageLinksTheEmbeddedAssets) {
   EXPECT_EQ(ContentTypeOf("a.js"), "text/javascript; charset=utf-8");
 }
 
+}  // namespace snapshot_test
 }  // namespace
 }  // namespace gridrun::ui

@@ -9,6 +9,7 @@
 
 namespace gridrun::worker {
 namespace {
+namespace lease_reply_test {
 
 TEST(LeaseReplyTest, LeaseReadsBackWithEveryField) {
   v1::LeaseTrialResponse response;
@@ -71,5 +72,6 @@ TEST(LeaseReplyTest, UnreadableBytesAreInvalidArgument) {
       << truncated.status();
 }
 
+}  // namespace lease_reply_test
 }  // namespace
 }  // namespace gridrun::worker

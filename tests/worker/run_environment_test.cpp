@@ -14,6 +14,7 @@
 
 namespace gridrun::worker {
 namespace {
+namespace run_environment_test {
 
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
@@ -66,5 +67,6 @@ TEST(RunEnvironmentTest, JsonNamesEveryFieldAndTheDistinctHosts) {
   EXPECT_EQ(json.at("ranks")[2].at("device"), "cpu");
 }
 
+}  // namespace run_environment_test
 }  // namespace
 }  // namespace gridrun::worker
