@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include <nlohmann/json.hpp>
 
+#include "common/init_from.h"
 #include "common/model_catalog.h"
 #include "common/number_format.h"
 #include "search/asha.h"
@@ -60,7 +61,8 @@ TrialConfig Resolve(const GridSpec& spec, const ParsedModelFiles& files,
   c.trial_seed = 0;
   const std::string digest = Sha256Hex(absl::StrCat(c.seed, ":", ConfigSha256(c)));
   uint64_t bits = 0;
-  absl::SimpleHexAtoi(digest.substr(0, 16), &bits);
+  // 16 hex digits of a SHA-256 always parse.
+  [[maybe_unused]] const bool parsed = absl::SimpleHexAtoi(digest.substr(0, 16), &bits);
   c.trial_seed = static_cast<int64_t>(bits & ((uint64_t{1} << 62) - 1));
   return c;
 }
@@ -168,6 +170,11 @@ absl::StatusOr<NewExperiment> ToNewExperiment(const GridSpec& spec, std::string_
     t.ranks = trial.config.ranks;
     t.device = trial.config.device;
     t.stop_after_epoch = FirstRungEpoch(spec.search, trial.config.epochs);
+    if (!trial.config.init_from.empty()) {
+      // The spec parser wrote this text, so it parses.
+      absl::StatusOr<InitFrom> init = InitFromFromJson(trial.config.init_from);
+      if (init.ok()) t.init_from_trial = init->trial;
+    }
     experiment.trials.push_back(std::move(t));
   }
   return experiment;

@@ -388,6 +388,23 @@ CREATE TABLE torchscript_files (
 );
 )sql";
 
+// Version 9, for retention (TrialStore::RetainTrained), which runs at every
+// completion and so must not read every trial or checkpoint:
+// trials.init_from_trial, the source trial of a trial's warm start
+// (TrialConfig::init_from, common/init_from.h; NULL without one), indexed, so
+// it keeps every trained model an unfinished trial still starts from
+// (existing trials are filled from their configs); and an index on
+// checkpoints.path, to tell whether a dropped row's file is still named.
+constexpr std::string_view kSchemaV9 = R"sql(
+ALTER TABLE trials ADD COLUMN init_from_trial INTEGER;
+UPDATE trials
+  SET init_from_trial = json_extract(json_extract(config_json, '$.init_from'), '$.trial')
+  WHERE instr(config_json, '"init_from"') > 0;
+CREATE INDEX trials_by_init_from_trial ON trials (init_from_trial)
+  WHERE init_from_trial IS NOT NULL;
+CREATE INDEX checkpoints_by_path ON checkpoints (path);
+)sql";
+
 absl::Status Internal(const std::string& what, const std::exception& e) {
   return absl::InternalError(absl::StrCat(what, ": ", e.what()));
 }
@@ -425,6 +442,7 @@ const std::vector<Migration>& SchemaMigrations() {
       {6, "early stopping: PAUSED/STOPPED, rung_results, search_decisions", kSchemaV6},
       {7, "experiments.model_files_json", kSchemaV7},
       {8, "torchscript_files table", kSchemaV8},
+      {9, "trials.init_from_trial, checkpoints by path", kSchemaV9},
   };
   return kMigrations;
 }

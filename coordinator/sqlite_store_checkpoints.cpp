@@ -34,13 +34,17 @@ constexpr char kSqlCheckpointsBeyondFinal[] =
     "step < (SELECT MAX(step) FROM checkpoints WHERE trial_id = ?1)";
 // Retention: the COMPLETE trials of an experiment that keep checkpoints,
 // beyond the newest-finished `keep`.
+// COMPLETE trials of an experiment past its newest ?3 with a kept model,
+// except those an unfinished trial's warm start (init_from) still needs.
 constexpr char kSqlTrainedBeyondNewest[] =
     "SELECT t.trial_id FROM trials AS t WHERE t.experiment_id = ?1 AND t.state = ?2 AND "
-    "EXISTS (SELECT 1 FROM checkpoints AS c WHERE c.trial_id = t.trial_id) "
+    "EXISTS (SELECT 1 FROM checkpoints AS c WHERE c.trial_id = t.trial_id) AND "
+    "NOT EXISTS (SELECT 1 FROM trials AS w WHERE w.init_from_trial = t.trial_id "
+    "            AND w.state IN ('WAITING', 'RUNNING', 'PAUSED')) "
     "ORDER BY t.finished_ms DESC, t.trial_id DESC LIMIT -1 OFFSET ?3";
 constexpr char kSqlCheckpointRowsOfTrial[] = "SELECT step, path FROM checkpoints WHERE trial_id = ?1";
 constexpr char kSqlDeleteCheckpointsOfTrial[] = "DELETE FROM checkpoints WHERE trial_id = ?1";
-constexpr char kSqlAllCheckpointPaths[] = "SELECT path FROM checkpoints";
+constexpr char kSqlPathStillUsed[] = "SELECT 1 FROM checkpoints WHERE path = ?1 LIMIT 1";
 
 }  // namespace
 
@@ -188,14 +192,15 @@ absl::StatusOr<std::vector<std::string>> SqliteTrialStore::RetainTrained(int64_t
             u->exec();
           }
         }
-        std::set<std::string> still_used;
-        {
-          CachedStatement q = Prepared(kSqlAllCheckpointPaths);
-          while (q->executeStep()) still_used.insert(q->getColumn(0).getString());
-        }
+        // A file goes when no row names it any more (one probe of the path
+        // index per dropped row, not a scan of every checkpoint).
+        std::set<std::string> seen;
         std::vector<std::string> dropped;
         for (std::string& path : candidates) {
-          if (still_used.insert(path).second) dropped.push_back(std::move(path));
+          if (!seen.insert(path).second) continue;
+          CachedStatement q = Prepared(kSqlPathStillUsed);
+          SQLite::bind(*q, path);
+          if (!q->executeStep()) dropped.push_back(std::move(path));
         }
         return dropped;
       });

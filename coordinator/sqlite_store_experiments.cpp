@@ -33,8 +33,8 @@ constexpr char kSqlReuseSource[] =
 constexpr char kSqlInsertTrial[] =
     "INSERT INTO trials (experiment_id, number, state, config_json, config_sha256, ranks, device, "
     "reused_from, epoch, step, total_steps, created_ms, started_ms, finished_ms, "
-    "experiment_seq, stop_after_epoch) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    "experiment_seq, stop_after_epoch, init_from_trial) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 constexpr char kSqlInsertParam[] =
     "INSERT INTO trial_params (trial_id, name, value) VALUES (?1, ?2, ?3)";
 constexpr char kSqlMarkExperimentDone[] =
@@ -225,6 +225,7 @@ absl::StatusOr<SubmitResult> SqliteTrialStore::SubmitExperiment(const NewExperim
                          trial.config_json, trial.config_sha256, trial.ranks, trial.device, source,
                          epoch, step, total_steps, now_ms, /*started_ms=*/ended_ms,
                          /*finished_ms=*/ended_ms, seq, trial.stop_after_epoch);
+            if (trial.init_from_trial != 0) u->bind(17, trial.init_from_trial);  // else NULL
             u->exec();
           }
           const int64_t trial_id = db_->getLastInsertRowid();

@@ -1,6 +1,10 @@
 // SqliteTrialStore, metrics and samples: idempotent writes under lease, keyed
 // by (trial_id, name, step), and the reads, which for a reused trial return
 // its source's rows.
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "coordinator/sqlite_store_internal.h"
 #include "search/search_types.h"
 
@@ -9,10 +13,30 @@ namespace {
 
 using sqlite_store::ReadDouble;
 
-constexpr char kSqlUpsertMetric[] =
-    "INSERT INTO metrics (trial_id, name, step, epoch, value, wall_ms) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (trial_id, name, step) DO UPDATE SET "
-    "epoch = excluded.epoch, value = excluded.value, wall_ms = excluded.wall_ms";
+// Points are written by multi-row upserts of up to kPointsPerUpsert rows: a
+// batch of 50 costs two statement executions instead of 50 (each a cache
+// lookup, six bindings, a step and a reset; docs/BENCHMARKS.md part 3). A
+// point repeated within one statement updates the row its first copy
+// inserted, as separate statements would.
+constexpr size_t kPointsPerUpsert = 32;
+
+// The upsert text for `rows` points (1..kPointsPerUpsert), built once; the
+// statement cache keys on it, so it lives for the whole program.
+const char* UpsertMetricsSql(size_t rows) {
+  static const std::vector<std::string>* const kTexts = [] {
+    auto* texts = new std::vector<std::string>;
+    for (size_t n = 1; n <= kPointsPerUpsert; ++n) {
+      std::string sql = "INSERT INTO metrics (trial_id, name, step, epoch, value, wall_ms) VALUES ";
+      for (size_t i = 0; i < n; ++i) sql += i == 0 ? "(?,?,?,?,?,?)" : ",(?,?,?,?,?,?)";
+      sql += " ON CONFLICT (trial_id, name, step) DO UPDATE SET "
+             "epoch = excluded.epoch, value = excluded.value, wall_ms = excluded.wall_ms";
+      texts->push_back(std::move(sql));
+    }
+    return texts;
+  }();
+  return (*kTexts)[rows - 1].c_str();
+}
+
 constexpr char kSqlUpsertSample[] =
     "INSERT INTO samples (trial_id, name, step, epoch, png, rows, cols) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (trial_id, name, step) DO UPDATE SET "
@@ -40,11 +64,20 @@ absl::StatusOr<int64_t> SqliteTrialStore::WriteMetrics(
       absl::StrCat("writing metrics of trial ", lease.trial_id), [&]() -> absl::StatusOr<int64_t> {
         RETURN_IF_ERROR(CheckLease(lease).status());
         int64_t written = 0;
-        for (const MetricPointRecord& point : points) {
-          CachedStatement u = Prepared(kSqlUpsertMetric);
-          // A NaN value is stored as NULL.
-          SQLite::bind(*u, lease.trial_id, point.name, point.step, point.epoch, point.value,
-                       point.wall_ms);
+        for (size_t first = 0; first < points.size(); first += kPointsPerUpsert) {
+          const size_t rows = std::min(kPointsPerUpsert, points.size() - first);
+          CachedStatement u = Prepared(UpsertMetricsSql(rows));
+          for (size_t i = 0; i < rows; ++i) {
+            const MetricPointRecord& point = points[first + i];
+            const int base = static_cast<int>(i) * 6;
+            u->bind(base + 1, lease.trial_id);
+            // The names outlive the statement's use; bindings clear on release.
+            u->bindNoCopy(base + 2, point.name);
+            u->bind(base + 3, point.step);
+            u->bind(base + 4, point.epoch);
+            u->bind(base + 5, point.value);  // a NaN is stored as NULL
+            u->bind(base + 6, point.wall_ms);
+          }
           written += u->exec();
         }
         return written;

@@ -46,6 +46,7 @@ struct NewTrial {
   int ranks = 1;                            // for capability matching
   std::string device = "cpu";
   int64_t stop_after_epoch = 0;             // ASHA: the first rung (0: none)
+  int64_t init_from_trial = 0;              // its warm start's source trial (0: none)
 };
 
 struct NewExperiment {
@@ -346,8 +347,10 @@ class TrialStore {
   // COMPLETE: keeps only its final checkpoint (the newest; with keep_best
   // also the best one), then bounds its experiment: only the `keep` newest
   // finished COMPLETE trials keep theirs (the experiment's keep_trained
-  // when its spec sets one, else `default_keep`; < 0: all). Returns the
-  // paths of the rows it dropped (the caller deletes those files).
+  // when its spec sets one, else `default_keep`; < 0: all). A trained model
+  // that an unfinished (WAITING, RUNNING, PAUSED) trial's init_from names is
+  // kept beyond the bound, until a later call finds no such trial. Returns
+  // the paths of the rows it dropped (the caller deletes those files).
   // FAILED_PRECONDITION when the trial is not COMPLETE.
   virtual absl::StatusOr<std::vector<std::string>> RetainTrained(int64_t trial_id,
                                                                  int64_t default_keep) = 0;

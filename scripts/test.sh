@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds what only the tests need (every test binary and benchmark in build/,
-# the sanitizer tree build-asan/ and the fuzzing tree build-fuzz/), then runs
+# and the sanitizer and fuzzing tree build-asan/), then runs
 # the whole test suite (unit, mpi, integration, cluster) with ctest, the
 # sanitizer suites and the fuzzers. Extra arguments go to ctest, e.g.
 # ./scripts/test.sh -L unit
@@ -12,7 +12,7 @@ if [[ ! -d $BUILD_DIR ]]; then
   exit 1
 fi
 cmake --build "$BUILD_DIR" -j "$(nproc)"
-# build-asan/ and build-fuzz/ (SKIP_SANITIZERS=1 / SKIP_FUZZ=1 leave them out).
+# build-asan/ (SKIP_SANITIZERS=1 SKIP_FUZZ=1 leave it out).
 # Built before any test runs, so a compile error shows up first.
 build_status=0
 ./scripts/sanitize-fuzz.sh build || build_status=1

@@ -415,6 +415,30 @@ TEST_F(SqliteTrialStoreFileTest, Version1DatabaseGetsMetricsLastFromItsMetrics) 
             LatestSchemaVersion());
 }
 
+TEST_F(SqliteTrialStoreFileTest, Version8TrialsGetTheirWarmStartSourceFromTheirConfig) {
+  {
+    // A database as gridrun with schema version 8 left it: trial 2 warm-
+    // starts from trial 1 (its config's init_from, a JSON text field).
+    SQLite::Database db(DbPath(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    std::vector<Migration> v8(SchemaMigrations().begin(), SchemaMigrations().begin() + 8);
+    ASSERT_TRUE(ApplyMigrations(db, v8).ok());
+    db.exec(
+        "INSERT INTO experiments (experiment_id, name, spec_yaml, spec_sha256, status, "
+        "  created_ms, seq) VALUES ('exp-1', 'old', 'spec', 'sha', 'ACTIVE', 1, 1);"
+        "INSERT INTO trials (trial_id, experiment_id, experiment_seq, number, state, "
+        "  config_json, config_sha256, created_ms) VALUES "
+        "  (1, 'exp-1', 1, 0, 'COMPLETE', '{\"epochs\":2}', 'a', 1),"
+        "  (2, 'exp-1', 1, 1, 'WAITING', "
+        "   '{\"epochs\":2,\"init_from\":\"{\\\"layers\\\":1,\\\"trial\\\":1}\"}', 'b', 1);");
+  }
+  std::unique_ptr<SqliteTrialStore> store = OpenStore();
+  QueryResult rows =
+      store->Query("SELECT trial_id, init_from_trial FROM trials ORDER BY trial_id").value();
+  ASSERT_EQ(rows.rows.size(), 2u);
+  EXPECT_TRUE(rows.rows[0][1].is_null());
+  EXPECT_EQ(Int(rows.rows[1][1]), 1);
+}
+
 TEST_F(SqliteTrialStoreFileTest, Version2TrialsStartWithNoPreemptions) {
   {
     // A database as gridrun with schema version 2 left it: a trial on its
@@ -457,8 +481,8 @@ TEST_F(SqliteTrialStoreFileTest, Version3DatabaseGetsAnEmptyAttemptsTable) {
     EXPECT_FALSE(db.tableExists("trial_attempts"));
   }
   std::unique_ptr<SqliteTrialStore> store = OpenStore();
-  EXPECT_EQ(Int(store->Query("PRAGMA user_version").value().rows.at(0).at(0)), 8);
-  EXPECT_EQ(LatestSchemaVersion(), 8);
+  EXPECT_EQ(Int(store->Query("PRAGMA user_version").value().rows.at(0).at(0)), 9);
+  EXPECT_EQ(LatestSchemaVersion(), 9);
   // The attempt that ran before the upgrade has no row: its environment is unknown.
   absl::StatusOr<std::vector<AttemptRecord>> attempts = store->ListAttempts(1);
   ASSERT_TRUE(attempts.ok()) << attempts.status();

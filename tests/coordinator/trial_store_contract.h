@@ -976,6 +976,47 @@ TYPED_TEST_P(TrialStoreContractTest, RetentionKeepsTheNewestFinishedTrials) {
   }
 }
 
+// A trained model that an unfinished trial's warm start (init_from) names
+// outlives its experiment's keep_trained until that trial finishes.
+TYPED_TEST_P(TrialStoreContractTest, RetentionKeepsAWarmStartSourceUntilItsTrialFinishes) {
+  NewExperiment source = MakeTestExperiment("source", {{1.0}, {0.5}, {0.25}});
+  search::SearchSettings settings;
+  settings.keep_trained = 1;
+  source.search_json = search::SearchSettingsToJson(settings);
+  ASSERT_TRUE(this->store().SubmitExperiment(source, /*rerun=*/false, this->now()).ok());
+  auto finish = [&](const TrialRecord& t) {
+    EXPECT_TRUE(this->store().AddCheckpoint(LeaseOf(t), this->Checkpoint(t, 100), 2).ok());
+    this->Complete(t);
+    absl::StatusOr<std::vector<std::string>> dropped =
+        this->store().RetainTrained(t.trial_id, /*default_keep=*/-1);
+    EXPECT_TRUE(dropped.ok()) << dropped.status();
+    this->clock_.AdvanceMs(1000);
+    return dropped.ok() ? *dropped : std::vector<std::string>{};
+  };
+  const TrialRecord first = this->Claim("w-1");
+  EXPECT_EQ(finish(first), std::vector<std::string>{});
+  // A second experiment warm-starts from the first trial's model.
+  NewExperiment warm = MakeTestExperiment("warm", {{2.0}}, "spec: warm\n");
+  warm.trials[0].init_from_trial = first.trial_id;
+  ASSERT_TRUE(this->store().SubmitExperiment(warm, /*rerun=*/false, this->now()).ok());
+
+  // Past keep_trained, but the WAITING warm trial still needs it.
+  const TrialRecord second = this->Claim("w-1");
+  EXPECT_EQ(finish(second), std::vector<std::string>{});
+  auto kept = this->store().ListCheckpoints(first.trial_id);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->size(), 1u);
+
+  // Once the warm trial has finished, the next completion applies the bound.
+  const TrialRecord third = this->Claim("w-1");
+  const TrialRecord warm_trial = this->Claim("w-2");
+  EXPECT_EQ(warm_trial.experiment_id, this->Experiment("warm").experiment_id);
+  finish(warm_trial);
+  EXPECT_EQ(finish(third), (std::vector<std::string>{this->Checkpoint(second, 100).path,
+                                                     this->Checkpoint(first, 100).path}));
+  EXPECT_EQ(this->Experiment("source").trained_kept, 1);
+}
+
 TYPED_TEST_P(TrialStoreContractTest, CheckpointsKeepTheNewest) {
   this->Submit("grid", {{1.0}});
   TrialRecord t = this->Claim("w-1");
@@ -1222,6 +1263,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     MetricRewritesAreIdempotent, AThousandPointBatchIsOneCall, AnInvalidPointWritesNothing,
     LatestMetricsTakesTheHighestStep, SamplesAreIdempotent, CheckpointsKeepTheNewest,
     CompleteTrialsKeepTheirFinalCheckpoint, RetentionKeepsTheNewestFinishedTrials,
+    RetentionKeepsAWarmStartSourceUntilItsTrialFinishes,
     ACheckpointAtTheSameStepReplacesTheRow, DeleteCheckpointRemovesOneRow, WorkersAreUpserted,
     AttemptsRecordWhereTheyRan, AttemptsNeedTheCurrentLease, AReusedTrialShowsItsSourcesAttempts,
     AtomicallyCommitsTogetherAndAFailedCallChangesNothing, AtomicallyRollsEverythingBackWhenFnFails,
