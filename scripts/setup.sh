@@ -2,7 +2,7 @@
 # One command from a fresh Debian 12 machine to the gridrun programs a user
 # runs: installs the Debian packages, configures a Release build in build/
 # and compiles gridrun, gridrun-coordinator and gridrun-worker with every core.
-# The test binaries, benchmarks and the sanitizer/fuzzing trees are built by
+# The test binaries, benchmarks and the sanitizer/fuzzing tree are built by
 # ./scripts/test.sh, which is what needs them.
 #   ./scripts/setup.sh              # packages + the user build
 #   SKIP_DEPS=1 ./scripts/setup.sh  # rebuild only
