@@ -33,9 +33,8 @@ constexpr char kSqlCheckpointsBeyondFinal[] =
     "SELECT step, path FROM checkpoints WHERE trial_id = ?1 AND best = 0 AND "
     "step < (SELECT MAX(step) FROM checkpoints WHERE trial_id = ?1)";
 // Retention: the COMPLETE trials of an experiment that keep checkpoints,
-// beyond the newest-finished `keep`.
-// COMPLETE trials of an experiment past its newest ?3 with a kept model,
-// except those an unfinished trial's warm start (init_from) still needs.
+// beyond the newest-finished `keep` (?3), except those an unfinished trial's
+// warm start (init_from) still needs.
 constexpr char kSqlTrainedBeyondNewest[] =
     "SELECT t.trial_id FROM trials AS t WHERE t.experiment_id = ?1 AND t.state = ?2 AND "
     "EXISTS (SELECT 1 FROM checkpoints AS c WHERE c.trial_id = t.trial_id) AND "

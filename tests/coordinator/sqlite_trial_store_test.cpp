@@ -177,6 +177,33 @@ TEST_P(SqliteTrialStoreTest, ResultsViewHasOneRowPerTrialWithParamsAndMetrics) {
   EXPECT_DOUBLE_EQ(Real(one.rows[0][1]), 0.4);
 }
 
+// A batch goes in as multi-row upserts of up to 32 points: 70 points are
+// three statements, and a point repeated in one batch (in one statement or
+// across two) keeps its last value, as it would one statement per point.
+TEST_P(SqliteTrialStoreTest, ALargeBatchWithRepeatedPointsKeepsEachPointsLastValue) {
+  Submit("batch", {{1.0}});
+  TrialRecord t = Claim("w-1");
+  std::vector<MetricPointRecord> points;
+  for (int64_t step = 0; step < 68; ++step) {
+    points.push_back({"loss", step, step / 10, 1.0 / static_cast<double>(step + 1), 0});
+  }
+  // Points 64-69 are the third statement: step 65's first copy is in it too,
+  // step 3's is in the first.
+  points.push_back({"loss", 65, 6, 42.0, 0});
+  points.push_back({"loss", 3, 0, 43.0, 0});
+  absl::StatusOr<int64_t> written = store_->WriteMetrics(LeaseOf(t), points);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(*written, 70);
+  std::vector<MetricPointRecord> stored = store_->ListMetrics(t.trial_id).value();
+  ASSERT_EQ(stored.size(), 68u);
+  EXPECT_DOUBLE_EQ(stored[65].value, 42.0);
+  EXPECT_DOUBLE_EQ(stored[3].value, 43.0);
+  EXPECT_DOUBLE_EQ(stored[40].value, 1.0 / 41);
+  EXPECT_DOUBLE_EQ(stored[67].value, 1.0 / 68);
+  EXPECT_EQ(stored[67].epoch, 6);
+  EXPECT_DOUBLE_EQ(store_->LatestMetrics(t.trial_id).value().at("loss"), 1.0 / 68);
+}
+
 TEST_P(SqliteTrialStoreTest, TrialMetricsLastHasTheLastStepOfEachMetric) {
   Submit("first", {{1.0}});
   TrialRecord t = Claim("w-1");
