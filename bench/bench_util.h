@@ -50,6 +50,15 @@ inline double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+// Steps per timed run: `steps` when given (> 0), else as many as fit in
+// `round_ms` at the median of the warm-up's step times (seconds), within
+// [lo, hi].
+inline int StepsPerRun(int steps, double round_ms, const std::vector<double>& warm, int lo,
+                       int hi) {
+  if (steps > 0) return steps;
+  return std::clamp(static_cast<int>(round_ms / (Median(warm) * 1e3)), lo, hi);
+}
+
 // Two variants timed against each other in one process: `rounds` rounds, each
 // running both for `steps` steps in alternating order (AB, then BA, ...) so a
 // change in the machine's load falls on both alike. `run(i, steps, &times)`

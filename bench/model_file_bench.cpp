@@ -106,9 +106,7 @@ int main(int argc, char** argv) {
     };
     std::vector<double> warm;
     for (Build& build : builds) run(build, 3, &warm);  // warm-up, and the step time
-    const int n = steps > 0 ? steps
-                            : std::clamp(
-          static_cast<int>(round_ms / (gridrun::bench::Median(warm) * 1e3)), 5, 1000);
+    const int n = gridrun::bench::StepsPerRun(steps, round_ms, warm, 5, 1000);
     const std::vector<double> medians = gridrun::bench::AlternatingRoundMedians(
         [&](int i, int count, std::vector<double>* times) { run(builds[i], count, times); },
       rounds, n);

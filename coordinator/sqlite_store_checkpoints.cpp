@@ -39,7 +39,7 @@ constexpr char kSqlTrainedBeyondNewest[] =
     "SELECT t.trial_id FROM trials AS t WHERE t.experiment_id = ?1 AND t.state = ?2 AND "
     "EXISTS (SELECT 1 FROM checkpoints AS c WHERE c.trial_id = t.trial_id) AND "
     "NOT EXISTS (SELECT 1 FROM trials AS w WHERE w.init_from_trial = t.trial_id "
-    "            AND w.state IN ('WAITING', 'RUNNING', 'PAUSED')) "
+    "            AND w.state IN (?4, ?5, ?6)) "
     "ORDER BY t.finished_ms DESC, t.trial_id DESC LIMIT -1 OFFSET ?3";
 constexpr char kSqlCheckpointRowsOfTrial[] = "SELECT step, path FROM checkpoints WHERE trial_id = ?1";
 constexpr char kSqlDeleteCheckpointsOfTrial[] = "DELETE FROM checkpoints WHERE trial_id = ?1";
@@ -179,7 +179,11 @@ absl::StatusOr<std::vector<std::string>> SqliteTrialStore::RetainTrained(int64_t
           std::vector<int64_t> beyond;
           {
             CachedStatement q = Prepared(kSqlTrainedBeyondNewest);
-            SQLite::bind(*q, trial.experiment_id, std::string(TrialStateName(TrialState::kComplete)), keep);
+            // ?4-?6: the states of a trial that may still start from the model.
+            SQLite::bind(*q, trial.experiment_id, std::string(TrialStateName(TrialState::kComplete)),
+                         keep, std::string(TrialStateName(TrialState::kWaiting)),
+                         std::string(TrialStateName(TrialState::kRunning)),
+                         std::string(TrialStateName(TrialState::kPaused)));
             while (q->executeStep()) beyond.push_back(q->getColumn(0).getInt64());
           }
           for (int64_t id : beyond) {
