@@ -22,6 +22,7 @@
 // (submit excluded), CPU seconds (all, and the server's: all minus the
 // simulated workers' own threads) and the process's thread count.
 #include <grpcpp/grpcpp.h>
+#include <pthread.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -257,6 +258,7 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
   const double t0 = NowSeconds();
   for (int i = 0; i < r.workers; ++i) {
     threads.emplace_back([&, i] {
+      pthread_setname_np(pthread_self(), "bench-worker");  // perf --comm tells them apart
       if (!sims[i]->Run(v2, &lifecycles[i], &stored[i])) failed = true;
       if (i == 0) peak_threads = ThreadCount();
       rusage u{};
@@ -269,6 +271,10 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
   const double wall = NowSeconds() - t0;
   const double cpu = CpuSeconds() - cpu0;
   (*server)->Shutdown();
+  const auto commits = (*server)->group_commit_stats();
+  std::fprintf(stderr, "round %d: %lld calls in %lld group commits (largest %lld)\n", round,
+               static_cast<long long>(commits.calls), static_cast<long long>(commits.batches),
+               static_cast<long long>(commits.largest_batch));
 
   Latencies all;
   int64_t total_lifecycles = 0, total_points = 0;

@@ -1,8 +1,10 @@
 // The coordinator's two gRPC services on gRPC's callback (reactor) API: no
 // thread per call or per stream. Each unary RPC's logic is a method of
-// WorkerServiceImpl / GridServiceImpl returning grpc::Status; it runs on a
-// fixed HandlerPool (handler_pool.h says why not on gRPC's own threads) and
-// the reply is sent when it returns. The streams
+// WorkerServiceImpl / GridServiceImpl returning grpc::Status. The workers'
+// small write calls (lease, heartbeat, metrics, rung, complete, fail) run on
+// the GroupCommitter, many to a transaction, and reply after its commit
+// (group_committer.h); the rest run on a fixed HandlerPool (handler_pool.h
+// says why not on gRPC's own threads) and reply when they return. The streams
 // are reactors: checkpoint_streams.h (upload, download),
 // torchscript_streams.h (the same for TorchScript files) and watch_hub.h
 // (WatchExperiment, pushed on commit).
@@ -15,6 +17,8 @@
 //                                    const v1::Req* q, v1::Resp* r) override {
 //          return OnPool(pool_, c, [=, this] { return impl_->X(c, q, r); });
 //        }
+//      (OnGroupCommit(committer_, ...) instead for a worker's small write
+//      that only uses the store);
 //   3. a streaming handler becomes a reactor (the pattern is in
 //      checkpoint_streams.h).
 //
@@ -23,11 +27,16 @@
 
 #include <grpcpp/support/server_callback.h>
 
+#include <memory>
+#include <utility>
+
 #include "coordinator/grid_service.h"
+#include "coordinator/group_committer.h"
 #include "coordinator/handler_pool.h"
 #include "coordinator/watch_hub.h"
 #include "coordinator/worker_service.h"
 #include "proto/gridrun.grpc.pb.h"
+#include "proto/status_convert.h"
 
 namespace gridrun::coordinator {
 
@@ -41,9 +50,35 @@ grpc::ServerUnaryReactor* OnPool(HandlerPool* pool, grpc::CallbackServerContext*
   return reactor;
 }
 
+// Runs a unary call's logic `body` in the GroupCommitter's next batch and
+// finishes the call once that batch committed: with the body's status, or
+// with the commit's error when the batch's writes were not kept.
+template <typename Body>
+grpc::ServerUnaryReactor* OnGroupCommit(GroupCommitter* committer,
+                                        grpc::CallbackServerContext* context, Body body) {
+  class BodyCall final : public GroupCommitter::Call {
+   public:
+    BodyCall(grpc::ServerUnaryReactor* reactor, Body body)
+        : reactor_(reactor), body_(std::move(body)) {}
+    void Run() override { status_ = body_(); }
+    void Finish(const absl::Status& commit) override {
+      reactor_->Finish(commit.ok() ? status_ : ToGrpcStatus(commit));
+    }
+
+   private:
+    grpc::ServerUnaryReactor* const reactor_;
+    Body body_;
+    grpc::Status status_;
+  };
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  committer->Submit(std::make_unique<BodyCall>(reactor, std::move(body)));
+  return reactor;
+}
+
 class WorkerCallbackService final : public v1::WorkerService::CallbackService {
  public:
-  WorkerCallbackService(WorkerServiceImpl* impl, HandlerPool* pool) : impl_(impl), pool_(pool) {}
+  WorkerCallbackService(WorkerServiceImpl* impl, HandlerPool* pool, GroupCommitter* committer)
+      : impl_(impl), pool_(pool), committer_(committer) {}
 
   grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext* c,
                                            const v1::RegisterWorkerRequest* q,
@@ -53,17 +88,17 @@ class WorkerCallbackService final : public v1::WorkerService::CallbackService {
   grpc::ServerUnaryReactor* LeaseTrial(grpc::CallbackServerContext* c,
                                        const v1::LeaseTrialRequest* q,
                                        v1::LeaseTrialResponse* r) override {
-    return OnPool(pool_, c, [=, this] { return impl_->LeaseTrial(c, q, r); });
+    return OnGroupCommit(committer_, c, [=, this] { return impl_->LeaseTrial(c, q, r); });
   }
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* c,
                                       const v1::HeartbeatRequest* q,
                                       v1::HeartbeatResponse* r) override {
-    return OnPool(pool_, c, [=, this] { return impl_->Heartbeat(c, q, r); });
+    return OnGroupCommit(committer_, c, [=, this] { return impl_->Heartbeat(c, q, r); });
   }
   grpc::ServerUnaryReactor* ReportMetrics(grpc::CallbackServerContext* c,
                                           const v1::ReportMetricsRequest* q,
                                           v1::ReportMetricsResponse* r) override {
-    return OnPool(pool_, c, [=, this] { return impl_->ReportMetrics(c, q, r); });
+    return OnGroupCommit(committer_, c, [=, this] { return impl_->ReportMetrics(c, q, r); });
   }
   grpc::ServerUnaryReactor* ReportSample(grpc::CallbackServerContext* c,
                                          const v1::ReportSampleRequest* q,
@@ -73,17 +108,17 @@ class WorkerCallbackService final : public v1::WorkerService::CallbackService {
   grpc::ServerUnaryReactor* ReachRung(grpc::CallbackServerContext* c,
                                       const v1::ReachRungRequest* q,
                                       v1::ReachRungResponse* r) override {
-    return OnPool(pool_, c, [=, this] { return impl_->ReachRung(c, q, r); });
+    return OnGroupCommit(committer_, c, [=, this] { return impl_->ReachRung(c, q, r); });
   }
   grpc::ServerUnaryReactor* CompleteTrial(grpc::CallbackServerContext* c,
                                           const v1::CompleteTrialRequest* q,
                                           v1::CompleteTrialResponse* r) override {
-    return OnPool(pool_, c, [=, this] { return impl_->CompleteTrial(c, q, r); });
+    return OnGroupCommit(committer_, c, [=, this] { return impl_->CompleteTrial(c, q, r); });
   }
   grpc::ServerUnaryReactor* FailTrial(grpc::CallbackServerContext* c,
                                       const v1::FailTrialRequest* q,
                                       v1::FailTrialResponse* r) override {
-    return OnPool(pool_, c, [=, this] { return impl_->FailTrial(c, q, r); });
+    return OnGroupCommit(committer_, c, [=, this] { return impl_->FailTrial(c, q, r); });
   }
   grpc::ServerReadReactor<v1::CheckpointChunk>* SaveCheckpoint(
       grpc::CallbackServerContext* c, v1::SaveCheckpointResponse* r) override;
@@ -94,7 +129,8 @@ class WorkerCallbackService final : public v1::WorkerService::CallbackService {
 
  private:
   WorkerServiceImpl* impl_;
-  HandlerPool* pool_;
+  HandlerPool* pool_;          // RegisterWorker, ReportSample
+  GroupCommitter* committer_;  // the other unary calls
 };
 
 class GridCallbackService final : public v1::GridService::CallbackService {

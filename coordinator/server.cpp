@@ -91,10 +91,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   // Every method is a callback method: no sync-server thread pool exists.
   server->watch_hub_ = std::make_unique<WatchHub>(server->store_.get(), server->clock_);
   server->handler_pool_ = std::make_unique<HandlerPool>(kHandlerThreads);
+  server->committer_ = std::make_unique<GroupCommitter>(server->store_.get());
   server->grid_callback_ = std::make_unique<GridCallbackService>(
       server->grid_service_.get(), server->watch_hub_.get(), server->handler_pool_.get());
   server->worker_callback_ = std::make_unique<WorkerCallbackService>(
-      server->worker_service_.get(), server->handler_pool_.get());
+      server->worker_service_.get(), server->handler_pool_.get(), server->committer_.get());
   builder.RegisterService(server->grid_callback_.get());
   builder.RegisterService(server->worker_callback_.get());
   server->server_ = builder.BuildAndStart();
@@ -153,6 +154,7 @@ CoordinatorServer::~CoordinatorServer() {
   server_.reset();
   watch_hub_.reset();
   handler_pool_.reset();
+  committer_.reset();
 }
 
 }  // namespace gridrun::coordinator

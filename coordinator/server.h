@@ -11,8 +11,9 @@
 // Threads: every RPC is served on gRPC's callback API
 // (coordinator/callback_services.h), so calls and watch streams borrow
 // gRPC's own threads for as long as a handler runs and hold none while they
-// wait; the coordinator adds the lease reaper and a fixed HandlerPool that
-// runs the unary calls' logic (kHandlerThreads).
+// wait; the coordinator adds the lease reaper, the GroupCommitter's thread
+// that runs the workers' small writes in shared transactions, and a fixed
+// HandlerPool that runs the other unary calls' logic (kHandlerThreads).
 #pragma once
 
 #include <grpcpp/server.h>
@@ -32,6 +33,7 @@
 #include "coordinator/checkpoint_files.h"
 #include "coordinator/coordinator_options.h"
 #include "coordinator/grid_service.h"
+#include "coordinator/group_committer.h"
 #include "coordinator/handler_pool.h"
 #include "coordinator/trial_store.h"
 #include "coordinator/watch_hub.h"
@@ -60,6 +62,8 @@ class CoordinatorServer {
   TrialStore* store() { return store_.get(); }
   // WatchExperiment streams open now.
   int watchers() const { return watch_hub_->watchers(); }
+  // Batches and calls the GroupCommitter has run (calls per commit).
+  GroupCommitter::Stats group_commit_stats() const { return committer_->stats(); }
 
  private:
   CoordinatorServer() = default;
@@ -75,6 +79,7 @@ class CoordinatorServer {
   std::unique_ptr<WorkerServiceImpl> worker_service_;
   std::unique_ptr<WatchHub> watch_hub_;  // reset after server_ (it holds watches)
   std::unique_ptr<HandlerPool> handler_pool_;  // reset after server_ (calls run on it)
+  std::unique_ptr<GroupCommitter> committer_;  // reset after server_ (calls run on it)
   std::unique_ptr<GridCallbackService> grid_callback_;
   std::unique_ptr<WorkerCallbackService> worker_callback_;
   std::unique_ptr<grpc::Server> server_;

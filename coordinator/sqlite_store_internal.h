@@ -167,6 +167,7 @@ auto SqliteTrialStore::InTransaction(bool write, const std::string& operation, B
   }
   touched_trials_.clear();
   committed_changes_.clear();
+  after_commit_.clear();
   // Marks this thread as the transaction's owner while body() runs (calls
   // it makes on this store nest instead of deadlocking on mu_).
   struct Owner {
@@ -186,17 +187,26 @@ auto SqliteTrialStore::InTransaction(bool write, const std::string& operation, B
     // be committed (inside it, so no later write can be mixed in).
     if (result.ok() && write && !touched_trials_.empty()) ReadTouchedTrials();
     Prepared(result.ok() ? sqlite_store::kSqlCommit : sqlite_store::kSqlRollback)->exec();
-    if (result.ok() && !committed_changes_.empty()) {
-      // Durable now; still under mu_, so listeners hear commits in order.
-      TrialCommitListener* listener = listener_;
-      DeliverCommitted();
-      lock.unlock();
-      listener->AfterCommit();
+    if (!result.ok()) {
+      after_commit_.clear();
+      return result;
     }
+    std::vector<std::function<void()>> after_commit = std::move(after_commit_);
+    after_commit_.clear();
+    TrialCommitListener* listener = nullptr;
+    if (!committed_changes_.empty()) {
+      // Durable now; still under mu_, so listeners hear commits in order.
+      listener = listener_;
+      DeliverCommitted();
+    }
+    lock.unlock();
+    if (listener != nullptr) listener->AfterCommit();
+    for (std::function<void()>& fn : after_commit) fn();
     return result;
   } catch (const std::exception& e) {
     touched_trials_.clear();
     committed_changes_.clear();
+    after_commit_.clear();
     if (sqlite3_get_autocommit(db_->getHandle()) == 0) {
       try {
         Prepared(sqlite_store::kSqlRollback)->exec();
@@ -216,13 +226,19 @@ auto SqliteTrialStore::InNestedTransaction(bool write, const std::string& operat
     return absl::FailedPreconditionError(
         absl::StrCat(operation, ": the database ", path_, " was opened read-only"));
   }
+  // RunAfterCommit work this call adds goes with its savepoint.
+  const size_t after_commit_mark = after_commit_.size();
   try {
     Prepared(sqlite_store::kSqlSavepoint)->exec();
     auto result = body();
-    if (!result.ok()) Prepared(sqlite_store::kSqlRollbackToSavepoint)->exec();
+    if (!result.ok()) {
+      Prepared(sqlite_store::kSqlRollbackToSavepoint)->exec();
+      after_commit_.resize(after_commit_mark);
+    }
     Prepared(sqlite_store::kSqlReleaseSavepoint)->exec();
     return result;
   } catch (const std::exception& e) {
+    after_commit_.resize(after_commit_mark);
     try {
       Prepared(sqlite_store::kSqlRollbackToSavepoint)->exec();
       Prepared(sqlite_store::kSqlReleaseSavepoint)->exec();

@@ -112,6 +112,15 @@ absl::Status SqliteTrialStore::Atomically(const std::function<absl::Status()>& f
   return InWriteTransaction("one call's writes", [&]() -> absl::Status { return fn(); });
 }
 
+void SqliteTrialStore::RunAfterCommit(std::function<void()> fn) {
+  // Only this thread's open transaction can be holding mu_ for this thread.
+  if (txn_owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+    after_commit_.push_back(std::move(fn));
+    return;
+  }
+  fn();
+}
+
 SqliteTrialStore::CachedStatement SqliteTrialStore::Prepared(const char* sql) {
   return CachedStatement(statements_->Acquire(sql));
 }

@@ -175,6 +175,7 @@ class SqliteTrialStore final : public TrialStore {
   void SetCommitListener(TrialCommitListener* listener) override;
   // Each call fn makes is a savepoint inside one BEGIN IMMEDIATE transaction.
   absl::Status Atomically(const std::function<absl::Status()>& fn) override;
+  void RunAfterCommit(std::function<void()> fn) override;
   absl::Status PublishSnapshot(const std::string& id_or_name) override;
 
   // Additions beyond TrialStore, for the CLI and tests.
@@ -266,6 +267,8 @@ class SqliteTrialStore final : public TrialStore {
   TrialCommitListener* listener_ = nullptr;
   std::vector<int64_t> touched_trials_;
   std::vector<TrialChange> committed_changes_;
+  // RunAfterCommit's work for the open transaction, in order; guarded by mu_.
+  std::vector<std::function<void()>> after_commit_;
   static void OnUpdateHook(void* self, int op, const char* database, const char* table,
                            long long rowid);  // sqlite3_int64
   // Under mu_, before COMMIT: reads every touched trial (and latest metrics)

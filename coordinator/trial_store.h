@@ -411,6 +411,16 @@ class TrialStore {
   // store calls use it to cost one commit. Other threads' calls wait.
   virtual absl::Status Atomically(const std::function<absl::Status()>& fn) = 0;
 
+  // Runs `fn` once the writes this thread has made so far are durable: at
+  // once outside Atomically; inside it, after the outermost transaction
+  // commits (on this thread, with the store's lock released, before
+  // Atomically returns). Dropped, never run, when that transaction rolls
+  // back, or when the call whose savepoint was open when `fn` came fails.
+  // For effects outside the database that must not run ahead of the commit
+  // (removing the files of dropped checkpoint rows: were the commit to fail,
+  // the rows would stay and name missing files). `fn` may call the store.
+  virtual void RunAfterCommit(std::function<void()> fn) = 0;
+
   // Commit feed (TrialCommitListener). Sets the one listener (nullptr: none);
   // it must outlive the store or be reset first. Not thread-safe against
   // writes: set it before serving calls. Listening never changes what a

@@ -369,8 +369,12 @@ grpc::Status WorkerServiceImpl::CompleteTrial(grpc::ServerContextBase* context,
     if (!dropped.ok()) {
       spdlog::warn("trial {}: keeping its trained model: {}", request->trial_id(),
                    dropped.status().ToString());
-    } else {
-      for (const std::string& path : *dropped) checkpoints_->Remove(path);
+    } else if (!dropped->empty()) {
+      // Under group commit (group_committer.h) the rows are gone only once
+      // the batch commits; the files go after that.
+      store_->RunAfterCommit([this, paths = *std::move(dropped)] {
+        for (const std::string& path : paths) checkpoints_->Remove(path);
+      });
     }
   }
   if (request->lease_next() && !leased.ok()) {

@@ -1,8 +1,7 @@
 // WorkerService: the RPCs rank 0 of a worker job calls (register, lease,
 // heartbeat, report, checkpoint, finish) -- their logic. gRPC serves them
-// through WorkerCallbackService (coordinator/callback_services.h), which calls
-// these methods on its own (callback) threads; the checkpoint streams are
-// reactors in coordinator/checkpoint_streams.h.
+// through WorkerCallbackService (coordinator/callback_services.h); the
+// checkpoint streams are reactors in coordinator/checkpoint_streams.h.
 //
 // The lease protocol, as the coordinator keeps it:
 //   1. RegisterWorker gives the job an id and the heartbeat interval
@@ -24,7 +23,11 @@
 // A reaper thread (CoordinatorServer) also sweeps expired leases, so trials
 // of dead workers return to WAITING even when nobody is leasing.
 //
-// Thread-safe: handlers run on gRPC's threads; the store serialises writes.
+// Thread-safe: handlers run on the HandlerPool or, for the small writes, on
+// the GroupCommitter's thread inside a transaction shared with other calls
+// (callback_services.h); the store serialises writes. A handler's effects
+// outside the store that must follow its commit go through
+// TrialStore::RunAfterCommit.
 //
 // Adding an RPC: write its logic here as
 //   grpc::Status Name(grpc::ServerContextBase* context, const Req*, Resp*);

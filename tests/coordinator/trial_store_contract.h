@@ -1206,6 +1206,45 @@ TYPED_TEST_P(TrialStoreContractTest, AtomicallyRollsEverythingBackWhenFnFails) {
   EXPECT_TRUE(metrics->empty());
 }
 
+TYPED_TEST_P(TrialStoreContractTest, RunAfterCommitWaitsForTheCommitAndSkipsWhatRolledBack) {
+  this->Submit("after", {{1.0}});
+  const TrialRecord trial = this->Claim("w-1");
+  std::vector<std::string> ran;
+  // Outside a transaction: at once.
+  this->store().RunAfterCommit([&] { ran.push_back("outside"); });
+  EXPECT_EQ(ran, std::vector<std::string>{"outside"});
+  ran.clear();
+  absl::Status status = this->store().Atomically([&]() -> absl::Status {
+    EXPECT_TRUE(this->store().WriteMetrics(LeaseOf(trial), {{"loss", 1, 0, 0.5, 1}}).ok());
+    this->store().RunAfterCommit([&] {
+      ran.push_back("kept");
+      // It runs once the writes are committed, and may use the store.
+      auto metrics = this->store().ListMetrics(trial.trial_id);
+      EXPECT_TRUE(metrics.ok() && metrics->size() == 1u);
+    });
+    // A call that fails takes the work it left with it.
+    EXPECT_FALSE(this->store()
+                     .Atomically([&]() -> absl::Status {
+                       this->store().RunAfterCommit([&] { ran.push_back("failed call"); });
+                       return absl::AbortedError("this call fails");
+                     })
+                     .ok());
+    EXPECT_TRUE(ran.empty()) << "ran before the commit";
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(ran, std::vector<std::string>{"kept"});
+  ran.clear();
+  // A transaction that rolls back runs none of it.
+  EXPECT_FALSE(this->store()
+                   .Atomically([&]() -> absl::Status {
+                     this->store().RunAfterCommit([&] { ran.push_back("rolled back"); });
+                     return absl::DataLossError("undo");
+                   })
+                   .ok());
+  EXPECT_TRUE(ran.empty());
+}
+
 // Records what the commit feed delivers.
 class RecordingListener : public TrialCommitListener {
  public:
@@ -1267,6 +1306,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     ACheckpointAtTheSameStepReplacesTheRow, DeleteCheckpointRemovesOneRow, WorkersAreUpserted,
     AttemptsRecordWhereTheyRan, AttemptsNeedTheCurrentLease, AReusedTrialShowsItsSourcesAttempts,
     AtomicallyCommitsTogetherAndAFailedCallChangesNothing, AtomicallyRollsEverythingBackWhenFnFails,
+    RunAfterCommitWaitsForTheCommitAndSkipsWhatRolledBack,
     TheCommitFeedHearsEveryCommittedChangeInOrder);
 
 // Contracts of stores that persist: a restarted coordinator carries on, and

@@ -1,0 +1,74 @@
+#include "coordinator/group_committer.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+namespace gridrun::coordinator {
+
+GroupCommitter::GroupCommitter(TrialStore* store) : store_(store) {
+  thread_ = std::thread([this] {
+    // Named so that top, perf and gdb tell the coordinator's threads apart.
+    pthread_setname_np(pthread_self(), "gridrun-commit");
+    Loop();
+  });
+}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void GroupCommitter::Submit(std::unique_ptr<Call> call) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(call));
+    // A busy committer takes the call with its next batch: no wake-up (and
+    // no futex call) per call under load.
+    wake = waiting_;
+  }
+  if (wake) cv_.notify_one();
+}
+
+GroupCommitter::Stats GroupCommitter::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void GroupCommitter::Loop() {
+  std::vector<std::unique_ptr<Call>> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (queue_.empty()) {
+        waiting_ = true;
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        waiting_ = false;
+        if (queue_.empty()) return;  // stopping, and nothing left
+      }
+      const size_t n = std::min(queue_.size(), kMaxBatch);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      ++stats_.batches;
+      stats_.calls += static_cast<int64_t>(n);
+      stats_.largest_batch = std::max<int64_t>(stats_.largest_batch, static_cast<int64_t>(n));
+    }
+    const absl::Status commit = store_->Atomically([&]() -> absl::Status {
+      for (const std::unique_ptr<Call>& call : batch) call->Run();
+      return absl::OkStatus();
+    });
+    for (const std::unique_ptr<Call>& call : batch) call->Finish(commit);
+    batch.clear();
+  }
+}
+
+}  // namespace gridrun::coordinator
