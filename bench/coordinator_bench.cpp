@@ -272,9 +272,11 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
   const double cpu = CpuSeconds() - cpu0;
   (*server)->Shutdown();
   const auto commits = (*server)->group_commit_stats();
-  std::fprintf(stderr, "round %d: %lld calls in %lld group commits (largest %lld)\n", round,
-               static_cast<long long>(commits.calls), static_cast<long long>(commits.batches),
-               static_cast<long long>(commits.largest_batch));
+  std::fprintf(stderr,
+               "round %d: %lld calls in %lld group commits (largest %lld); committer thread "
+               "busy %.2f CPU-s of %.2f s\n",
+               round, static_cast<long long>(commits.calls), static_cast<long long>(commits.batches),
+               static_cast<long long>(commits.largest_batch), commits.busy_cpu_seconds, wall);
 
   Latencies all;
   int64_t total_lifecycles = 0, total_points = 0;

@@ -1,12 +1,22 @@
 #include "coordinator/group_committer.h"
 
 #include <pthread.h>
+#include <time.h>
 
 #include <algorithm>
 #include <utility>
 #include <vector>
 
 namespace gridrun::coordinator {
+namespace {
+
+double ThreadCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+}  // namespace
 
 GroupCommitter::GroupCommitter(TrialStore* store) : store_(store) {
   thread_ = std::thread([this] {
@@ -58,15 +68,22 @@ void GroupCommitter::Loop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      ++stats_.batches;
-      stats_.calls += static_cast<int64_t>(n);
-      stats_.largest_batch = std::max<int64_t>(stats_.largest_batch, static_cast<int64_t>(n));
     }
+    const double cpu0 = ThreadCpuSeconds();
     const absl::Status commit = store_->Atomically([&]() -> absl::Status {
       for (const std::unique_ptr<Call>& call : batch) call->Run();
       return absl::OkStatus();
     });
     for (const std::unique_ptr<Call>& call : batch) call->Finish(commit);
+    const double cpu = ThreadCpuSeconds() - cpu0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.batches;
+      stats_.calls += static_cast<int64_t>(batch.size());
+      stats_.largest_batch = std::max<int64_t>(stats_.largest_batch,
+                                               static_cast<int64_t>(batch.size()));
+      stats_.busy_cpu_seconds += cpu;
+    }
     batch.clear();
   }
 }

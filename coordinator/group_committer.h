@@ -82,6 +82,10 @@ class GroupCommitter {
     int64_t batches = 0;
     int64_t calls = 0;
     int64_t largest_batch = 0;
+    // CPU time the committer thread spent on batches (running, committing,
+    // finishing them): against wall time, how near it is to being the
+    // bottleneck.
+    double busy_cpu_seconds = 0;
   };
   Stats stats() const;
 

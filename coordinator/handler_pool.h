@@ -1,5 +1,7 @@
 // HandlerPool: a fixed set of threads that run the coordinator's unary RPC
-// logic for the callback services (callback_services.h).
+// logic for the callback services (callback_services.h), except the
+// workers' small writes, which the GroupCommitter batches
+// (group_committer.h).
 //
 // Why not run the logic on gRPC's thread that delivered the request: with
 // the callback API those few threads also poll the sockets, and the logic

@@ -50,10 +50,6 @@ constexpr char kSqlPromotePaused[] =
 constexpr char kSqlInsertDecision[] =
     "INSERT INTO search_decisions (trial_id, kind, rung, epoch, reason, decided_ms) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-constexpr char kSqlPausedWhenIdle[] =
-    "SELECT trial_id, rung_epoch FROM trials WHERE experiment_id = ?1 AND state = 'PAUSED' "
-    "AND NOT EXISTS (SELECT 1 FROM trials WHERE experiment_id = ?1 "
-    "                AND state IN ('WAITING', 'RUNNING')) ORDER BY number";
 constexpr char kSqlFinishPaused[] =
     "UPDATE trials SET state = ?2, finished_ms = ?3, error = ?4 "
     "WHERE trial_id = ?1 AND state = 'PAUSED'";
@@ -122,7 +118,7 @@ void SqliteTrialStore::LogSearchDecision(int64_t trial_id, const char* kind, int
 void SqliteTrialStore::FinishPausedIfIdle(const std::string& experiment_id, int64_t now_ms) {
   std::vector<std::pair<int64_t, int64_t>> paused;  // trial, rung epoch
   {
-    CachedStatement q = Prepared(kSqlPausedWhenIdle);
+    CachedStatement q = Prepared(sqlite_store::kSqlPausedWhenIdle);
     SQLite::bind(*q, experiment_id);
     while (q->executeStep()) {
       paused.emplace_back(q->getColumn(0).getInt64(), q->getColumn(1).getInt64());

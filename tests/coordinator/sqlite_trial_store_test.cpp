@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "common/clock.h"
 #include "coordinator/sqlite_schema.h"
+#include "coordinator/sqlite_store_internal.h"
 #include "tests/coordinator/trial_store_contract.h"
 
 namespace gridrun::coordinator {
@@ -266,6 +267,21 @@ TEST_P(SqliteTrialStoreTest, LeasingIsOneIndexProbeWithoutSorting) {
   for (const std::vector<SqlValue>& row : plan.rows) details += Text(row.back()) + "\n";
   EXPECT_NE(details.find("trials_lease"), std::string::npos) << details;
   EXPECT_EQ(details.find("TEMP B-TREE"), std::string::npos) << details;
+}
+
+TEST_P(SqliteTrialStoreTest, CompletingATrialLooksUpPausedTrialsWithoutScanningItsExperiment) {
+  // Every completion runs this query; read in trial-number order it cost a
+  // pass over all the experiment's trials.
+  Submit("grid", {{1.0}, {0.5}});
+  QueryResult plan =
+      Query(std::string("EXPLAIN QUERY PLAN ") + sqlite_store::kSqlPausedWhenIdle);
+  std::string details;
+  for (const std::vector<SqlValue>& row : plan.rows) details += Text(row.back()) + "\n";
+  EXPECT_NE(details.find("SEARCH trials USING INDEX trials_experiment_state (experiment_id=? "
+                         "AND state=?)"),
+            std::string::npos)
+      << details;
+  EXPECT_EQ(details.find("sqlite_autoindex_trials"), std::string::npos) << details;
 }
 
 TEST_P(SqliteTrialStoreTest, QueryRunsOnlyOneReadOnlyStatement) {
