@@ -12,7 +12,10 @@
 //       --shapes v1,v2,v1,v2
 //
 // Each listed shape is one round on a fresh server and database, in the
-// order given (alternate them so both see the same machine load).
+// order given (alternate them so both see the same machine load). To
+// compare two builds of the coordinator, alternate their binaries
+// (bench/run.sh --coord-baseline does); --label marks a build's rows. On stderr each round also says how many calls the GroupCommitter
+// ran in how many commits and how busy its thread was.
 // A real worker heartbeats every lease_timeout / 3 (10 s by default) and sends
 // metrics about once a second, so a short trial has one heartbeat and a few
 // batches (H = 1); H = B is the old, heartbeat-heavy shape.
@@ -205,6 +208,7 @@ int ThreadCount() {
 struct RoundSettings {
   int workers, trials, heartbeats, batches, points;
   std::string dir;
+  std::string label;  // prefixes the shape column (e.g. "baseline" for another build)
 };
 
 // One round on a fresh server and database; prints its row. False on failure.
@@ -293,7 +297,7 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
   std::printf(
       "| %s | %d | %lld | %d | %d x %d | %.2f | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f | "
       "%.2f / %.2f | %.2f / %.2f | %.2f | %.2f | %.0f | %d |\n",
-      v2 ? "v2" : "v1", r.workers, static_cast<long long>(total_lifecycles), r.heartbeats,
+      (r.label.empty() ? std::string() : r.label + " ").append(v2 ? "v2" : "v1").c_str(), r.workers, static_cast<long long>(total_lifecycles), r.heartbeats,
       r.batches, r.points, wall, total_lifecycles / wall, total_points / wall,
       total_lifecycles > 0 ? static_cast<double>(calls) / total_lifecycles : 0.0, ms("lease", 0.5),
       ms("lease", 0.99), ms("metrics", 0.5), ms("metrics", 0.99), ms("heartbeat", 0.5),
@@ -310,7 +314,7 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
 
 int main(int argc, char** argv) {
   CLI::App app{"gridrun coordinator throughput benchmark"};
-  RoundSettings r{64, 2000, 1, 3, 50, ""};
+  RoundSettings r{64, 2000, 1, 3, 50, "", ""};
   std::vector<std::string> shapes{"v1", "v2"};
   bool header = false;
   app.add_option("--workers", r.workers, "simulated workers")->check(CLI::Range(1, 1024));
@@ -323,6 +327,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"v1", "v2"}));
   app.add_flag("--header", header, "print the table header first");
   app.add_option("--dir", r.dir, "where to put the databases (default: a new temp dir)");
+  app.add_option("--label", r.label,
+                 "printed before the shape (tells this build's rows from a baseline's)");
   CLI11_PARSE(app, argc, argv);
   gridrun::InitLogging("gridrun-bench-coordinator", "warn");
   if (r.heartbeats > r.batches) {

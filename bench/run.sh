@@ -5,8 +5,11 @@
 #
 #   bench/run.sh [--build-dir build] [--only train,dp,coord,overhead,e2e,query,ui,models,torchscript]
 #                [--quick] [--no-build] [--out FILE] [--data-dir ../shared/data]
+#                [--coord-baseline PATH]
 # (part 8, asha, runs only when named: --only asha; about 8 minutes on 2 cores)
 # (--out default: <build-dir>/bench-results.md)
+# --coord-baseline: a gridrun-bench-coordinator built from another commit;
+# part 3 then alternates it with this build's, round by round ("baseline" rows).
 #
 # --quick: fewer rounds, steps and trials (minutes instead of ~an hour); for
 # checking that everything runs, not for numbers to publish.
@@ -18,6 +21,7 @@ ONLY=train,dp,coord,overhead,e2e,query,ui,models,torchscript
 QUICK=0
 BUILD_FIRST=1
 OUT=
+COORD_BASELINE=
 DATA_DIR=${GRIDRUN_DATA_DIR:-../shared/data}
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -27,7 +31,8 @@ while [[ $# -gt 0 ]]; do
     --no-build) BUILD_FIRST=0; shift ;;
     --out) OUT=$2; shift 2 ;;
     --data-dir) DATA_DIR=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --coord-baseline) COORD_BASELINE=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -108,12 +113,28 @@ if has coord; then
   say "Rounds alternate the previous protocol (v1: lease, heartbeats, batches, complete) and"
   say "proto convention 8 (v2: heartbeat folded into a batch, next lease in the completion's reply)."
   say "Load before: $(cut -d' ' -f1-3 /proc/loadavg)"; say ""
+  if [[ -n $COORD_BASELINE ]]; then
+    say "Baseline rows: \`$COORD_BASELINE\`, alternating with this build round by round."; say ""
+  fi
   first=--header
   for shape in "1 3 50" "3 3 50" "1 1 1000"; do
     set -- $shape
-    "$BUILD/bench/gridrun-bench-coordinator" "${COORD[@]}" --heartbeats "$1" --batches "$2" \
-      --points "$3" --shapes v1,v2,v1,v2 $first | tee -a "$OUT"
-    first=
+    if [[ -z $COORD_BASELINE ]]; then
+      "$BUILD/bench/gridrun-bench-coordinator" "${COORD[@]}" --heartbeats "$1" --batches "$2" \
+        --points "$3" --shapes v1,v2,v1,v2 $first | tee -a "$OUT"
+      first=
+      continue
+    fi
+    for round in 1 2; do
+      for shape_name in v1 v2; do
+        # (older builds have no --label: their rows are marked here)
+        "$COORD_BASELINE" "${COORD[@]}" --heartbeats "$1" --batches "$2" --points "$3" \
+          --shapes "$shape_name" $first | sed 's/^| v/| baseline v/' | tee -a "$OUT"
+        first=
+        "$BUILD/bench/gridrun-bench-coordinator" "${COORD[@]}" --heartbeats "$1" --batches "$2" \
+          --points "$3" --shapes "$shape_name" | tee -a "$OUT"
+      done
+    done
   done
 fi
 if has overhead; then
