@@ -68,6 +68,10 @@ void GroupCommitter::Loop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      // Counted before any call of the batch hears back.
+      ++stats_.batches;
+      stats_.calls += static_cast<int64_t>(n);
+      stats_.largest_batch = std::max<int64_t>(stats_.largest_batch, static_cast<int64_t>(n));
     }
     const double cpu0 = ThreadCpuSeconds();
     const absl::Status commit = store_->Atomically([&]() -> absl::Status {
@@ -78,10 +82,6 @@ void GroupCommitter::Loop() {
     const double cpu = ThreadCpuSeconds() - cpu0;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.batches;
-      stats_.calls += static_cast<int64_t>(batch.size());
-      stats_.largest_batch = std::max<int64_t>(stats_.largest_batch,
-                                               static_cast<int64_t>(batch.size()));
       stats_.busy_cpu_seconds += cpu;
     }
     batch.clear();

@@ -77,7 +77,8 @@ class GroupCommitter {
   // Queues `call` for the next batch.
   void Submit(std::unique_ptr<Call> call);
 
-  // Counters since construction, for the benchmark and tests.
+  // Counters since construction, for the benchmark and tests. A batch is
+  // counted before its calls' Finish(); its busy time after.
   struct Stats {
     int64_t batches = 0;
     int64_t calls = 0;

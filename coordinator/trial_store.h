@@ -418,7 +418,8 @@ class TrialStore {
   // back, or when the call whose savepoint was open when `fn` came fails.
   // For effects outside the database that must not run ahead of the commit
   // (removing the files of dropped checkpoint rows: were the commit to fail,
-  // the rows would stay and name missing files). `fn` may call the store.
+  // the rows would stay and name missing files). `fn` may call the store; it
+  // must not throw (the commit it follows cannot be undone).
   virtual void RunAfterCommit(std::function<void()> fn) = 0;
 
   // Commit feed (TrialCommitListener). Sets the one listener (nullptr: none);
