@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+
 namespace gridrun::coordinator {
 namespace {
 
@@ -74,10 +76,17 @@ void GroupCommitter::Loop() {
       stats_.largest_batch = std::max<int64_t>(stats_.largest_batch, static_cast<int64_t>(n));
     }
     const double cpu0 = ThreadCpuSeconds();
-    const absl::Status commit = store_->Atomically([&]() -> absl::Status {
+    absl::Status commit = store_->Atomically([&]() -> absl::Status {
       for (const std::unique_ptr<Call>& call : batch) call->Run();
       return absl::OkStatus();
     });
+    if (!commit.ok()) {
+      // What each call answers: that none of it was kept, and why.
+      commit = absl::Status(
+          commit.code(), absl::StrCat("not stored: its group commit failed (", batch.size(),
+                                      batch.size() == 1 ? " call" : " calls", "): ",
+                                      commit.message()));
+    }
     for (const std::unique_ptr<Call>& call : batch) call->Finish(commit);
     const double cpu = ThreadCpuSeconds() - cpu0;
     {

@@ -109,7 +109,7 @@ SqliteTrialStore::SqliteTrialStore(std::string path, std::unique_ptr<SQLite::Dat
 SqliteTrialStore::~SqliteTrialStore() = default;
 
 absl::Status SqliteTrialStore::Atomically(const std::function<absl::Status()>& fn) {
-  return InWriteTransaction("one call's writes", [&]() -> absl::Status { return fn(); });
+  return InWriteTransaction("writing one transaction", [&]() -> absl::Status { return fn(); });
 }
 
 void SqliteTrialStore::RunAfterCommit(std::function<void()> fn) {

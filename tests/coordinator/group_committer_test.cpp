@@ -4,6 +4,7 @@
 // batch whose transaction fails reaches every call with that error.
 #include "coordinator/group_committer.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -30,6 +31,7 @@ struct Outcomes {
   std::condition_variable cv;
   std::vector<std::string> finished;       // "name:commit status code"
   std::vector<bool> visible_at_finish;     // the call's row readable by another connection
+  std::vector<std::string> messages;       // the commit status's message each call got
   void Wait(size_t n) {
     std::unique_lock<std::mutex> lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return finished.size() >= n; }))
@@ -68,6 +70,7 @@ class WorkerCall : public GroupCommitter::Call {
     std::lock_guard<std::mutex> lock(out_->mu);
     out_->finished.push_back(name_ + ":" + absl::StatusCodeToString(commit.code()) +
                              (ran_ ? "" : ":not run") + (own_.ok() ? "" : ":own error"));
+    out_->messages.emplace_back(commit.message());
     out_->visible_at_finish.push_back(visible);
     out_->cv.notify_all();
   }
@@ -189,6 +192,11 @@ TEST_F(GroupCommitterTest, ATransactionThatFailsReachesEveryCallWithItsError) {
                                       "w-1:FAILED_PRECONDITION:not run",
                                       "w-2:FAILED_PRECONDITION:not run"}));
   for (bool visible : out_.visible_at_finish) EXPECT_FALSE(visible);
+  // Each says that nothing of it was stored, and why.
+  for (const std::string& message : out_.messages) {
+    EXPECT_THAT(message, ::testing::StartsWith("not stored: its group commit failed ("));
+    EXPECT_THAT(message, ::testing::HasSubstr("read-only"));
+  }
 }
 
 TEST_F(GroupCommitterTest, DestroyingItRunsAndFinishesEveryQueuedCall) {

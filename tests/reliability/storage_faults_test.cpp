@@ -140,6 +140,8 @@ TEST_F(FullFilesystemTest, ClearErrorsNoCorruptionAndRecoveryWhenSpaceReturns) {
   const int64_t failed_step = step - 1;
   EXPECT_EQ(full.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << full.error_message();
   EXPECT_THAT(full.error_message(), HasSubstr("full")) << full.error_message();
+  // Group commit: the worker is told that none of its call was kept.
+  EXPECT_THAT(full.error_message(), HasSubstr("not stored")) << full.error_message();
   // A checkpoint upload fails clearly and leaves no partial file.
   const std::string blob(1 << 20, 'c');
   grpc::Status ckpt = Checkpoint(lease, 10, blob);
