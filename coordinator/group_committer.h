@@ -30,9 +30,11 @@
 //      Finish() calls (it runs inside Atomically, after COMMIT).
 //
 // Thread-safety: Submit() from any thread. Run() and Finish() are called on
-// the committer thread; Run() may only use the store (other threads' store
-// calls wait for the batch, as they waited for any transaction). The
-// destructor runs and finishes every queued call, then joins.
+// the committer thread. Run() holds the store's one connection for the
+// batch: it must not wait for another thread that may call the store (that
+// thread waits for the batch: deadlock), and other threads' store calls
+// wait for the batch as they waited for any transaction. The destructor
+// runs and finishes every queued call, then joins.
 #pragma once
 
 #include <condition_variable>
