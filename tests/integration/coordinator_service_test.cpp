@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <cmath>
 #include <fstream>
 #include <thread>
@@ -369,6 +371,28 @@ TEST_F(CoordinatorServiceTest, CorruptCheckpointFallsBackToThePreviousOne) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(fetched, "older checkpoint");
   EXPECT_EQ(server_->store()->ListCheckpoints(lease.trial_id())->size(), 1u);
+}
+
+TEST_F(CoordinatorServiceTest, RetentionRemovesACompletedTrialsDroppedCheckpointFiles) {
+  // keep_trained: 0 keeps no trained model: the completion (group-committed)
+  // drops the trial's checkpoint rows, and once that commit is done the
+  // files go too (TrialStore::RunAfterCommit).
+  Submit(SmallSpec("drop-files") + "keep_trained: 0\n");
+  const std::string worker = Register();
+  v1::TrialLease lease = Lease(worker).lease();
+  ASSERT_TRUE(SaveCheckpoint(worker, lease, 10, "older checkpoint").ok());
+  ASSERT_TRUE(SaveCheckpoint(worker, lease, 20, "final checkpoint").ok());
+  auto before = server_->store()->ListCheckpoints(lease.trial_id());
+  ASSERT_TRUE(before.ok());
+  ASSERT_FALSE(before->empty());
+  for (const auto& checkpoint : *before) ASSERT_TRUE(std::filesystem::exists(checkpoint.path));
+  ASSERT_TRUE(Complete(worker, lease).ok());
+  auto after = server_->store()->ListCheckpoints(lease.trial_id());
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->empty());
+  for (const auto& checkpoint : *before) {
+    EXPECT_FALSE(std::filesystem::exists(checkpoint.path)) << checkpoint.path;
+  }
 }
 
 TEST_F(CoordinatorServiceTest, CompleteAndFail) {
