@@ -3,9 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
