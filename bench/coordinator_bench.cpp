@@ -14,8 +14,9 @@
 // Each listed shape is one round on a fresh server and database, in the
 // order given (alternate them so both see the same machine load). To
 // compare two builds of the coordinator, alternate their binaries
-// (bench/run.sh --coord-baseline does); --label marks a build's rows. On stderr each round also says how many calls the GroupCommitter
-// ran in how many commits and how busy its thread was.
+// (bench/run.sh --coord-baseline does); --label marks a build's rows. On
+// stderr each round also says how many calls the GroupCommitter ran in how
+// many commits and how busy its thread was.
 // A real worker heartbeats every lease_timeout / 3 (10 s by default) and sends
 // metrics about once a second, so a short trial has one heartbeat and a few
 // batches (H = 1); H = B is the old, heartbeat-heavy shape.
@@ -294,10 +295,11 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
   };
   int64_t calls = 0;
   for (const auto& [rpc, v] : all.by_rpc) calls += static_cast<int64_t>(v.size());
+  const std::string shape = (r.label.empty() ? "" : r.label + " ") + (v2 ? "v2" : "v1");
   std::printf(
       "| %s | %d | %lld | %d | %d x %d | %.2f | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f | "
       "%.2f / %.2f | %.2f / %.2f | %.2f | %.2f | %.0f | %d |\n",
-      (r.label.empty() ? std::string() : r.label + " ").append(v2 ? "v2" : "v1").c_str(), r.workers, static_cast<long long>(total_lifecycles), r.heartbeats,
+      shape.c_str(), r.workers, static_cast<long long>(total_lifecycles), r.heartbeats,
       r.batches, r.points, wall, total_lifecycles / wall, total_points / wall,
       total_lifecycles > 0 ? static_cast<double>(calls) / total_lifecycles : 0.0, ms("lease", 0.5),
       ms("lease", 0.99), ms("metrics", 0.5), ms("metrics", 0.99), ms("heartbeat", 0.5),

@@ -83,9 +83,9 @@ void GroupCommitter::Loop() {
     if (!commit.ok()) {
       // What each call answers: that none of it was kept, and why.
       commit = absl::Status(
-          commit.code(), absl::StrCat("not stored: its group commit failed (", batch.size(),
-                                      batch.size() == 1 ? " call" : " calls", "): ",
-                                      commit.message()));
+          commit.code(),
+          absl::StrCat("not stored: its group commit failed (", batch.size(),
+                       batch.size() == 1 ? " call" : " calls", "): ", commit.message()));
     }
     for (const std::unique_ptr<Call>& call : batch) call->Finish(commit);
     const double cpu = ThreadCpuSeconds() - cpu0;

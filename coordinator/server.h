@@ -43,8 +43,9 @@ namespace gridrun::coordinator {
 
 class CoordinatorServer {
  public:
-  // Threads of the HandlerPool: enough that validation and protobuf work of
-  // a few calls overlap the one store connection's transaction.
+  // Threads of the HandlerPool (registration, samples, the grid service):
+  // enough that validation and protobuf work of a few calls overlap the one
+  // store connection's transaction.
   static constexpr int kHandlerThreads = 4;
 
   // `clock` may be null (system clock); it must outlive the server.

@@ -29,9 +29,9 @@ using store_test::ScratchDir;
 struct Outcomes {
   std::mutex mu;
   std::condition_variable cv;
-  std::vector<std::string> finished;       // "name:commit status code"
-  std::vector<bool> visible_at_finish;     // the call's row readable by another connection
-  std::vector<std::string> messages;       // the commit status's message each call got
+  std::vector<std::string> finished;    // "name:commit status code"
+  std::vector<bool> visible_at_finish;  // the call's row readable by another connection
+  std::vector<std::string> messages;    // the commit status's message each call got
   void Wait(size_t n) {
     std::unique_lock<std::mutex> lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return finished.size() >= n; }))
@@ -169,8 +169,8 @@ TEST_F(GroupCommitterTest, AFailingCallChangesNothingAndTheOthersInItsBatchCommi
   EXPECT_EQ(store_->GetWorker("w-bad").status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(store_->GetWorker("w-c").ok());
   std::lock_guard<std::mutex> lock(out_.mu);
-  EXPECT_EQ(out_.finished, (std::vector<std::string>{"w-first:OK", "w-a:OK",
-                                                     "w-bad:OK:own error", "w-c:OK"}));
+  EXPECT_EQ(out_.finished,
+            (std::vector<std::string>{"w-first:OK", "w-a:OK", "w-bad:OK:own error", "w-c:OK"}));
 }
 
 TEST_F(GroupCommitterTest, ATransactionThatFailsReachesEveryCallWithItsError) {
@@ -181,16 +181,15 @@ TEST_F(GroupCommitterTest, ATransactionThatFailsReachesEveryCallWithItsError) {
   {
     GroupCommitter committer(reader->get());
     for (int i = 0; i < 3; ++i) {
-      committer.Submit(std::make_unique<WorkerCall>(reader->get(), db_path_,
-                                                    "w-" + std::to_string(i), &out_));
+      committer.Submit(
+          std::make_unique<WorkerCall>(reader->get(), db_path_, "w-" + std::to_string(i), &out_));
     }
     out_.Wait(3);
   }
   std::lock_guard<std::mutex> lock(out_.mu);
-  EXPECT_EQ(out_.finished,
-            (std::vector<std::string>{"w-0:FAILED_PRECONDITION:not run",
-                                      "w-1:FAILED_PRECONDITION:not run",
-                                      "w-2:FAILED_PRECONDITION:not run"}));
+  EXPECT_EQ(out_.finished, (std::vector<std::string>{"w-0:FAILED_PRECONDITION:not run",
+                                                     "w-1:FAILED_PRECONDITION:not run",
+                                                     "w-2:FAILED_PRECONDITION:not run"}));
   for (bool visible : out_.visible_at_finish) EXPECT_FALSE(visible);
   // Each says that nothing of it was stored, and why.
   for (const std::string& message : out_.messages) {
