@@ -1,6 +1,7 @@
 // The gridrun SQLite database: its schema (tables, indexes, the `results`,
-// `trial_metrics_last` and `trial_source` views, the trigger-kept `metrics_last` table), the
-// migrations that build it, and how connections to it are opened.
+// `trial_metrics_last` and `trial_source` views, the `metrics_last` table of
+// each metric's newest point), the migrations that build it, and how
+// connections to it are opened.
 //
 // Schema versions live in `PRAGMA user_version`; `PRAGMA application_id`
 // marks the file as a gridrun database. Opening a database for writing
@@ -15,7 +16,9 @@
 //                          model); only an OS crash or power loss can roll
 //                          back the last few commits, and even then the file
 //                          stays consistent. FULL would fsync every commit.
-//   foreign_keys = ON      child rows cannot outlive their trial.
+//   foreign_keys = ON      child rows cannot outlive their trial (`metrics`
+//                          and `metrics_last` have no foreign key since
+//                          version 10: the store writes them under a lease).
 //   busy_timeout           a second connection waits for the writer instead
 //                          of failing with SQLITE_BUSY.
 //
@@ -89,6 +92,8 @@ absl::Status ApplyMigrations(SQLite::Database& db, const std::vector<Migration>&
 // Opens (creating if needed) a read-write connection: sets the pragmas above
 // and applies SchemaMigrations(). ":memory:" gives a private in-memory
 // database. Errors as ApplyMigrations; INTERNAL if the file cannot be opened.
+// The connection is opened SQLITE_OPEN_NOMUTEX: the caller must not use it
+// from two threads at once (SqliteTrialStore holds its mutex around every use).
 absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path);
 
 // Opens an existing database with SQLITE_OPEN_READONLY (writes fail with

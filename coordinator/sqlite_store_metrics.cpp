@@ -20,21 +20,38 @@ using sqlite_store::ReadDouble;
 // inserted, as separate statements would.
 constexpr size_t kPointsPerUpsert = 32;
 
-// The upsert text for `rows` points (1..kPointsPerUpsert), built once; the
-// statement cache keys on it, so it lives for the whole program.
-const char* UpsertMetricsSql(size_t rows) {
-  static const std::vector<std::string>* const kTexts = [] {
-    auto* texts = new std::vector<std::string>;
+// The upsert texts for `rows` points (1..kPointsPerUpsert), built once; the
+// statement cache keys on them, so they live for the whole program.
+struct UpsertTexts {
+  std::string metrics;
+  std::string metrics_last;
+};
+
+const UpsertTexts& UpsertSql(size_t rows) {
+  static const std::vector<UpsertTexts>* const kTexts = [] {
+    auto* texts = new std::vector<UpsertTexts>;
     for (size_t n = 1; n <= kPointsPerUpsert; ++n) {
-      std::string sql = "INSERT INTO metrics (trial_id, name, step, epoch, value, wall_ms) VALUES ";
-      for (size_t i = 0; i < n; ++i) sql += i == 0 ? "(?,?,?,?,?,?)" : ",(?,?,?,?,?,?)";
-      sql += " ON CONFLICT (trial_id, name, step) DO UPDATE SET "
-             "epoch = excluded.epoch, value = excluded.value, wall_ms = excluded.wall_ms";
-      texts->push_back(std::move(sql));
+      UpsertTexts t;
+      t.metrics = "INSERT INTO metrics (trial_id, name, step, epoch, value, wall_ms) VALUES ";
+      t.metrics_last = "INSERT INTO metrics_last (trial_id, name, step, epoch, value) VALUES ";
+      for (size_t i = 0; i < n; ++i) {
+        t.metrics += i == 0 ? "(?,?,?,?,?,?)" : ",(?,?,?,?,?,?)";
+        t.metrics_last += i == 0 ? "(?,?,?,?,?)" : ",(?,?,?,?,?)";
+      }
+      t.metrics += " ON CONFLICT (trial_id, name, step) DO UPDATE SET "
+                   "epoch = excluded.epoch, value = excluded.value, wall_ms = excluded.wall_ms";
+      // The rule of the schema's metrics_last triggers (sqlite_schema.cpp,
+      // version 2), which the store's connection turns off: the newest step
+      // wins, so a resumed trial rewriting older steps leaves it in place.
+      // MetricsLastTest checks that both give the same rows.
+      t.metrics_last += " ON CONFLICT (trial_id, name) DO UPDATE SET "
+                        "step = excluded.step, epoch = excluded.epoch, value = excluded.value "
+                        "WHERE excluded.step >= metrics_last.step";
+      texts->push_back(std::move(t));
     }
     return texts;
   }();
-  return (*kTexts)[rows - 1].c_str();
+  return (*kTexts)[rows - 1];
 }
 
 constexpr char kSqlUpsertSample[] =
@@ -66,19 +83,28 @@ absl::StatusOr<int64_t> SqliteTrialStore::WriteMetrics(
         int64_t written = 0;
         for (size_t first = 0; first < points.size(); first += kPointsPerUpsert) {
           const size_t rows = std::min(kPointsPerUpsert, points.size() - first);
-          CachedStatement u = Prepared(UpsertMetricsSql(rows));
+          const UpsertTexts& sql = UpsertSql(rows);
+          CachedStatement u = Prepared(sql.metrics.c_str());
+          CachedStatement last = Prepared(sql.metrics_last.c_str());
           for (size_t i = 0; i < rows; ++i) {
             const MetricPointRecord& point = points[first + i];
             const int base = static_cast<int>(i) * 6;
             u->bind(base + 1, lease.trial_id);
-            // The names outlive the statement's use; bindings clear on release.
+            // The names outlive the statements' use; bindings clear on release.
             u->bindNoCopy(base + 2, point.name);
             u->bind(base + 3, point.step);
             u->bind(base + 4, point.epoch);
             u->bind(base + 5, point.value);  // a NaN is stored as NULL
             u->bind(base + 6, point.wall_ms);
+            const int last_base = static_cast<int>(i) * 5;
+            last->bind(last_base + 1, lease.trial_id);
+            last->bindNoCopy(last_base + 2, point.name);
+            last->bind(last_base + 3, point.step);
+            last->bind(last_base + 4, point.epoch);
+            last->bind(last_base + 5, point.value);
           }
           written += u->exec();
+          last->exec();
         }
         return written;
       });

@@ -88,6 +88,12 @@ std::string LeaseLostMessage(const LeaseRef& lease, TrialState state, int attemp
 
 absl::StatusOr<std::unique_ptr<SqliteTrialStore>> SqliteTrialStore::Open(const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenDatabase(path));
+  // WriteMetrics keeps metrics_last itself, a batch per statement; the
+  // schema's per-row triggers remain for every other writer (schema version 10).
+  if (sqlite3_db_config(db->getHandle(), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr) !=
+      SQLITE_OK) {
+    return absl::InternalError(absl::StrCat("turning off triggers on the connection to ", path));
+  }
   return std::unique_ptr<SqliteTrialStore>(
       new SqliteTrialStore(path, std::move(db), /*read_only=*/false));
 }

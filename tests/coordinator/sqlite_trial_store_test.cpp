@@ -524,8 +524,8 @@ TEST_F(SqliteTrialStoreFileTest, Version3DatabaseGetsAnEmptyAttemptsTable) {
     EXPECT_FALSE(db.tableExists("trial_attempts"));
   }
   std::unique_ptr<SqliteTrialStore> store = OpenStore();
-  EXPECT_EQ(Int(store->Query("PRAGMA user_version").value().rows.at(0).at(0)), 9);
-  EXPECT_EQ(LatestSchemaVersion(), 9);
+  EXPECT_EQ(Int(store->Query("PRAGMA user_version").value().rows.at(0).at(0)), 10);
+  EXPECT_EQ(LatestSchemaVersion(), 10);
   // The attempt that ran before the upgrade has no row: its environment is unknown.
   absl::StatusOr<std::vector<AttemptRecord>> attempts = store->ListAttempts(1);
   ASSERT_TRUE(attempts.ok()) << attempts.status();
