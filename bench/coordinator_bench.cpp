@@ -17,6 +17,11 @@
 // (bench/run.sh --coord-baseline does); --label marks a build's rows. On
 // stderr each round also says how many calls the GroupCommitter ran in how
 // many commits and how busy its thread was.
+// The simulated workers share the machine with the server. By default each
+// is a thread making synchronous gRPC calls (64 runnable threads beside the
+// server's); --clients callback runs them on gRPC's callback client instead,
+// with no thread of their own, which takes less of the machine from the
+// server, as workers on other machines would. Rows say which.
 // A real worker heartbeats every lease_timeout / 3 (10 s by default) and sends
 // metrics about once a second, so a short trial has one heartbeat and a few
 // batches (H = 1); H = B is the old, heartbeat-heavy shape.
@@ -31,6 +36,8 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -194,6 +201,172 @@ class SimWorker {
   std::unique_ptr<v1::WorkerService::Stub> stub_;
 };
 
+// The same worker on gRPC's callback client API (--clients callback): no
+// thread of its own; the callback of each reply, run on one of gRPC's few
+// threads, sends the next call. 64 of them add a handful of threads to the
+// process instead of 64 runnable ones beside the server, which is closer to
+// workers on other machines. One call in flight per worker, as above.
+class CallbackWorker {
+ public:
+  CallbackWorker(const gridrun::ClientOptions& options, int heartbeats, int batches, int points,
+                 bool v2, std::function<void(bool ok)> done)
+      : options_(options),
+        heartbeats_(heartbeats),
+        batches_(batches),
+        points_(points),
+        v2_(v2),
+        done_(std::move(done)),
+        stub_(v1::WorkerService::NewStub(OwnChannel(options.address))) {}
+
+  void Start() {
+    register_.set_host("bench");
+    register_.set_ranks(1);
+    register_.set_device("cpu");
+    Call(
+        "register",
+        [this](grpc::ClientContext* c, auto cb) {
+          stub_->async()->RegisterWorker(c, &register_, &registered_, std::move(cb));
+        },
+        [this] { RequestLease(); });
+  }
+
+  Latencies latencies;
+  int64_t lifecycles = 0;
+  int64_t points_stored = 0;
+
+ private:
+  // Sends one call; `then` runs when it succeeds, else the worker stops.
+  template <typename StartCall>
+  void Call(const char* rpc, StartCall start, std::function<void()> then) {
+    previous_ = std::move(context_);  // its call is done; destroyed with the next one
+    context_ = std::make_unique<grpc::ClientContext>();
+    gridrun::PrepareContext(context_.get(), options_, std::chrono::seconds(30));
+    const double t0 = NowSeconds();
+    start(context_.get(), [this, rpc, t0, then = std::move(then)](grpc::Status s) {
+      latencies.by_rpc[rpc].push_back(NowSeconds() - t0);
+      if (!s.ok()) {
+        std::cerr << rpc << ": " << s.error_message() << "\n";
+        done_(false);
+        return;
+      }
+      then();
+    });
+  }
+
+  void RequestLease() {
+    lease_request_.set_worker_id(registered_.worker_id());
+    Call(
+        "lease",
+        [this](grpc::ClientContext* c, auto cb) {
+          stub_->async()->LeaseTrial(c, &lease_request_, &lease_, std::move(cb));
+        },
+        [this] { StartTrial(); });
+  }
+
+  void StartTrial() {
+    if (!lease_.has_lease()) {
+      done_(true);  // queue empty
+      return;
+    }
+    trial_ = lease_.lease();
+    beat_ = 0;
+    batch_ = 0;
+    v2_ ? NextBatch() : NextHeartbeat();
+  }
+
+  void NextHeartbeat() {
+    if (++beat_ > heartbeats_) {
+      NextBatch();
+      return;
+    }
+    heartbeat_.set_worker_id(registered_.worker_id());
+    heartbeat_.set_trial_id(trial_.trial_id());
+    heartbeat_.set_attempt(trial_.attempt());
+    heartbeat_.mutable_progress()->set_step(beat_);
+    heartbeat_.mutable_progress()->set_total_steps(batches_);
+    Call(
+        "heartbeat",
+        [this](grpc::ClientContext* c, auto cb) {
+          stub_->async()->Heartbeat(c, &heartbeat_, &heartbeat_reply_, std::move(cb));
+        },
+        [this] { NextHeartbeat(); });
+  }
+
+  void NextBatch() {
+    if (++batch_ > batches_) {
+      Complete();
+      return;
+    }
+    metrics_.Clear();
+    metrics_.set_worker_id(registered_.worker_id());
+    metrics_.set_trial_id(trial_.trial_id());
+    metrics_.set_attempt(trial_.attempt());
+    for (int i = 0; i < points_; ++i) {
+      auto* p = metrics_.add_points();
+      p->set_name("m" + std::to_string(i));
+      p->set_step(batch_);
+      p->set_epoch(1);
+      p->set_value(batch_ * 0.5 + i);
+    }
+    if (v2_ && batch_ <= heartbeats_) {
+      metrics_.mutable_progress()->set_step(batch_);
+      metrics_.mutable_progress()->set_total_steps(batches_);
+    }
+    Call(
+        "metrics",
+        [this](grpc::ClientContext* c, auto cb) {
+          stub_->async()->ReportMetrics(c, &metrics_, &metrics_reply_, std::move(cb));
+        },
+        [this] {
+          points_stored += points_;
+          NextBatch();
+        });
+  }
+
+  void Complete() {
+    complete_.set_worker_id(registered_.worker_id());
+    complete_.set_trial_id(trial_.trial_id());
+    complete_.set_attempt(trial_.attempt());
+    complete_.set_lease_next(v2_);
+    Call(
+        v2_ ? "lease" : "complete",
+        [this](grpc::ClientContext* c, auto cb) {
+          stub_->async()->CompleteTrial(c, &complete_, &completed_, std::move(cb));
+        },
+        [this] {
+          ++lifecycles;
+          if (!v2_) {
+            RequestLease();
+          } else if (!completed_.has_next()) {
+            std::cerr << "complete: no next lease in the reply (a v1 coordinator?)\n";
+            done_(false);
+          } else {
+            lease_ = completed_.next();
+            StartTrial();
+          }
+        });
+  }
+
+  gridrun::ClientOptions options_;
+  int heartbeats_, batches_, points_;
+  bool v2_;
+  std::function<void(bool ok)> done_;
+  std::unique_ptr<v1::WorkerService::Stub> stub_;
+  std::unique_ptr<grpc::ClientContext> context_, previous_;
+  v1::RegisterWorkerRequest register_;
+  v1::RegisterWorkerResponse registered_;
+  v1::LeaseTrialRequest lease_request_;
+  v1::LeaseTrialResponse lease_;
+  v1::TrialLease trial_;
+  v1::HeartbeatRequest heartbeat_;
+  v1::HeartbeatResponse heartbeat_reply_;
+  v1::ReportMetricsRequest metrics_;
+  v1::ReportMetricsResponse metrics_reply_;
+  v1::CompleteTrialRequest complete_;
+  v1::CompleteTrialResponse completed_;
+  int beat_ = 0, batch_ = 0;
+};
+
 }  // namespace
 
 // Threads of this process now (/proc/self/status).
@@ -209,7 +382,8 @@ int ThreadCount() {
 struct RoundSettings {
   int workers, trials, heartbeats, batches, points;
   std::string dir;
-  std::string label;  // prefixes the shape column (e.g. "baseline" for another build)
+  std::string label;    // prefixes the shape column (e.g. "baseline" for another build)
+  bool callback_clients;  // CallbackWorker instead of a SimWorker thread each
 };
 
 // One round on a fresh server and database; prints its row. False on failure.
@@ -249,44 +423,72 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
   }
 
   std::vector<std::unique_ptr<SimWorker>> sims;
-  for (int i = 0; i < r.workers; ++i) {
-    sims.push_back(std::make_unique<SimWorker>(client, r.heartbeats, r.batches, r.points));
-  }
+  std::vector<std::unique_ptr<CallbackWorker>> callback_sims;
   std::vector<int64_t> lifecycles(r.workers, 0), stored(r.workers, 0);
   std::atomic<bool> failed{false};
   std::atomic<int> peak_threads{0};
   // CPU of each simulated worker's own thread (its sync gRPC calls run their
-  // client side there); the rest of the process's CPU is the server's.
+  // client side there); the rest of the process's CPU is the server's. Not
+  // known for callback clients, which run on gRPC's threads beside the server.
   std::vector<double> client_cpu(r.workers, 0.0);
-  std::vector<std::thread> threads;
-  const double cpu0 = CpuSeconds();
-  const double t0 = NowSeconds();
-  for (int i = 0; i < r.workers; ++i) {
-    threads.emplace_back([&, i] {
-      pthread_setname_np(pthread_self(), "bench-worker");  // perf --comm tells them apart
-      if (!sims[i]->Run(v2, &lifecycles[i], &stored[i])) failed = true;
-      if (i == 0) peak_threads = ThreadCount();
-      rusage u{};
-      getrusage(RUSAGE_THREAD, &u);
-      client_cpu[i] = u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + u.ru_stime.tv_sec +
-                      u.ru_stime.tv_usec * 1e-6;
-    });
+  double cpu0 = 0, t0 = 0;
+  if (r.callback_clients) {
+    std::mutex mu;
+    std::condition_variable all_done;
+    int finished = 0;
+    for (int i = 0; i < r.workers; ++i) {
+      callback_sims.push_back(std::make_unique<CallbackWorker>(
+          client, r.heartbeats, r.batches, r.points, v2, [&](bool ok) {
+            std::lock_guard<std::mutex> lock(mu);
+            if (!ok) failed = true;
+            if (++finished == 1) peak_threads = ThreadCount();
+            all_done.notify_all();
+          }));
+    }
+    cpu0 = CpuSeconds();
+    t0 = NowSeconds();
+    for (auto& w : callback_sims) w->Start();
+    std::unique_lock<std::mutex> lock(mu);
+    all_done.wait(lock, [&] { return finished == r.workers; });
+    for (int i = 0; i < r.workers; ++i) {
+      lifecycles[i] = callback_sims[i]->lifecycles;
+      stored[i] = callback_sims[i]->points_stored;
+    }
+  } else {
+    for (int i = 0; i < r.workers; ++i) {
+      sims.push_back(std::make_unique<SimWorker>(client, r.heartbeats, r.batches, r.points));
+    }
+    std::vector<std::thread> threads;
+    cpu0 = CpuSeconds();
+    t0 = NowSeconds();
+    for (int i = 0; i < r.workers; ++i) {
+      threads.emplace_back([&, i] {
+        pthread_setname_np(pthread_self(), "bench-worker");  // perf --comm tells them apart
+        if (!sims[i]->Run(v2, &lifecycles[i], &stored[i])) failed = true;
+        if (i == 0) peak_threads = ThreadCount();
+        rusage u{};
+        getrusage(RUSAGE_THREAD, &u);
+        client_cpu[i] = u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + u.ru_stime.tv_sec +
+                        u.ru_stime.tv_usec * 1e-6;
+      });
+    }
+    for (auto& t : threads) t.join();
   }
-  for (auto& t : threads) t.join();
   const double wall = NowSeconds() - t0;
   const double cpu = CpuSeconds() - cpu0;
   (*server)->Shutdown();
   const auto commits = (*server)->group_commit_stats();
   std::fprintf(stderr,
                "round %d: %lld calls in %lld group commits (largest %lld); committer thread "
-               "busy %.2f CPU-s of %.2f s\n",
+               "busy %.2f CPU-s of %.2f s, replier %.2f CPU-s\n",
                round, static_cast<long long>(commits.calls), static_cast<long long>(commits.batches),
-               static_cast<long long>(commits.largest_batch), commits.busy_cpu_seconds, wall);
+               static_cast<long long>(commits.largest_batch), commits.busy_cpu_seconds, wall,
+               commits.reply_cpu_seconds);
 
   Latencies all;
   int64_t total_lifecycles = 0, total_points = 0;
   for (int i = 0; i < r.workers; ++i) {
-    all.Merge(sims[i]->latencies);
+    all.Merge(r.callback_clients ? callback_sims[i]->latencies : sims[i]->latencies);
     total_lifecycles += lifecycles[i];
     total_points += stored[i];
   }
@@ -295,16 +497,22 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
   };
   int64_t calls = 0;
   for (const auto& [rpc, v] : all.by_rpc) calls += static_cast<int64_t>(v.size());
-  const std::string shape = (r.label.empty() ? "" : r.label + " ") + (v2 ? "v2" : "v1");
+  const std::string shape = (r.label.empty() ? "" : r.label + " ") + (v2 ? "v2" : "v1") +
+                            (r.callback_clients ? " callback" : "");
+  char server_cpu[32] = "-";
+  if (!r.callback_clients) {
+    std::snprintf(server_cpu, sizeof server_cpu, "%.2f",
+                  cpu - std::accumulate(client_cpu.begin(), client_cpu.end(), 0.0));
+  }
   std::printf(
       "| %s | %d | %lld | %d | %d x %d | %.2f | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f | "
-      "%.2f / %.2f | %.2f / %.2f | %.2f | %.2f | %.0f | %d |\n",
+      "%.2f / %.2f | %.2f / %.2f | %.2f | %s | %.0f | %d |\n",
       shape.c_str(), r.workers, static_cast<long long>(total_lifecycles), r.heartbeats,
       r.batches, r.points, wall, total_lifecycles / wall, total_points / wall,
       total_lifecycles > 0 ? static_cast<double>(calls) / total_lifecycles : 0.0, ms("lease", 0.5),
       ms("lease", 0.99), ms("metrics", 0.5), ms("metrics", 0.99), ms("heartbeat", 0.5),
-      ms("heartbeat", 0.99), ms("complete", 0.5), ms("complete", 0.99), cpu,
-      cpu - std::accumulate(client_cpu.begin(), client_cpu.end(), 0.0), total_lifecycles / cpu,
+      ms("heartbeat", 0.99), ms("complete", 0.5), ms("complete", 0.99), cpu, server_cpu,
+      total_lifecycles / cpu,
       peak_threads.load());
   std::fflush(stdout);
   if (failed || total_lifecycles != trial_count) {
@@ -316,7 +524,8 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
 
 int main(int argc, char** argv) {
   CLI::App app{"gridrun coordinator throughput benchmark"};
-  RoundSettings r{64, 2000, 1, 3, 50, "", ""};
+  RoundSettings r{64, 2000, 1, 3, 50, "", "", false};
+  std::string clients = "threads";
   std::vector<std::string> shapes{"v1", "v2"};
   bool header = false;
   app.add_option("--workers", r.workers, "simulated workers")->check(CLI::Range(1, 1024));
@@ -331,7 +540,12 @@ int main(int argc, char** argv) {
   app.add_option("--dir", r.dir, "where to put the databases (default: a new temp dir)");
   app.add_option("--label", r.label,
                  "printed before the shape (tells this build's rows from a baseline's)");
+  app.add_option("--clients", clients,
+                 "threads: a thread per simulated worker, on gRPC's synchronous client; "
+                 "callback: the workers on gRPC's callback client, no thread of their own")
+      ->check(CLI::IsMember({"threads", "callback"}));
   CLI11_PARSE(app, argc, argv);
+  r.callback_clients = clients == "callback";
   gridrun::InitLogging("gridrun-bench-coordinator", "warn");
   if (r.heartbeats > r.batches) {
     std::cerr << "--heartbeats: at most --batches (v2 folds each heartbeat into a batch)\n";

@@ -136,6 +136,17 @@ if has coord; then
       done
     done
   done
+  say ""
+  say "The targets' shape again, this build only: the simulated workers as a thread each"
+  say "(synchronous client, as above) alternating with the workers on gRPC's callback client"
+  say "(no thread of their own: \"callback\" rows), which leaves more of the machine to the server."
+  say ""
+  for round in 1 2; do
+    for clients in threads callback; do
+      "$BUILD/bench/gridrun-bench-coordinator" "${COORD[@]}" --heartbeats 1 --batches 3 \
+        --points 50 --shapes v2 --clients "$clients" | tee -a "$OUT"
+    done
+  done
 fi
 if has overhead; then
   section "4. Grid overhead (gridrun local, trials that sleep 0.25 s)" \

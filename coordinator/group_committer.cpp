@@ -21,10 +21,19 @@ double ThreadCpuSeconds() {
 }  // namespace
 
 GroupCommitter::GroupCommitter(TrialStore* store) : store_(store) {
-  thread_ = std::thread([this] {
+  replier_ = std::thread([this] {
     // Named so that top, perf and gdb tell the coordinator's threads apart.
+    pthread_setname_np(pthread_self(), "gridrun-reply");
+    ReplyLoop();
+  });
+  thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "gridrun-commit");
     Loop();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      committer_done_ = true;
+    }
+    reply_cv_.notify_all();
   });
 }
 
@@ -35,6 +44,7 @@ GroupCommitter::~GroupCommitter() {
   }
   cv_.notify_all();
   thread_.join();
+  replier_.join();  // after the last batch's replies
 }
 
 void GroupCommitter::Submit(std::unique_ptr<Call> call) {
@@ -87,13 +97,32 @@ void GroupCommitter::Loop() {
           absl::StrCat("not stored: its group commit failed (", batch.size(),
                        batch.size() == 1 ? " call" : " calls", "): ", commit.message()));
     }
-    for (const std::unique_ptr<Call>& call : batch) call->Finish(commit);
     const double cpu = ThreadCpuSeconds() - cpu0;
     {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.busy_cpu_seconds += cpu;
+      replies_.push_back({std::move(batch), std::move(commit)});
     }
+    reply_cv_.notify_one();
     batch.clear();
+  }
+}
+
+void GroupCommitter::ReplyLoop() {
+  for (;;) {
+    Committed committed;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      reply_cv_.wait(lock, [this] { return committer_done_ || !replies_.empty(); });
+      if (replies_.empty()) return;  // the committer is done, and so is every reply
+      committed = std::move(replies_.front());
+      replies_.pop_front();
+    }
+    const double cpu0 = ThreadCpuSeconds();
+    for (const std::unique_ptr<Call>& call : committed.calls) call->Finish(committed.commit);
+    const double cpu = ThreadCpuSeconds() - cpu0;
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.reply_cpu_seconds += cpu;
   }
 }
 

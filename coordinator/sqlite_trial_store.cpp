@@ -86,7 +86,8 @@ std::string LeaseLostMessage(const LeaseRef& lease, TrialState state, int attemp
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SqliteTrialStore>> SqliteTrialStore::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<SqliteTrialStore>> SqliteTrialStore::Open(
+    const std::string& path, const WalCheckpointer::Options& checkpoints) {
   ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, OpenDatabase(path));
   // WriteMetrics keeps metrics_last itself, a batch per statement; the
   // schema's per-row triggers remain for every other writer (schema version 10).
@@ -94,8 +95,17 @@ absl::StatusOr<std::unique_ptr<SqliteTrialStore>> SqliteTrialStore::Open(const s
       SQLITE_OK) {
     return absl::InternalError(absl::StrCat("turning off triggers on the connection to ", path));
   }
-  return std::unique_ptr<SqliteTrialStore>(
+  sqlite3* const writer = db->getHandle();
+  std::unique_ptr<SqliteTrialStore> store(
       new SqliteTrialStore(path, std::move(db), /*read_only=*/false));
+  if (!path.empty() && path != ":memory:") {  // a WAL only on file
+    ASSIGN_OR_RETURN(store->checkpointer_, WalCheckpointer::Start(path, writer, checkpoints));
+  }
+  return store;
+}
+
+WalCheckpointer::Stats SqliteTrialStore::wal_checkpoint_stats() const {
+  return checkpointer_ ? checkpointer_->stats() : WalCheckpointer::Stats{};
 }
 
 absl::StatusOr<std::unique_ptr<SqliteTrialStore>> SqliteTrialStore::OpenReadOnly(

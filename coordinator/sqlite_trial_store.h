@@ -61,6 +61,7 @@
 #include "coordinator/sqlite_schema.h"
 #include "coordinator/trial_state.h"
 #include "coordinator/trial_store.h"
+#include "coordinator/wal_checkpointer.h"
 #include "search/search_settings.h"
 
 namespace gridrun::coordinator {
@@ -71,8 +72,10 @@ class SqliteTrialStore final : public TrialStore {
   // writing and migrates its schema; ":memory:" gives a private in-memory
   // database. Errors as OpenDatabase() (sqlite_schema.h): FAILED_PRECONDITION
   // for a newer schema or a file that is not a gridrun database, INTERNAL if
-  // the file cannot be opened.
-  static absl::StatusOr<std::unique_ptr<SqliteTrialStore>> Open(const std::string& path);
+  // the file cannot be opened. A file database's WAL checkpoints run on a
+  // thread of their own (wal_checkpointer.h), with `checkpoints`.
+  static absl::StatusOr<std::unique_ptr<SqliteTrialStore>> Open(
+      const std::string& path, const WalCheckpointer::Options& checkpoints = {});
 
   // Opens an existing database with SQLITE_OPEN_READONLY, for the CLI's
   // status/query commands. Every read works; every mutating call returns
@@ -186,6 +189,8 @@ class SqliteTrialStore final : public TrialStore {
   // The file this store was opened on (":memory:" for an in-memory one).
   const std::string& path() const { return path_; }
   bool read_only() const { return read_only_; }
+  // The WAL checkpointer's counters; all 0 for an in-memory or read-only store.
+  WalCheckpointer::Stats wal_checkpoint_stats() const;
 
  private:
   class StatementCache;
@@ -276,6 +281,10 @@ class SqliteTrialStore final : public TrialStore {
   void ReadTouchedTrials();
   // Under mu_, after COMMIT: hands committed_changes_ to the listener.
   void DeliverCommitted();
+
+  // Checkpoints the WAL off the writing thread; null for an in-memory or
+  // read-only store. Declared last: stopped before the connection closes.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 };
 
 }  // namespace gridrun::coordinator

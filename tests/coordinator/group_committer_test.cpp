@@ -1,7 +1,8 @@
 // GroupCommitter (coordinator/group_committer.h) on a real SQLite store:
 // calls that queue while a batch runs share the next transaction, each
 // call's failure is its own, no call hears back before its commit, and a
-// batch whose transaction fails reaches every call with that error.
+// batch whose transaction fails reaches every call with that error; replies
+// go out on their own thread while the next batch runs.
 #include "coordinator/group_committer.h"
 
 #include <gmock/gmock.h>
@@ -113,6 +114,22 @@ class Gate {
   bool open_ = false;
 };
 
+// A call that runs and finishes as scripted (no store work).
+class ScriptedCall : public GroupCommitter::Call {
+ public:
+  ScriptedCall(std::function<void()> run, std::function<void()> finish)
+      : run_(std::move(run)), finish_(std::move(finish)) {}
+  void Run() override {
+    if (run_) run_();
+  }
+  void Finish(const absl::Status&) override {
+    if (finish_) finish_();
+  }
+
+ private:
+  std::function<void()> run_, finish_;
+};
+
 class GroupCommitterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -210,6 +227,33 @@ TEST_F(GroupCommitterTest, DestroyingItRunsAndFinishesEveryQueuedCall) {
   std::lock_guard<std::mutex> lock(out_.mu);
   EXPECT_EQ(out_.finished.size(), 6u);
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(store_->GetWorker("w-" + std::to_string(i)).ok());
+}
+
+TEST_F(GroupCommitterTest, TheNextBatchRunsWhileThePreviousBatchsRepliesAreSent) {
+  // The first call's reply waits until the second call runs. Were replies
+  // sent on the committer's thread, the second batch could never start.
+  Gate reply;
+  std::mutex mu;
+  std::condition_variable cv;
+  int finished = 0;
+  auto count = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    ++finished;
+    cv.notify_all();
+  };
+  GroupCommitter committer(store_.get());
+  committer.Submit(std::make_unique<ScriptedCall>(nullptr, [&] {
+    reply.Enter();
+    count();
+  }));
+  reply.WaitEntered();
+  committer.Submit(std::make_unique<ScriptedCall>([&] { reply.Release(); }, count));
+  std::unique_lock<std::mutex> lock(mu);
+  const bool both = cv.wait_for(lock, std::chrono::seconds(30), [&] { return finished == 2; });
+  lock.unlock();
+  reply.Release();  // (lets the destructor finish if the assertion fails)
+  ASSERT_TRUE(both) << finished << " of 2 calls finished";
+  EXPECT_EQ(committer.stats().batches, 2);
 }
 
 }  // namespace group_committer_test
