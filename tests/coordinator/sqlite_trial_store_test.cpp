@@ -178,8 +178,8 @@ TEST_P(SqliteTrialStoreTest, ResultsViewHasOneRowPerTrialWithParamsAndMetrics) {
   EXPECT_DOUBLE_EQ(Real(one.rows[0][1]), 0.4);
 }
 
-// A batch goes in as multi-row upserts of up to 32 points: 70 points are
-// three statements, and a point repeated in one batch (in one statement or
+// A batch goes in as multi-row upserts of up to 64 points: 70 points are
+// two statements, and a point repeated in one batch (in one statement or
 // across two) keeps its last value, as it would one statement per point.
 TEST_P(SqliteTrialStoreTest, ALargeBatchWithRepeatedPointsKeepsEachPointsLastValue) {
   Submit("batch", {{1.0}});
@@ -188,8 +188,8 @@ TEST_P(SqliteTrialStoreTest, ALargeBatchWithRepeatedPointsKeepsEachPointsLastVal
   for (int64_t step = 0; step < 68; ++step) {
     points.push_back({"loss", step, step / 10, 1.0 / static_cast<double>(step + 1), 0});
   }
-  // Points 64-69 are the third statement: step 65's first copy is in it too,
-  // step 3's is in the first.
+  // Points 64-69 are the second statement: step 65's first copy is in it
+  // too, step 3's is in the first.
   points.push_back({"loss", 65, 6, 42.0, 0});
   points.push_back({"loss", 3, 0, 43.0, 0});
   absl::StatusOr<int64_t> written = store_->WriteMetrics(LeaseOf(t), points);
