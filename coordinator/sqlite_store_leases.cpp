@@ -17,9 +17,13 @@ constexpr char kSqlLeaseTrial[] =
     "UPDATE trials SET state = ?2, attempt = attempt + 1, worker_id = ?3, "
     "lease_expires_ms = ?4, started_ms = CASE WHEN started_ms = 0 THEN ?5 ELSE started_ms END "
     "WHERE trial_id = ?1 AND state = 'WAITING'";
+// A heartbeat keeps the state (RenewLease checks Transition() says so), and
+// an UPDATE that sets no indexed column leaves the indexes on state
+// (trials_lease, trials_experiment_state) alone instead of deleting and
+// reinserting their entries.
 constexpr char kSqlRenewLease[] =
-    "UPDATE trials SET state = ?4, lease_expires_ms = ?5, epoch = ?6, step = ?7, "
-    "total_steps = ?8, steps_per_second = ?9 "
+    "UPDATE trials SET lease_expires_ms = ?4, epoch = ?5, step = ?6, "
+    "total_steps = ?7, steps_per_second = ?8 "
     "WHERE trial_id = ?1 AND state = 'RUNNING' AND worker_id = ?2 AND attempt = ?3";
 constexpr char kSqlEndAttempt[] =
     "UPDATE trials SET state = ?4, lease_expires_ms = 0, error = ?5, finished_ms = ?6 "
@@ -111,10 +115,15 @@ absl::StatusOr<TrialRecord> SqliteTrialStore::RenewLease(const LeaseRef& lease, 
       [&]() -> absl::StatusOr<TrialRecord> {
         ASSIGN_OR_RETURN(const LeaseState held, CheckLease(lease));
         ASSIGN_OR_RETURN(const TrialState next, Transition(held.state, TrialEvent::kHeartbeat));
+        if (next != held.state) {
+          return absl::InternalError(absl::StrCat("a heartbeat would move trial ", lease.trial_id,
+                                                  " from ", TrialStateName(held.state), " to ",
+                                                  TrialStateName(next)));
+        }
         {
           CachedStatement u = Prepared(kSqlRenewLease);
-          SQLite::bind(*u, lease.trial_id, lease.worker_id, lease.attempt, TrialStateName(next),
-                       now_ms + lease_ms, epoch, step, total_steps, steps_per_second);
+          SQLite::bind(*u, lease.trial_id, lease.worker_id, lease.attempt, now_ms + lease_ms, epoch,
+                       step, total_steps, steps_per_second);
           if (u->exec() != 1) return ChangedConcurrently(lease);
         }
         {
