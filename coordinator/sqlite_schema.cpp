@@ -177,10 +177,11 @@ JOIN experiments AS e ON e.experiment_id = t.experiment_id;
 // primary-key probe per trial instead of a MAX(step) search per metric point:
 // the best trial per grid cell of a 100,000-trial, 10 M-point database went
 // from 1.5 s to 0.18 s (docs/BENCHMARKS.md, part 6). Triggers on metrics
-// keep it, so every writer (the store, a repair in the sqlite3 shell) keeps
-// it right; they cost ~7% of metric-write throughput against one upsert per
-// name per batch in the store. A point written for an older step (a resumed
-// trial rewriting history) leaves the newer one in place.
+// keep it, so every writer (a repair in the sqlite3 shell) keeps it right;
+// since version 10 the store's own connection turns them off and upserts it
+// by the same rule a batch at a time (sqlite_store_metrics.cpp). A point
+// written for an older step (a resumed trial rewriting history) leaves the
+// newer one in place.
 constexpr std::string_view kSchemaV2 = R"sql(
 CREATE TABLE metrics_last (
   trial_id INTEGER NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
