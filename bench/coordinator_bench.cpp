@@ -98,6 +98,59 @@ double CpuSeconds() {
          u.ru_stime.tv_usec * 1e-6;
 }
 
+// The requests of a simulated worker, the same for both kinds of client.
+v1::RegisterWorkerRequest RegisterRequest() {
+  v1::RegisterWorkerRequest r;
+  r.set_host("bench");
+  r.set_ranks(1);
+  r.set_device("cpu");
+  return r;
+}
+
+v1::HeartbeatRequest HeartbeatRequest(const std::string& worker_id, const v1::TrialLease& lease,
+                                      int beat, int batches) {
+  v1::HeartbeatRequest h;
+  h.set_worker_id(worker_id);
+  h.set_trial_id(lease.trial_id());
+  h.set_attempt(lease.attempt());
+  h.mutable_progress()->set_step(beat);
+  h.mutable_progress()->set_total_steps(batches);
+  return h;
+}
+
+// Batch `step` (from 1) of a trial: `points` metrics m0, m1, ... at that step;
+// in v2 the first `heartbeats` batches also carry the heartbeat's progress.
+v1::ReportMetricsRequest MetricsRequest(const std::string& worker_id, const v1::TrialLease& lease,
+                                        int step, int points, bool v2, int heartbeats,
+                                        int batches) {
+  v1::ReportMetricsRequest m;
+  m.set_worker_id(worker_id);
+  m.set_trial_id(lease.trial_id());
+  m.set_attempt(lease.attempt());
+  for (int i = 0; i < points; ++i) {
+    auto* p = m.add_points();
+    p->set_name("m" + std::to_string(i));
+    p->set_step(step);
+    p->set_epoch(1);
+    p->set_value(step * 0.5 + i);
+  }
+  if (v2 && step <= heartbeats) {
+    m.mutable_progress()->set_step(step);
+    m.mutable_progress()->set_total_steps(batches);
+  }
+  return m;
+}
+
+v1::CompleteTrialRequest CompleteRequest(const std::string& worker_id, const v1::TrialLease& lease,
+                                         bool v2) {
+  v1::CompleteTrialRequest c;
+  c.set_worker_id(worker_id);
+  c.set_trial_id(lease.trial_id());
+  c.set_attempt(lease.attempt());
+  c.set_lease_next(v2);
+  return c;
+}
+
 class SimWorker {
  public:
   SimWorker(const gridrun::ClientOptions& options, int heartbeats, int batches, int points)
@@ -111,10 +164,7 @@ class SimWorker {
   bool Run(bool v2, int64_t* lifecycles, int64_t* points_stored) {
     v1::RegisterWorkerResponse reg;
     {
-      v1::RegisterWorkerRequest r;
-      r.set_host("bench");
-      r.set_ranks(1);
-      r.set_device("cpu");
+      const v1::RegisterWorkerRequest r = RegisterRequest();
       if (!Call("register", [&](grpc::ClientContext* c) { return stub_->RegisterWorker(c, r, &reg); }))
         return false;
     }
@@ -130,43 +180,21 @@ class SimWorker {
       const v1::TrialLease l = lease.lease();
       if (!v2) {
         for (int beat = 1; beat <= heartbeats_; ++beat) {
-          v1::HeartbeatRequest h;
-          h.set_worker_id(reg.worker_id());
-          h.set_trial_id(l.trial_id());
-          h.set_attempt(l.attempt());
-          h.mutable_progress()->set_step(beat);
-          h.mutable_progress()->set_total_steps(batches_);
+          const v1::HeartbeatRequest h = HeartbeatRequest(reg.worker_id(), l, beat, batches_);
           v1::HeartbeatResponse hr;
           if (!Call("heartbeat", [&](grpc::ClientContext* c) { return stub_->Heartbeat(c, h, &hr); }))
             return false;
         }
       }
       for (int step = 1; step <= batches_; ++step) {
-        v1::ReportMetricsRequest m;
-        m.set_worker_id(reg.worker_id());
-        m.set_trial_id(l.trial_id());
-        m.set_attempt(l.attempt());
-        for (int i = 0; i < points_; ++i) {
-          auto* p = m.add_points();
-          p->set_name("m" + std::to_string(i));
-          p->set_step(step);
-          p->set_epoch(1);
-          p->set_value(step * 0.5 + i);
-        }
-        if (v2 && step <= heartbeats_) {
-          m.mutable_progress()->set_step(step);
-          m.mutable_progress()->set_total_steps(batches_);
-        }
+        const v1::ReportMetricsRequest m =
+            MetricsRequest(reg.worker_id(), l, step, points_, v2, heartbeats_, batches_);
         v1::ReportMetricsResponse mr;
         if (!Call("metrics", [&](grpc::ClientContext* c) { return stub_->ReportMetrics(c, m, &mr); }))
           return false;
         *points_stored += points_;
       }
-      v1::CompleteTrialRequest cr;
-      cr.set_worker_id(reg.worker_id());
-      cr.set_trial_id(l.trial_id());
-      cr.set_attempt(l.attempt());
-      cr.set_lease_next(v2);
+      const v1::CompleteTrialRequest cr = CompleteRequest(reg.worker_id(), l, v2);
       v1::CompleteTrialResponse cresp;
       if (!Call(v2 ? "lease" : "complete",
                 [&](grpc::ClientContext* c) { return stub_->CompleteTrial(c, cr, &cresp); }))
@@ -219,9 +247,7 @@ class CallbackWorker {
         stub_(v1::WorkerService::NewStub(OwnChannel(options.address))) {}
 
   void Start() {
-    register_.set_host("bench");
-    register_.set_ranks(1);
-    register_.set_device("cpu");
+    register_ = RegisterRequest();
     Call(
         "register",
         [this](grpc::ClientContext* c, auto cb) {
@@ -279,11 +305,7 @@ class CallbackWorker {
       NextBatch();
       return;
     }
-    heartbeat_.set_worker_id(registered_.worker_id());
-    heartbeat_.set_trial_id(trial_.trial_id());
-    heartbeat_.set_attempt(trial_.attempt());
-    heartbeat_.mutable_progress()->set_step(beat_);
-    heartbeat_.mutable_progress()->set_total_steps(batches_);
+    heartbeat_ = HeartbeatRequest(registered_.worker_id(), trial_, beat_, batches_);
     Call(
         "heartbeat",
         [this](grpc::ClientContext* c, auto cb) {
@@ -297,21 +319,8 @@ class CallbackWorker {
       Complete();
       return;
     }
-    metrics_.Clear();
-    metrics_.set_worker_id(registered_.worker_id());
-    metrics_.set_trial_id(trial_.trial_id());
-    metrics_.set_attempt(trial_.attempt());
-    for (int i = 0; i < points_; ++i) {
-      auto* p = metrics_.add_points();
-      p->set_name("m" + std::to_string(i));
-      p->set_step(batch_);
-      p->set_epoch(1);
-      p->set_value(batch_ * 0.5 + i);
-    }
-    if (v2_ && batch_ <= heartbeats_) {
-      metrics_.mutable_progress()->set_step(batch_);
-      metrics_.mutable_progress()->set_total_steps(batches_);
-    }
+    metrics_ = MetricsRequest(registered_.worker_id(), trial_, batch_, points_, v2_, heartbeats_,
+                              batches_);
     Call(
         "metrics",
         [this](grpc::ClientContext* c, auto cb) {
@@ -324,10 +333,7 @@ class CallbackWorker {
   }
 
   void Complete() {
-    complete_.set_worker_id(registered_.worker_id());
-    complete_.set_trial_id(trial_.trial_id());
-    complete_.set_attempt(trial_.attempt());
-    complete_.set_lease_next(v2_);
+    complete_ = CompleteRequest(registered_.worker_id(), trial_, v2_);
     Call(
         v2_ ? "lease" : "complete",
         [this](grpc::ClientContext* c, auto cb) {

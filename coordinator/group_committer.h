@@ -34,11 +34,12 @@
 //
 // Thread-safety: Submit() from any thread. Run() is called on the committer
 // thread, Finish() on the replier thread, after Run() returned (a call needs
-// no lock of its own between the two). Run() holds the store's one connection for the
-// batch: it must not wait for another thread that may call the store (that
-// thread waits for the batch: deadlock), and other threads' store calls
-// wait for the batch as they waited for any transaction. The destructor
-// runs and finishes every queued call, then joins both threads.
+// no lock of its own between the two). Run() holds the store's one
+// connection for the batch: it must not wait for another thread that may
+// call the store (that thread waits for the batch: deadlock), and other
+// threads' store calls wait for the batch as they waited for any
+// transaction. The destructor runs and finishes every queued call, then
+// joins both threads.
 #pragma once
 
 #include <condition_variable>

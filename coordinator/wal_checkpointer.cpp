@@ -103,8 +103,8 @@ int WalCheckpointer::Checkpoint(sqlite3* db, const char* schema, const char* who
   if (rc != SQLITE_OK) {
     ++stats_.failed;
     if (!failing_) {
-      spdlog::warn("WAL checkpoint ({}) failed: {}; the WAL keeps the pages and it will retry",
-                   who, sqlite3_errstr(rc));
+      spdlog::warn("WAL checkpoint ({}) failed: {}; the WAL keeps the pages and it will retry", who,
+                   sqlite3_errstr(rc));
     }
     failing_ = true;
     return -1;

@@ -63,7 +63,8 @@ class MetricsLastTest : public ::testing::Test {
 TEST_F(MetricsLastTest, TheStoreKeepsItByTheRuleOfTheSchemasTriggers) {
   absl::StatusOr<std::unique_ptr<SqliteTrialStore>> store = SqliteTrialStore::Open(DbPath());
   ASSERT_TRUE(store.ok()) << store.status();
-  ASSERT_TRUE((*store)->SubmitExperiment(MakeTestExperiment("grid", {{1.0}, {0.5}}), false, 0).ok());
+  ASSERT_TRUE(
+      (*store)->SubmitExperiment(MakeTestExperiment("grid", {{1.0}, {0.5}}), false, 0).ok());
   absl::StatusOr<std::optional<TrialRecord>> a = (*store)->ClaimNextTrial("w-1", 1, "cpu", 0, 1000);
   ASSERT_TRUE(a.ok() && a->has_value());
   const int64_t trial_b = (*a)->trial_id + 1;
@@ -96,7 +97,7 @@ TEST_F(MetricsLastTest, TheStoreKeepsItByTheRuleOfTheSchemasTriggers) {
   ASSERT_EQ(by_store.size(), 3u);
   EXPECT_EQ(std::get<0>(by_store[0]), "acc");
   EXPECT_TRUE(std::isnan(std::get<3>(by_store[0])));
-  EXPECT_EQ(by_store[1], Row("fid", 1, 0, 45.0));   // the same step rewritten
+  EXPECT_EQ(by_store[1], Row("fid", 1, 0, 45.0));  // the same step rewritten
   EXPECT_EQ(by_store[2], Row("loss", 5, 1, 0.5));  // older steps leave the newest
   ASSERT_EQ(by_triggers.size(), by_store.size());
   for (size_t i = 1; i < by_store.size(); ++i) EXPECT_EQ(by_triggers[i], by_store[i]) << i;
@@ -121,7 +122,8 @@ TEST_F(MetricsLastTest, Version9MetricsLoseTheirForeignKeysAndKeepTheirRows) {
         "INSERT INTO experiments (experiment_id, name, spec_yaml, spec_sha256, status, "
         "  created_ms, seq) VALUES ('exp-1', 'old', 'spec', 'sha', 'ACTIVE', 1, 1);"
         "INSERT INTO trials (trial_id, experiment_id, experiment_seq, number, state, "
-        "  config_json, config_sha256, created_ms) VALUES (1, 'exp-1', 1, 0, 'COMPLETE', '{}', 'a', 1);"
+        "  config_json, config_sha256, created_ms) VALUES (1, 'exp-1', 1, 0, 'COMPLETE', '{}', "
+        "'a', 1);"
         "INSERT INTO metrics (trial_id, name, step, epoch, value) VALUES "
         "  (1, 'loss', 1, 0, 0.9), (1, 'loss', 2, 0, 0.5);");
     EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM pragma_foreign_key_list('metrics')").getInt(), 1);
@@ -135,19 +137,18 @@ TEST_F(MetricsLastTest, Version9MetricsLoseTheirForeignKeysAndKeepTheirRows) {
   db.exec("PRAGMA foreign_keys = ON");
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 10);
   for (const char* table : {"metrics", "metrics_last"}) {
-    EXPECT_EQ(db.execAndGet(std::string("SELECT COUNT(*) FROM pragma_foreign_key_list('") +
-                            table + "')")
-                  .getInt(),
-              0)
+    EXPECT_EQ(
+        db.execAndGet(std::string("SELECT COUNT(*) FROM pragma_foreign_key_list('") + table + "')")
+            .getInt(),
+        0)
         << table;
   }
   // The other children of trials keep theirs, and the triggers stay for other writers.
   EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM pragma_foreign_key_list('samples')").getInt(), 1);
-  EXPECT_EQ(
-      db.execAndGet("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' "
-                    "AND tbl_name = 'metrics'")
-          .getInt(),
-      2);
+  EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' "
+                          "AND tbl_name = 'metrics'")
+                .getInt(),
+            2);
   EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM metrics WHERE trial_id = 1").getInt(), 2);
   EXPECT_EQ(LastRows(db, 1), std::vector<Row>({Row("loss", 2, 0, 0.5)}));
   EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");

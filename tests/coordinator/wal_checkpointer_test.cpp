@@ -27,8 +27,8 @@ constexpr int kNever = 1 << 30;
 class WalCheckpointerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    writer_ = std::make_unique<SQLite::Database>(DbPath(),
-                                                 SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    writer_ =
+        std::make_unique<SQLite::Database>(DbPath(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     writer_->execAndGet("PRAGMA journal_mode = WAL");
     writer_->exec("PRAGMA synchronous = NORMAL");
     writer_->exec("CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB)");
@@ -107,14 +107,16 @@ TEST_F(WalCheckpointerTest, NothingCommittedIsLostWhileTheThreadCheckpoints) {
 TEST(SqliteTrialStoreCheckpointTest, AFileStoreCheckpointsOffItsWritingThread) {
   ScratchDir dir;
   const std::string path = (dir.path() / "gridrun.db").string();
-  absl::StatusOr<std::unique_ptr<SqliteTrialStore>> store = SqliteTrialStore::Open(path, {5, kNever});
+  absl::StatusOr<std::unique_ptr<SqliteTrialStore>> store =
+      SqliteTrialStore::Open(path, {5, kNever});
   ASSERT_TRUE(store.ok()) << store.status();
   std::vector<store_test::TestPoint> points;
   for (int i = 0; i < 200; ++i) points.push_back({1.0 + i});
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE((*store)->SubmitExperiment(MakeTestExperiment("grid" + std::to_string(i), points),
-                                           false, 0)
-                    .ok());
+    ASSERT_TRUE(
+        (*store)
+            ->SubmitExperiment(MakeTestExperiment("grid" + std::to_string(i), points), false, 0)
+            .ok());
   }
   for (int i = 0; i < 3000 && (*store)->wal_checkpoint_stats().background < 1; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
