@@ -21,7 +21,9 @@
 // is a thread making synchronous gRPC calls (64 runnable threads beside the
 // server's); --clients callback runs them on gRPC's callback client instead,
 // with no thread of their own, which takes less of the machine from the
-// server, as workers on other machines would. Rows say which.
+// server, as workers on other machines would. Rows say which. --rate R
+// paces the (thread) workers to offer R lifecycles/s together, for latency
+// below saturation; without it every worker runs as fast as it can.
 // A real worker heartbeats every lease_timeout / 3 (10 s by default) and sends
 // metrics about once a second, so a short trial has one heartbeat and a few
 // batches (H = 1); H = B is the old, heartbeat-heavy shape.
@@ -50,6 +52,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/sim_workers.h"
 #include "common/logging.h"
 #include "coordinator/server.h"
 #include "proto/client_channel.h"
@@ -58,15 +61,10 @@
 namespace {
 
 using gridrun::bench::NowSeconds;
+using gridrun::bench::sim::CallbackWorker;
+using gridrun::bench::sim::Latencies;
+using gridrun::bench::sim::SimWorker;
 namespace v1 = gridrun::v1;
-
-// Per-RPC latencies (seconds), merged from every worker at the end.
-struct Latencies {
-  std::map<std::string, std::vector<double>> by_rpc;
-  void Merge(const Latencies& other) {
-    for (const auto& [k, v] : other.by_rpc) by_rpc[k].insert(by_rpc[k].end(), v.begin(), v.end());
-  }
-};
 
 // A spec with at least `trials` trials: latent_size x width grid of vae-mlp.
 std::string TrivialSpec(int trials, const std::string& name) {
@@ -81,14 +79,6 @@ std::string TrivialSpec(int trials, const std::string& name) {
   return spec + "]\n";
 }
 
-// A channel with its own TCP connection (a local subchannel pool), as a
-// separate worker process would have; gRPC otherwise shares one connection.
-std::shared_ptr<grpc::Channel> OwnChannel(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-}
-
 // User + system CPU seconds of this process (server and clients together):
 // lifecycles per CPU-second is a load-independent view on a shared machine.
 double CpuSeconds() {
@@ -97,281 +87,6 @@ double CpuSeconds() {
   return u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + u.ru_stime.tv_sec +
          u.ru_stime.tv_usec * 1e-6;
 }
-
-// The requests of a simulated worker, the same for both kinds of client.
-v1::RegisterWorkerRequest RegisterRequest() {
-  v1::RegisterWorkerRequest r;
-  r.set_host("bench");
-  r.set_ranks(1);
-  r.set_device("cpu");
-  return r;
-}
-
-v1::HeartbeatRequest HeartbeatRequest(const std::string& worker_id, const v1::TrialLease& lease,
-                                      int beat, int batches) {
-  v1::HeartbeatRequest h;
-  h.set_worker_id(worker_id);
-  h.set_trial_id(lease.trial_id());
-  h.set_attempt(lease.attempt());
-  h.mutable_progress()->set_step(beat);
-  h.mutable_progress()->set_total_steps(batches);
-  return h;
-}
-
-// Batch `step` (from 1) of a trial: `points` metrics m0, m1, ... at that step;
-// in v2 the first `heartbeats` batches also carry the heartbeat's progress.
-v1::ReportMetricsRequest MetricsRequest(const std::string& worker_id, const v1::TrialLease& lease,
-                                        int step, int points, bool v2, int heartbeats,
-                                        int batches) {
-  v1::ReportMetricsRequest m;
-  m.set_worker_id(worker_id);
-  m.set_trial_id(lease.trial_id());
-  m.set_attempt(lease.attempt());
-  for (int i = 0; i < points; ++i) {
-    auto* p = m.add_points();
-    p->set_name("m" + std::to_string(i));
-    p->set_step(step);
-    p->set_epoch(1);
-    p->set_value(step * 0.5 + i);
-  }
-  if (v2 && step <= heartbeats) {
-    m.mutable_progress()->set_step(step);
-    m.mutable_progress()->set_total_steps(batches);
-  }
-  return m;
-}
-
-v1::CompleteTrialRequest CompleteRequest(const std::string& worker_id, const v1::TrialLease& lease,
-                                         bool v2) {
-  v1::CompleteTrialRequest c;
-  c.set_worker_id(worker_id);
-  c.set_trial_id(lease.trial_id());
-  c.set_attempt(lease.attempt());
-  c.set_lease_next(v2);
-  return c;
-}
-
-class SimWorker {
- public:
-  SimWorker(const gridrun::ClientOptions& options, int heartbeats, int batches, int points)
-      : options_(options),
-        heartbeats_(heartbeats),
-        batches_(batches),
-        points_(points),
-        stub_(v1::WorkerService::NewStub(OwnChannel(options.address))) {}
-
-  // Returns false on an unexpected error (printed).
-  bool Run(bool v2, int64_t* lifecycles, int64_t* points_stored) {
-    v1::RegisterWorkerResponse reg;
-    {
-      const v1::RegisterWorkerRequest r = RegisterRequest();
-      if (!Call("register", [&](grpc::ClientContext* c) { return stub_->RegisterWorker(c, r, &reg); }))
-        return false;
-    }
-    v1::LeaseTrialResponse lease;
-    for (;;) {
-      if (!v2 || (*lifecycles == 0 && !lease.has_lease())) {
-        v1::LeaseTrialRequest lr;
-        lr.set_worker_id(reg.worker_id());
-        if (!Call("lease", [&](grpc::ClientContext* c) { return stub_->LeaseTrial(c, lr, &lease); }))
-          return false;
-      }
-      if (!lease.has_lease()) return true;  // queue empty: done
-      const v1::TrialLease l = lease.lease();
-      if (!v2) {
-        for (int beat = 1; beat <= heartbeats_; ++beat) {
-          const v1::HeartbeatRequest h = HeartbeatRequest(reg.worker_id(), l, beat, batches_);
-          v1::HeartbeatResponse hr;
-          if (!Call("heartbeat", [&](grpc::ClientContext* c) { return stub_->Heartbeat(c, h, &hr); }))
-            return false;
-        }
-      }
-      for (int step = 1; step <= batches_; ++step) {
-        const v1::ReportMetricsRequest m =
-            MetricsRequest(reg.worker_id(), l, step, points_, v2, heartbeats_, batches_);
-        v1::ReportMetricsResponse mr;
-        if (!Call("metrics", [&](grpc::ClientContext* c) { return stub_->ReportMetrics(c, m, &mr); }))
-          return false;
-        *points_stored += points_;
-      }
-      const v1::CompleteTrialRequest cr = CompleteRequest(reg.worker_id(), l, v2);
-      v1::CompleteTrialResponse cresp;
-      if (!Call(v2 ? "lease" : "complete",
-                [&](grpc::ClientContext* c) { return stub_->CompleteTrial(c, cr, &cresp); }))
-        return false;
-      ++*lifecycles;
-      if (v2) {
-        if (!cresp.has_next()) {
-          std::cerr << "complete: no next lease in the reply (a v1 coordinator?)\n";
-          return false;
-        }
-        lease = cresp.next();
-      }
-    }
-  }
-
-  Latencies latencies;
-
- private:
-  template <typename F>
-  bool Call(const char* rpc, F f) {
-    grpc::ClientContext context;
-    gridrun::PrepareContext(&context, options_, std::chrono::seconds(30));
-    const double t0 = NowSeconds();
-    grpc::Status s = f(&context);
-    latencies.by_rpc[rpc].push_back(NowSeconds() - t0);
-    if (!s.ok()) std::cerr << rpc << ": " << s.error_message() << "\n";
-    return s.ok();
-  }
-
-  gridrun::ClientOptions options_;
-  int heartbeats_, batches_, points_;
-  std::unique_ptr<v1::WorkerService::Stub> stub_;
-};
-
-// The same worker on gRPC's callback client API (--clients callback): no
-// thread of its own; the callback of each reply, run on one of gRPC's few
-// threads, sends the next call. 64 of them add a handful of threads to the
-// process instead of 64 runnable ones beside the server, which is closer to
-// workers on other machines. One call in flight per worker, as above.
-class CallbackWorker {
- public:
-  CallbackWorker(const gridrun::ClientOptions& options, int heartbeats, int batches, int points,
-                 bool v2, std::function<void(bool ok)> done)
-      : options_(options),
-        heartbeats_(heartbeats),
-        batches_(batches),
-        points_(points),
-        v2_(v2),
-        done_(std::move(done)),
-        stub_(v1::WorkerService::NewStub(OwnChannel(options.address))) {}
-
-  void Start() {
-    register_ = RegisterRequest();
-    Call(
-        "register",
-        [this](grpc::ClientContext* c, auto cb) {
-          stub_->async()->RegisterWorker(c, &register_, &registered_, std::move(cb));
-        },
-        [this] { RequestLease(); });
-  }
-
-  Latencies latencies;
-  int64_t lifecycles = 0;
-  int64_t points_stored = 0;
-
- private:
-  // Sends one call; `then` runs when it succeeds, else the worker stops.
-  template <typename StartCall>
-  void Call(const char* rpc, StartCall start, std::function<void()> then) {
-    previous_ = std::move(context_);  // its call is done; destroyed with the next one
-    context_ = std::make_unique<grpc::ClientContext>();
-    gridrun::PrepareContext(context_.get(), options_, std::chrono::seconds(30));
-    const double t0 = NowSeconds();
-    start(context_.get(), [this, rpc, t0, then = std::move(then)](grpc::Status s) {
-      latencies.by_rpc[rpc].push_back(NowSeconds() - t0);
-      if (!s.ok()) {
-        std::cerr << rpc << ": " << s.error_message() << "\n";
-        done_(false);
-        return;
-      }
-      then();
-    });
-  }
-
-  void RequestLease() {
-    lease_request_.set_worker_id(registered_.worker_id());
-    Call(
-        "lease",
-        [this](grpc::ClientContext* c, auto cb) {
-          stub_->async()->LeaseTrial(c, &lease_request_, &lease_, std::move(cb));
-        },
-        [this] { StartTrial(); });
-  }
-
-  void StartTrial() {
-    if (!lease_.has_lease()) {
-      done_(true);  // queue empty
-      return;
-    }
-    trial_ = lease_.lease();
-    beat_ = 0;
-    batch_ = 0;
-    v2_ ? NextBatch() : NextHeartbeat();
-  }
-
-  void NextHeartbeat() {
-    if (++beat_ > heartbeats_) {
-      NextBatch();
-      return;
-    }
-    heartbeat_ = HeartbeatRequest(registered_.worker_id(), trial_, beat_, batches_);
-    Call(
-        "heartbeat",
-        [this](grpc::ClientContext* c, auto cb) {
-          stub_->async()->Heartbeat(c, &heartbeat_, &heartbeat_reply_, std::move(cb));
-        },
-        [this] { NextHeartbeat(); });
-  }
-
-  void NextBatch() {
-    if (++batch_ > batches_) {
-      Complete();
-      return;
-    }
-    metrics_ = MetricsRequest(registered_.worker_id(), trial_, batch_, points_, v2_, heartbeats_,
-                              batches_);
-    Call(
-        "metrics",
-        [this](grpc::ClientContext* c, auto cb) {
-          stub_->async()->ReportMetrics(c, &metrics_, &metrics_reply_, std::move(cb));
-        },
-        [this] {
-          points_stored += points_;
-          NextBatch();
-        });
-  }
-
-  void Complete() {
-    complete_ = CompleteRequest(registered_.worker_id(), trial_, v2_);
-    Call(
-        v2_ ? "lease" : "complete",
-        [this](grpc::ClientContext* c, auto cb) {
-          stub_->async()->CompleteTrial(c, &complete_, &completed_, std::move(cb));
-        },
-        [this] {
-          ++lifecycles;
-          if (!v2_) {
-            RequestLease();
-          } else if (!completed_.has_next()) {
-            std::cerr << "complete: no next lease in the reply (a v1 coordinator?)\n";
-            done_(false);
-          } else {
-            lease_ = completed_.next();
-            StartTrial();
-          }
-        });
-  }
-
-  gridrun::ClientOptions options_;
-  int heartbeats_, batches_, points_;
-  bool v2_;
-  std::function<void(bool ok)> done_;
-  std::unique_ptr<v1::WorkerService::Stub> stub_;
-  std::unique_ptr<grpc::ClientContext> context_, previous_;
-  v1::RegisterWorkerRequest register_;
-  v1::RegisterWorkerResponse registered_;
-  v1::LeaseTrialRequest lease_request_;
-  v1::LeaseTrialResponse lease_;
-  v1::TrialLease trial_;
-  v1::HeartbeatRequest heartbeat_;
-  v1::HeartbeatResponse heartbeat_reply_;
-  v1::ReportMetricsRequest metrics_;
-  v1::ReportMetricsResponse metrics_reply_;
-  v1::CompleteTrialRequest complete_;
-  v1::CompleteTrialResponse completed_;
-  int beat_ = 0, batch_ = 0;
-};
 
 }  // namespace
 
@@ -390,6 +105,9 @@ struct RoundSettings {
   std::string dir;
   std::string label;    // prefixes the shape column (e.g. "baseline" for another build)
   bool callback_clients;  // CallbackWorker instead of a SimWorker thread each
+  // Lifecycles/s the workers offer together, each starting a trial every
+  // workers / rate seconds (staggered); 0: each as fast as it can (saturation).
+  double rate;
 };
 
 // One round on a fresh server and database; prints its row. False on failure.
@@ -470,7 +188,11 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
     for (int i = 0; i < r.workers; ++i) {
       threads.emplace_back([&, i] {
         pthread_setname_np(pthread_self(), "bench-worker");  // perf --comm tells them apart
-        if (!sims[i]->Run(v2, &lifecycles[i], &stored[i])) failed = true;
+        const double interval_s = r.rate > 0 ? r.workers / r.rate : 0;
+        if (!sims[i]->Run(v2, t0 + interval_s * i / r.workers, interval_s, &lifecycles[i],
+                          &stored[i])) {
+          failed = true;
+        }
         if (i == 0) peak_threads = ThreadCount();
         rusage u{};
         getrusage(RUSAGE_THREAD, &u);
@@ -504,7 +226,9 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
   int64_t calls = 0;
   for (const auto& [rpc, v] : all.by_rpc) calls += static_cast<int64_t>(v.size());
   const std::string shape = (r.label.empty() ? "" : r.label + " ") + (v2 ? "v2" : "v1") +
-                            (r.callback_clients ? " callback" : "");
+                            (r.callback_clients ? " callback" : "") +
+                            (r.rate > 0 ? " at " + std::to_string(static_cast<int>(r.rate)) + "/s"
+                                        : "");
   char server_cpu[32] = "-";
   if (!r.callback_clients) {
     std::snprintf(server_cpu, sizeof server_cpu, "%.2f",
@@ -530,7 +254,7 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
 
 int main(int argc, char** argv) {
   CLI::App app{"gridrun coordinator throughput benchmark"};
-  RoundSettings r{64, 2000, 1, 3, 50, "", "", false};
+  RoundSettings r{64, 2000, 1, 3, 50, "", "", false, 0};
   std::string clients = "threads";
   std::vector<std::string> shapes{"v1", "v2"};
   bool header = false;
@@ -550,8 +274,16 @@ int main(int argc, char** argv) {
                  "threads: a thread per simulated worker, on gRPC's synchronous client; "
                  "callback: the workers on gRPC's callback client, no thread of their own")
       ->check(CLI::IsMember({"threads", "callback"}));
+  app.add_option("--rate", r.rate,
+                 "lifecycles/s the workers offer together (latency below saturation); "
+                 "default 0: as fast as they can")
+      ->check(CLI::Range(0.0, 1e6));
   CLI11_PARSE(app, argc, argv);
   r.callback_clients = clients == "callback";
+  if (r.callback_clients && r.rate > 0) {
+    std::cerr << "--rate: with --clients threads only\n";
+    return 2;
+  }
   gridrun::InitLogging("gridrun-bench-coordinator", "warn");
   if (r.heartbeats > r.batches) {
     std::cerr << "--heartbeats: at most --batches (v2 folds each heartbeat into a batch)\n";

@@ -147,6 +147,13 @@ if has coord; then
         --points 50 --shapes v2 --clients "$clients" | tee -a "$OUT"
     done
   done
+  say ""
+  say "Below saturation: the workers offer 2,000 lifecycles/s together (\"at 2000/s\" rows)."
+  say ""
+  for round in 1 2; do
+    "$BUILD/bench/gridrun-bench-coordinator" "${COORD[@]}" --heartbeats 1 --batches 3 \
+      --points 50 --shapes v2 --rate 2000 | tee -a "$OUT"
+  done
 fi
 if has overhead; then
   section "4. Grid overhead (gridrun local, trials that sleep 0.25 s)" \
