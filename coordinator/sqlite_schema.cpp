@@ -407,7 +407,8 @@ CREATE INDEX checkpoints_by_path ON checkpoints (path);
 )sql";
 
 // Version 10, for the workers' metric batches, the coordinator's hottest
-// write (docs/BENCHMARKS.md, part 3, "Cheaper points"):
+// write (docs/BENCHMARKS.md, part 3, "Checkpoints off the writer, cheaper
+// points"):
 //   * `metrics` and `metrics_last` lose their foreign keys into `trials`. The
 //     store writes them only under a lease it has just checked in the same
 //     transaction, which proves the trial exists, and nothing deletes trials;

@@ -7,7 +7,7 @@
 // pages into the database file and syncs both files, ~5 ms here. Under group
 // commit that stopped one batch in ~18, and every call of that batch and of
 // the next waited for it: it was most of the p99 of lease latency
-// (docs/BENCHMARKS.md, part 3, "Checkpoints off the writer").
+// (docs/BENCHMARKS.md, part 3, "Checkpoints off the writer, cheaper points").
 //
 // Protocol:
 //   1. Start() installs a WAL hook on the writer's connection (a connection
