@@ -50,11 +50,12 @@ grpc::ServerUnaryReactor* OnPool(HandlerPool* pool, grpc::CallbackServerContext*
   return reactor;
 }
 
-// Runs a unary call's logic `body` in the GroupCommitter's next batch and
-// finishes the call once that batch committed: with the body's status, or
+// Runs a unary call's logic `body` in one of the GroupCommitter's coming
+// batches, by `priority` (commit_queue.h), and finishes the call once that
+// batch committed: with the body's status, or
 // with the commit's error when the batch's writes were not kept.
 template <typename Body>
-grpc::ServerUnaryReactor* OnGroupCommit(GroupCommitter* committer,
+grpc::ServerUnaryReactor* OnGroupCommit(GroupCommitter* committer, CallPriority priority,
                                         grpc::CallbackServerContext* context, Body body) {
   class BodyCall final : public GroupCommitter::Call {
    public:
@@ -71,7 +72,7 @@ grpc::ServerUnaryReactor* OnGroupCommit(GroupCommitter* committer,
     grpc::Status status_;
   };
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  committer->Submit(std::make_unique<BodyCall>(reactor, std::move(body)));
+  committer->Submit(std::make_unique<BodyCall>(reactor, std::move(body)), priority);
   return reactor;
 }
 
@@ -88,17 +89,20 @@ class WorkerCallbackService final : public v1::WorkerService::CallbackService {
   grpc::ServerUnaryReactor* LeaseTrial(grpc::CallbackServerContext* c,
                                        const v1::LeaseTrialRequest* q,
                                        v1::LeaseTrialResponse* r) override {
-    return OnGroupCommit(committer_, c, [=, this] { return impl_->LeaseTrial(c, q, r); });
+    return OnGroupCommit(committer_, CallPriority::kWaitedOn, c,
+                         [=, this] { return impl_->LeaseTrial(c, q, r); });
   }
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* c,
                                       const v1::HeartbeatRequest* q,
                                       v1::HeartbeatResponse* r) override {
-    return OnGroupCommit(committer_, c, [=, this] { return impl_->Heartbeat(c, q, r); });
+    return OnGroupCommit(committer_, CallPriority::kBackground, c,
+                         [=, this] { return impl_->Heartbeat(c, q, r); });
   }
   grpc::ServerUnaryReactor* ReportMetrics(grpc::CallbackServerContext* c,
                                           const v1::ReportMetricsRequest* q,
                                           v1::ReportMetricsResponse* r) override {
-    return OnGroupCommit(committer_, c, [=, this] { return impl_->ReportMetrics(c, q, r); });
+    return OnGroupCommit(committer_, CallPriority::kBackground, c,
+                         [=, this] { return impl_->ReportMetrics(c, q, r); });
   }
   grpc::ServerUnaryReactor* ReportSample(grpc::CallbackServerContext* c,
                                          const v1::ReportSampleRequest* q,
@@ -108,17 +112,20 @@ class WorkerCallbackService final : public v1::WorkerService::CallbackService {
   grpc::ServerUnaryReactor* ReachRung(grpc::CallbackServerContext* c,
                                       const v1::ReachRungRequest* q,
                                       v1::ReachRungResponse* r) override {
-    return OnGroupCommit(committer_, c, [=, this] { return impl_->ReachRung(c, q, r); });
+    return OnGroupCommit(committer_, CallPriority::kWaitedOn, c,
+                         [=, this] { return impl_->ReachRung(c, q, r); });
   }
   grpc::ServerUnaryReactor* CompleteTrial(grpc::CallbackServerContext* c,
                                           const v1::CompleteTrialRequest* q,
                                           v1::CompleteTrialResponse* r) override {
-    return OnGroupCommit(committer_, c, [=, this] { return impl_->CompleteTrial(c, q, r); });
+    return OnGroupCommit(committer_, CallPriority::kWaitedOn, c,
+                         [=, this] { return impl_->CompleteTrial(c, q, r); });
   }
   grpc::ServerUnaryReactor* FailTrial(grpc::CallbackServerContext* c,
                                       const v1::FailTrialRequest* q,
                                       v1::FailTrialResponse* r) override {
-    return OnGroupCommit(committer_, c, [=, this] { return impl_->FailTrial(c, q, r); });
+    return OnGroupCommit(committer_, CallPriority::kWaitedOn, c,
+                         [=, this] { return impl_->FailTrial(c, q, r); });
   }
   grpc::ServerReadReactor<v1::CheckpointChunk>* SaveCheckpoint(
       grpc::CallbackServerContext* c, v1::SaveCheckpointResponse* r) override;

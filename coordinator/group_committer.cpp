@@ -12,6 +12,9 @@
 namespace gridrun::coordinator {
 namespace {
 
+static_assert(GroupCommitter::kMaxBatch > CommitQueue<GroupCommitter::Call>::kBackgroundFloor,
+              "a batch leaves room for the calls workers wait on");
+
 double ThreadCpuSeconds() {
   timespec t{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
@@ -47,11 +50,11 @@ GroupCommitter::~GroupCommitter() {
   replier_.join();  // after the last batch's replies
 }
 
-void GroupCommitter::Submit(std::unique_ptr<Call> call) {
+void GroupCommitter::Submit(std::unique_ptr<Call> call, CallPriority priority) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(call));
+    queue_.Push(std::move(call), priority);
     // A busy committer takes the call with its next batch: no wake-up (and
     // no futex call) per call under load.
     wake = waiting_;
@@ -75,11 +78,7 @@ void GroupCommitter::Loop() {
         waiting_ = false;
         if (queue_.empty()) return;  // stopping, and nothing left
       }
-      const size_t n = std::min(queue_.size(), kMaxBatch);
-      for (size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      const size_t n = queue_.Take(kMaxBatch, &batch);
       // Counted before any call of the batch hears back.
       ++stats_.batches;
       stats_.calls += static_cast<int64_t>(n);

@@ -14,8 +14,10 @@
 // previous batch ran, and a lone call starts at once (no timer, no wait).
 //
 // Protocol (the committer thread, in a loop):
-//   1. Takes every queued call, up to kMaxBatch, in arrival order (waits
-//      only when the queue is empty).
+//   1. Takes every queued call, up to kMaxBatch: the calls a worker's
+//      training waits on first, background reports after them, each kind in
+//      arrival order (commit_queue.h has the rules, and why). Waits only
+//      when the queue is empty.
 //   2. Opens one write transaction (TrialStore::Atomically) and runs each
 //      call's Run() in turn. Each store call a Run() makes is a savepoint,
 //      so a call that fails (a lost lease, a bad request) changes nothing
@@ -52,6 +54,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "coordinator/commit_queue.h"
 #include "coordinator/trial_store.h"
 
 namespace gridrun::coordinator {
@@ -85,8 +88,9 @@ class GroupCommitter {
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
-  // Queues `call` for the next batch.
-  void Submit(std::unique_ptr<Call> call);
+  // Queues `call` for a coming batch: the next one, unless more calls wait
+  // than it holds (commit_queue.h says which go first).
+  void Submit(std::unique_ptr<Call> call, CallPriority priority);
 
   // Counters since construction, for the benchmark and tests. A batch is
   // counted before its calls' Finish(); its busy time after.
@@ -116,7 +120,7 @@ class GroupCommitter {
   TrialStore* const store_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::unique_ptr<Call>> queue_;  // guarded by mu_
+  CommitQueue<Call> queue_;                  // guarded by mu_
   bool waiting_ = false;                     // the thread sleeps on cv_; guarded by mu_
   bool stopping_ = false;                    // guarded by mu_
   Stats stats_;                              // guarded by mu_

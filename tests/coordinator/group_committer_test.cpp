@@ -2,7 +2,8 @@
 // calls that queue while a batch runs share the next transaction, each
 // call's failure is its own, no call hears back before its commit, and a
 // batch whose transaction fails reaches every call with that error; replies
-// go out on their own thread while the next batch runs.
+// go out on their own thread while the next batch runs; a call a worker
+// waits on overtakes queued background calls.
 #include "coordinator/group_committer.h"
 
 #include <gmock/gmock.h>
@@ -153,9 +154,9 @@ class GroupCommitterTest : public ::testing::Test {
 TEST_F(GroupCommitterTest, CallsThatQueueDuringABatchShareTheNextCommitAndReplyAfterIt) {
   GroupCommitter committer(store_.get());
   Gate gate;
-  committer.Submit(Call("w-first", false, [&] { gate.Enter(); }));
+  committer.Submit(Call("w-first", false, [&] { gate.Enter(); }), CallPriority::kBackground);
   gate.WaitEntered();
-  for (int i = 0; i < 20; ++i) committer.Submit(Call("w-" + std::to_string(i)));
+  for (int i = 0; i < 20; ++i) committer.Submit(Call("w-" + std::to_string(i)), CallPriority::kBackground);
   gate.Release();
   out_.Wait(21);
   const GroupCommitter::Stats stats = committer.stats();
@@ -174,11 +175,11 @@ TEST_F(GroupCommitterTest, CallsThatQueueDuringABatchShareTheNextCommitAndReplyA
 TEST_F(GroupCommitterTest, AFailingCallChangesNothingAndTheOthersInItsBatchCommit) {
   GroupCommitter committer(store_.get());
   Gate gate;
-  committer.Submit(Call("w-first", false, [&] { gate.Enter(); }));
+  committer.Submit(Call("w-first", false, [&] { gate.Enter(); }), CallPriority::kBackground);
   gate.WaitEntered();
-  committer.Submit(Call("w-a"));
-  committer.Submit(Call("w-bad", /*fail=*/true));
-  committer.Submit(Call("w-c"));
+  committer.Submit(Call("w-a"), CallPriority::kBackground);
+  committer.Submit(Call("w-bad", /*fail=*/true), CallPriority::kBackground);
+  committer.Submit(Call("w-c"), CallPriority::kBackground);
   gate.Release();
   out_.Wait(4);
   EXPECT_EQ(committer.stats().batches, 2);
@@ -199,7 +200,7 @@ TEST_F(GroupCommitterTest, ATransactionThatFailsReachesEveryCallWithItsError) {
     GroupCommitter committer(reader->get());
     for (int i = 0; i < 3; ++i) {
       committer.Submit(
-          std::make_unique<WorkerCall>(reader->get(), db_path_, "w-" + std::to_string(i), &out_));
+          std::make_unique<WorkerCall>(reader->get(), db_path_, "w-" + std::to_string(i), &out_), CallPriority::kBackground);
     }
     out_.Wait(3);
   }
@@ -219,14 +220,35 @@ TEST_F(GroupCommitterTest, DestroyingItRunsAndFinishesEveryQueuedCall) {
   Gate gate;
   {
     GroupCommitter committer(store_.get());
-    committer.Submit(Call("w-first", false, [&] { gate.Enter(); }));
+    committer.Submit(Call("w-first", false, [&] { gate.Enter(); }), CallPriority::kBackground);
     gate.WaitEntered();
-    for (int i = 0; i < 5; ++i) committer.Submit(Call("w-" + std::to_string(i)));
+    for (int i = 0; i < 5; ++i) committer.Submit(Call("w-" + std::to_string(i)), CallPriority::kBackground);
     gate.Release();
   }  // the destructor drains the queue before joining
   std::lock_guard<std::mutex> lock(out_.mu);
   EXPECT_EQ(out_.finished.size(), 6u);
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(store_->GetWorker("w-" + std::to_string(i)).ok());
+}
+
+TEST_F(GroupCommitterTest, AWaitedOnCallOvertakesTheBackgroundCallsQueuedBeforeIt) {
+  Gate gate;
+  GroupCommitter committer(store_.get());
+  committer.Submit(Call("w-first", false, [&] { gate.Enter(); }), CallPriority::kBackground);
+  gate.WaitEntered();
+  // More background calls than a batch holds, then one a worker waits on.
+  const int background = static_cast<int>(GroupCommitter::kMaxBatch) + 8;
+  for (int i = 0; i < background; ++i) {
+    committer.Submit(Call("w-" + std::to_string(i)), CallPriority::kBackground);
+  }
+  committer.Submit(Call("w-lease"), CallPriority::kWaitedOn);
+  gate.Release();
+  out_.Wait(2 + background);
+  // The first batch, then the waited-on call at the head of the second; the
+  // background calls keep their order around it.
+  std::vector<std::string> want = {"w-first:OK", "w-lease:OK"};
+  for (int i = 0; i < background; ++i) want.push_back("w-" + std::to_string(i) + ":OK");
+  EXPECT_EQ(out_.finished, want);
+  EXPECT_EQ(committer.stats().batches, 3);
 }
 
 TEST_F(GroupCommitterTest, TheNextBatchRunsWhileThePreviousBatchsRepliesAreSent) {
@@ -245,9 +267,9 @@ TEST_F(GroupCommitterTest, TheNextBatchRunsWhileThePreviousBatchsRepliesAreSent)
   committer.Submit(std::make_unique<ScriptedCall>(nullptr, [&] {
     reply.Enter();
     count();
-  }));
+  }), CallPriority::kBackground);
   reply.WaitEntered();
-  committer.Submit(std::make_unique<ScriptedCall>([&] { reply.Release(); }, count));
+  committer.Submit(std::make_unique<ScriptedCall>([&] { reply.Release(); }, count), CallPriority::kBackground);
   std::unique_lock<std::mutex> lock(mu);
   const bool both = cv.wait_for(lock, std::chrono::seconds(30), [&] { return finished == 2; });
   lock.unlock();
