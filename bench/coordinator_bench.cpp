@@ -7,6 +7,8 @@
 //   v2 (proto convention 8): metrics batch x B, the first H of them carrying
 //      the heartbeat's progress -> complete with lease_next, whose reply is
 //      the next lease (one LeaseTrial per worker at the start).
+//   v3 (convention 8e): v2 with the last batch (and its progress, when due)
+//      on the completion: B - 1 metrics calls, then complete.
 //
 //   gridrun-bench-coordinator --workers 64 --trials 2000 --heartbeats 1 --batches 3 --points 50 \
 //       --shapes v1,v2,v1,v2
@@ -22,14 +24,14 @@
 // server's); --clients callback runs them on gRPC's callback client instead,
 // with no thread of their own, which takes less of the machine from the
 // server, as workers on other machines would. Rows say which. --rate R
-// paces the (thread) workers to offer R lifecycles/s together, for latency
+// paces the workers (either kind) to offer R lifecycles/s together, for latency
 // below saturation; without it every worker runs as fast as it can.
 // A real worker heartbeats every lease_timeout / 3 (10 s by default) and sends
 // metrics about once a second, so a short trial has one heartbeat and a few
 // batches (H = 1); H = B is the old, heartbeat-heavy shape.
 // Prints a markdown row per round: trial lifecycles/s, metric points/s,
 // p50/p99 latency of each RPC ("lease" is the call that delivers a lease:
-// LeaseTrial in v1, CompleteTrial with lease_next in v2), the wall time
+// LeaseTrial in v1, CompleteTrial with lease_next in v2 and v3), the wall time
 // (submit excluded), CPU seconds (all, and the server's: all minus the
 // simulated workers' own threads) and the process's thread count.
 #include <grpcpp/grpcpp.h>
@@ -63,6 +65,8 @@ namespace {
 using gridrun::bench::NowSeconds;
 using gridrun::bench::sim::CallbackWorker;
 using gridrun::bench::sim::Latencies;
+using gridrun::bench::sim::Pacer;
+using gridrun::bench::sim::Protocol;
 using gridrun::bench::sim::SimWorker;
 namespace v1 = gridrun::v1;
 
@@ -111,7 +115,7 @@ struct RoundSettings {
 };
 
 // One round on a fresh server and database; prints its row. False on failure.
-bool RunRound(const RoundSettings& r, bool v2, int round) {
+bool RunRound(const RoundSettings& r, Protocol protocol, int round) {
   namespace fs = std::filesystem;
   const std::string dir = r.dir + "/round" + std::to_string(round);
   fs::create_directories(dir);
@@ -143,7 +147,7 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
     }
     trial_count = response.trial_count();
     std::fprintf(stderr, "round %d (%s): submitted %lld trials in %.2f s\n", round,
-                 v2 ? "v2" : "v1", static_cast<long long>(trial_count), NowSeconds() - t0);
+                 ProtocolName(protocol), static_cast<long long>(trial_count), NowSeconds() - t0);
   }
 
   std::vector<std::unique_ptr<SimWorker>> sims;
@@ -162,16 +166,21 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
     int finished = 0;
     for (int i = 0; i < r.workers; ++i) {
       callback_sims.push_back(std::make_unique<CallbackWorker>(
-          client, r.heartbeats, r.batches, r.points, v2, [&](bool ok) {
+          client, r.heartbeats, r.batches, r.points, protocol, [&](bool ok) {
             std::lock_guard<std::mutex> lock(mu);
             if (!ok) failed = true;
             if (++finished == 1) peak_threads = ThreadCount();
             all_done.notify_all();
           }));
     }
+    std::unique_ptr<Pacer> pacer;
+    if (r.rate > 0) pacer = std::make_unique<Pacer>();
+    const double interval_s = r.rate > 0 ? r.workers / r.rate : 0;
     cpu0 = CpuSeconds();
     t0 = NowSeconds();
-    for (auto& w : callback_sims) w->Start();
+    for (int i = 0; i < r.workers; ++i) {
+      callback_sims[i]->Start(pacer.get(), t0 + interval_s * i / r.workers, interval_s);
+    }
     std::unique_lock<std::mutex> lock(mu);
     all_done.wait(lock, [&] { return finished == r.workers; });
     for (int i = 0; i < r.workers; ++i) {
@@ -189,7 +198,7 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
       threads.emplace_back([&, i] {
         pthread_setname_np(pthread_self(), "bench-worker");  // perf --comm tells them apart
         const double interval_s = r.rate > 0 ? r.workers / r.rate : 0;
-        if (!sims[i]->Run(v2, t0 + interval_s * i / r.workers, interval_s, &lifecycles[i],
+        if (!sims[i]->Run(protocol, t0 + interval_s * i / r.workers, interval_s, &lifecycles[i],
                           &stored[i])) {
           failed = true;
         }
@@ -225,7 +234,7 @@ bool RunRound(const RoundSettings& r, bool v2, int round) {
   };
   int64_t calls = 0;
   for (const auto& [rpc, v] : all.by_rpc) calls += static_cast<int64_t>(v.size());
-  const std::string shape = (r.label.empty() ? "" : r.label + " ") + (v2 ? "v2" : "v1") +
+  const std::string shape = (r.label.empty() ? "" : r.label + " ") + ProtocolName(protocol) +
                             (r.callback_clients ? " callback" : "") +
                             (r.rate > 0 ? " at " + std::to_string(static_cast<int>(r.rate)) + "/s"
                                         : "");
@@ -263,9 +272,11 @@ int main(int argc, char** argv) {
   app.add_option("--heartbeats", r.heartbeats, "heartbeats per trial")->check(CLI::Range(0, 10000));
   app.add_option("--batches", r.batches, "metric batches per trial")->check(CLI::Range(0, 10000));
   app.add_option("--points", r.points, "metric points per batch")->check(CLI::Range(1, 10000));
-  app.add_option("--shapes", shapes, "rounds, in order: v1 (previous protocol) or v2")
+  app.add_option("--shapes", shapes,
+                 "rounds, in order: v1 (previous protocol), v2, or v3 (v2 with the last batch "
+                 "on the completion)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"v1", "v2"}));
+      ->check(CLI::IsMember({"v1", "v2", "v3"}));
   app.add_flag("--header", header, "print the table header first");
   app.add_option("--dir", r.dir, "where to put the databases (default: a new temp dir)");
   app.add_option("--label", r.label,
@@ -280,10 +291,6 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1e6));
   CLI11_PARSE(app, argc, argv);
   r.callback_clients = clients == "callback";
-  if (r.callback_clients && r.rate > 0) {
-    std::cerr << "--rate: with --clients threads only\n";
-    return 2;
-  }
   gridrun::InitLogging("gridrun-bench-coordinator", "warn");
   if (r.heartbeats > r.batches) {
     std::cerr << "--heartbeats: at most --batches (v2 folds each heartbeat into a batch)\n";
@@ -304,7 +311,11 @@ int main(int argc, char** argv) {
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   }
   bool ok = true;
-  for (size_t i = 0; i < shapes.size() && ok; ++i) ok = RunRound(r, shapes[i] == "v2", static_cast<int>(i));
+  for (size_t i = 0; i < shapes.size() && ok; ++i) ok = RunRound(r,
+                  shapes[i] == "v1"   ? Protocol::kV1
+                  : shapes[i] == "v2" ? Protocol::kV2
+                                      : Protocol::kV3,
+                  static_cast<int>(i));
   if (own_dir) fs::remove_all(r.dir);
   return ok ? 0 : 1;
 }

@@ -148,11 +148,17 @@ if has coord; then
     done
   done
   say ""
-  say "Below saturation: the workers offer 2,000 lifecycles/s together (\"at 2000/s\" rows)."
+  say "Below saturation: the workers offer 2,000 lifecycles/s together (\"at 2000/s\" rows),"
+  say "arriving staggered, with either kind of client; v3 rows carry each trial's last batch"
+  say "on its completion (convention 8e, as the gridrun worker does)."
   say ""
   for round in 1 2; do
-    "$BUILD/bench/gridrun-bench-coordinator" "${COORD[@]}" --heartbeats 1 --batches 3 \
-      --points 50 --shapes v2 --rate 2000 | tee -a "$OUT"
+    for clients in threads callback; do
+      for shape_name in v2 v3; do
+        "$BUILD/bench/gridrun-bench-coordinator" "${COORD[@]}" --heartbeats 1 --batches 3 \
+          --points 50 --shapes "$shape_name" --clients "$clients" --rate 2000 | tee -a "$OUT"
+      done
+    done
   done
 fi
 if has overhead; then

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <optional>
 #include <random>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,7 @@
 #include "coordinator/proto_convert.h"
 #include "coordinator/request_validation.h"
 #include "coordinator/status_util.h"
+#include "proto/protocol_version.h"
 
 namespace gridrun::coordinator {
 namespace {
@@ -73,6 +75,35 @@ absl::Status ValidateEnvironmentJson(const std::string& text) {
   return absl::OkStatus();
 }
 
+// The points of a ReportMetrics or (convention 8e) CompleteTrial request,
+// validated; a point without wall_ms gets `now_ms`.
+absl::StatusOr<std::vector<MetricPointRecord>> PointsOf(
+    const google::protobuf::RepeatedPtrField<v1::MetricPoint>& wire, int64_t now_ms) {
+  if (wire.size() > kMaxMetricPointsPerBatch) {
+    return absl::InvalidArgumentError(absl::StrCat("points: ", wire.size(),
+                                                   " points is more than the limit of ",
+                                                   kMaxMetricPointsPerBatch, " per batch"));
+  }
+  std::vector<MetricPointRecord> points;
+  points.reserve(wire.size());
+  for (int i = 0; i < wire.size(); ++i) {
+    const v1::MetricPoint& p = wire[i];
+    // The field names are built only for a bad point (a batch has
+    // many good ones, and four strings per point showed in the profile).
+    if (!ValidateMetricName("", p.name()).ok() || p.step() < 0 || p.epoch() < 0 ||
+        !std::isfinite(p.value())) {
+      const std::string field = absl::StrCat("points[", i, "]");
+      RETURN_IF_ERROR(ValidateMetricName(field + ".name", p.name()));
+      RETURN_IF_ERROR(ValidateNonNegative(field + ".step", p.step()));
+      RETURN_IF_ERROR(ValidateNonNegative(field + ".epoch", p.epoch()));
+      RETURN_IF_ERROR(ValidateFinite(field + ".value", p.value()));
+    }
+    points.push_back(MetricPointRecord{p.name(), p.step(), p.epoch(), p.value(),
+                                       p.wall_ms() > 0 ? p.wall_ms() : now_ms});
+  }
+  return points;
+}
+
 }  // namespace
 
 grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContextBase* context,
@@ -110,6 +141,7 @@ grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContextBase* context,
   response->set_worker_id(worker.worker_id);
   response->set_lease_timeout_ms(options_.lease_timeout_ms);
   response->set_heartbeat_interval_ms(std::max<int64_t>(options_.lease_timeout_ms / 3, 10));
+  response->set_protocol(kCoordinatorProtocol);
   spdlog::info("worker {} registered: host {} pid {} ranks {} device {}", worker.worker_id,
                worker.host, worker.pid, worker.ranks, worker.device);
   return grpc::Status::OK;
@@ -237,52 +269,39 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContextBase* context,
   return grpc::Status::OK;
 }
 
+absl::StatusOr<std::optional<std::string>> WorkerServiceImpl::StoreReport(
+    const LeaseRef& lease, const std::vector<MetricPointRecord>& points,
+    const v1::Progress* progress, v1::ReportMetricsResponse* response) {
+  ASSIGN_OR_RETURN(const int64_t stored, store_->WriteMetrics(lease, points));
+  response->set_stored(stored);
+  if (progress != nullptr) {
+    ASSIGN_OR_RETURN(const TrialRecord trial,
+                     store_->RenewLease(lease, clock_->NowMs(), options_.lease_timeout_ms,
+                                        progress->epoch(), progress->step(),
+                                        progress->total_steps(), progress->steps_per_second()));
+    response->set_action(HeartbeatAction(trial));
+    response->set_lease_expires_ms(trial.lease_expires_ms);
+  }
+  return store_->ApplyStopRules(lease, clock_->NowMs());
+}
+
 grpc::Status WorkerServiceImpl::ReportMetrics(grpc::ServerContextBase* context,
                                               const v1::ReportMetricsRequest* request,
                                               v1::ReportMetricsResponse* response) {
   RETURN_GRPC_IF_ERROR(auth_->Check(*context));
   RETURN_GRPC_IF_ERROR(ValidateLease(request->worker_id(), request->trial_id(), request->attempt()));
-  if (request->points_size() > kMaxMetricPointsPerBatch) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        absl::StrCat("points: ", request->points_size(), " points is more than the limit of ",
-                     kMaxMetricPointsPerBatch, " per batch")));
-  }
-  std::vector<MetricPointRecord> points;
-  points.reserve(request->points_size());
-  const int64_t now_ms = clock_->NowMs();
-  for (int i = 0; i < request->points_size(); ++i) {
-    const v1::MetricPoint& p = request->points(i);
-    // The field names are built only for a bad point (a batch has
-    // many good ones, and four strings per point showed in the profile).
-    if (!ValidateMetricName("", p.name()).ok() || p.step() < 0 || p.epoch() < 0 ||
-        !std::isfinite(p.value())) {
-      const std::string field = absl::StrCat("points[", i, "]");
-      RETURN_GRPC_IF_ERROR(ValidateMetricName(field + ".name", p.name()));
-      RETURN_GRPC_IF_ERROR(ValidateNonNegative(field + ".step", p.step()));
-      RETURN_GRPC_IF_ERROR(ValidateNonNegative(field + ".epoch", p.epoch()));
-      RETURN_GRPC_IF_ERROR(ValidateFinite(field + ".value", p.value()));
-    }
-    points.push_back(MetricPointRecord{p.name(), p.step(), p.epoch(), p.value(),
-                                       p.wall_ms() > 0 ? p.wall_ms() : now_ms});
-  }
+  const absl::StatusOr<std::vector<MetricPointRecord>> points =
+      PointsOf(request->points(), clock_->NowMs());
+  RETURN_GRPC_IF_ERROR(points.status());
   const LeaseRef lease = MakeLease(request->worker_id(), request->trial_id(), request->attempt());
   if (request->has_progress()) RETURN_GRPC_IF_ERROR(ValidateProgress(request->progress()));
   // One transaction: the points, the renewal (convention 8a) and the stop
   // decision (7b) commit together, before the worker hears any of them.
   std::optional<std::string> stop;
   RETURN_GRPC_IF_ERROR(store_->Atomically([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(const int64_t stored, store_->WriteMetrics(lease, points));
-    response->set_stored(stored);
-    if (request->has_progress()) {
-      const v1::Progress& p = request->progress();
-      ASSIGN_OR_RETURN(const TrialRecord trial,
-                       store_->RenewLease(lease, clock_->NowMs(), options_.lease_timeout_ms,
-                                          p.epoch(), p.step(), p.total_steps(),
-                                          p.steps_per_second()));
-      response->set_action(HeartbeatAction(trial));
-      response->set_lease_expires_ms(trial.lease_expires_ms);
-    }
-    ASSIGN_OR_RETURN(stop, store_->ApplyStopRules(lease, clock_->NowMs()));
+    ASSIGN_OR_RETURN(stop, StoreReport(lease, *points,
+                                       request->has_progress() ? &request->progress() : nullptr,
+                                       response));
     return absl::OkStatus();
   }));
   if (stop.has_value()) {
@@ -343,16 +362,26 @@ grpc::Status WorkerServiceImpl::CompleteTrial(grpc::ServerContextBase* context,
     RETURN_GRPC_IF_ERROR(ValidateFinite("final_metrics[" + name + "]", value));
     final_metrics[name] = value;
   }
-  // One transaction: the completion and (convention 8b) the next lease. A
-  // lease that fails leaves the completion standing (its savepoint alone
-  // rolls back).
+  const absl::StatusOr<std::vector<MetricPointRecord>> points =
+      PointsOf(request->points(), clock_->NowMs());
+  RETURN_GRPC_IF_ERROR(points.status());
+  if (request->has_progress()) RETURN_GRPC_IF_ERROR(ValidateProgress(request->progress()));
+  const LeaseRef lease = MakeLease(request->worker_id(), request->trial_id(), request->attempt());
+  // One transaction: the last report (convention 8e, as ReportMetrics
+  // stores it), the completion and (8b) the next lease. A lease that fails
+  // leaves the rest standing (its savepoint alone rolls back).
   TrialState state = TrialState::kComplete;
   grpc::Status leased = grpc::Status::OK;
   RETURN_GRPC_IF_ERROR(store_->Atomically([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state, store_->CompleteTrial(MakeLease(request->worker_id(),
-                                                            request->trial_id(),
-                                                            request->attempt()),
-                                                  final_metrics, clock_->NowMs()));
+    if (!points->empty() || request->has_progress()) {
+      v1::ReportMetricsResponse report;
+      RETURN_IF_ERROR(StoreReport(lease, *points,
+                                  request->has_progress() ? &request->progress() : nullptr,
+                                  &report)
+                          .status());
+      response->set_stored(report.stored());
+    }
+    ASSIGN_OR_RETURN(state, store_->CompleteTrial(lease, final_metrics, clock_->NowMs()));
     if (request->lease_next()) {
       leased = LeaseFor(request->worker_id(), request->environment_json(),
                         response->mutable_next());

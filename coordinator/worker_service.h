@@ -19,7 +19,9 @@
 //   5. Protocol v2 (proto convention 8): ReportMetrics with progress is also
 //      the heartbeat (metrics, then renewal, then stop rules, each committed
 //      before the reply); CompleteTrial with lease_next runs step 2 for the
-//      same worker after the completion committed and returns its answer.
+//      same worker after the completion committed and returns its answer;
+//      CompleteTrial with points (8e) first stores them as ReportMetrics
+//      would, in the same transaction.
 // A reaper thread (CoordinatorServer) also sweeps expired leases, so trials
 // of dead workers return to WAITING even when nobody is leasing.
 //
@@ -38,8 +40,10 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
 #include "coordinator/auth.h"
@@ -102,6 +106,14 @@ class WorkerServiceImpl final {
   // SweepExpiredLeases() when the last sweep is 100 ms old: a sweep is a
   // write transaction, too costly for every one of many leases per second.
   void SweepIfDue();
+  // Inside the caller's transaction: stores a report's validated points,
+  // renews the lease with `progress` (convention 8a; null: no renewal), then
+  // runs the stop rules (7b). Fills `response`'s stored and, with progress,
+  // action and lease_expires_ms. Returns the stop reason, if the trial must
+  // stop. ReportMetrics and CompleteTrial (8e) both store reports so.
+  absl::StatusOr<std::optional<std::string>> StoreReport(
+      const LeaseRef& lease, const std::vector<MetricPointRecord>& points,
+      const v1::Progress* progress, v1::ReportMetricsResponse* response);
   // LeaseTrial's step 2 for a validated, registered worker.
   grpc::Status LeaseFor(const std::string& worker_id, const std::string& environment_json,
                         v1::LeaseTrialResponse* response);

@@ -9,6 +9,7 @@
 #include "common/build_info.h"
 #include "common/sha256.h"
 #include "proto/gridrun.grpc.pb.h"
+#include "proto/protocol_version.h"
 #include "proto/status_convert.h"
 
 namespace gridrun::worker {
@@ -102,6 +103,17 @@ struct WorkerClient::Stub {
   }
 };
 
+namespace {
+
+void SetProgress(v1::Progress* to, const TrialProgress& progress) {
+  to->set_epoch(progress.epoch);
+  to->set_step(progress.step);
+  to->set_total_steps(progress.total_steps);
+  to->set_steps_per_second(progress.steps_per_second);
+}
+
+}  // namespace
+
 WorkerClient::WorkerClient(const ClientOptions& options, std::chrono::milliseconds retry_budget)
     : stub_(std::make_unique<Stub>()), options_(options), retry_budget_(retry_budget) {
   stub_->channel = CreateCoordinatorChannel(options);
@@ -127,7 +139,12 @@ absl::Status WorkerClient::Register(const std::string& host, int ranks, const st
   worker_id_ = response.worker_id();
   heartbeat_interval_ms_ = response.heartbeat_interval_ms();
   lease_timeout_ms_ = response.lease_timeout_ms();
+  protocol_ = response.protocol();
   return absl::OkStatus();
+}
+
+bool WorkerClient::completion_takes_points() const {
+  return protocol_ >= kProtocolCompleteTakesPoints;
 }
 
 absl::StatusOr<LeaseReply> WorkerClient::Lease() {
@@ -146,10 +163,7 @@ absl::StatusOr<HeartbeatReply> WorkerClient::Heartbeat(const LeasedTrial& trial,
                                                        const TrialProgress& progress) {
   v1::HeartbeatRequest request;
   SetLease(&request, worker_id_, trial);
-  request.mutable_progress()->set_epoch(progress.epoch);
-  request.mutable_progress()->set_step(progress.step);
-  request.mutable_progress()->set_total_steps(progress.total_steps);
-  request.mutable_progress()->set_steps_per_second(progress.steps_per_second);
+  SetProgress(request.mutable_progress(), progress);
   v1::HeartbeatResponse response;
   grpc::Status status = stub_->Retry(options_, retry_budget_, "Heartbeat", [&](auto* c) {
     return stub_->service->Heartbeat(c, request, &response);
@@ -166,10 +180,7 @@ absl::Status WorkerClient::ReportMetrics(const LeasedTrial& trial,
                                          bool* beat_answered) {
   SetLease(&request, worker_id_, trial);
   if (progress != nullptr) {
-    request.mutable_progress()->set_epoch(progress->epoch);
-    request.mutable_progress()->set_step(progress->step);
-    request.mutable_progress()->set_total_steps(progress->total_steps);
-    request.mutable_progress()->set_steps_per_second(progress->steps_per_second);
+    SetProgress(request.mutable_progress(), *progress);
   } else {
     request.clear_progress();
   }
@@ -296,10 +307,17 @@ absl::Status WorkerClient::Complete(const LeasedTrial& trial,
 }
 
 absl::StatusOr<std::optional<LeaseReply>> WorkerClient::CompleteAndLease(
-    const LeasedTrial& trial, const std::map<std::string, double>& final_metrics) {
+    const LeasedTrial& trial, const std::map<std::string, double>& final_metrics,
+    v1::ReportMetricsRequest* last, const TrialProgress* progress) {
+  if ((last != nullptr || progress != nullptr) && !completion_takes_points()) {
+    return absl::FailedPreconditionError(
+        "this coordinator does not take points with a completion (convention 8e)");
+  }
   v1::CompleteTrialRequest request;
   SetLease(&request, worker_id_, trial);
   for (const auto& [name, value] : final_metrics) (*request.mutable_final_metrics())[name] = value;
+  if (last != nullptr) request.mutable_points()->Swap(last->mutable_points());
+  if (progress != nullptr) SetProgress(request.mutable_progress(), *progress);
   request.set_lease_next(true);
   request.set_environment_json(run_environment_json_);
   v1::CompleteTrialResponse response;

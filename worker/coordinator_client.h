@@ -120,8 +120,16 @@ class WorkerClient {
   // (proto convention 8b). The reply is what Lease() would have returned
   // (with its serialized bytes), or std::nullopt when the coordinator does
   // not speak convention 8 (it ignored lease_next): then call Lease().
+  // `last` and `progress` (convention 8e; only when
+  // completion_takes_points(), else FAILED_PRECONDITION): the trial's last
+  // points, moved out of `last`, and its progress, stored with the
+  // completion in one transaction.
   absl::StatusOr<std::optional<LeaseReply>> CompleteAndLease(
-      const LeasedTrial& trial, const std::map<std::string, double>& final_metrics);
+      const LeasedTrial& trial, const std::map<std::string, double>& final_metrics,
+      v1::ReportMetricsRequest* last = nullptr, const TrialProgress* progress = nullptr);
+  // The coordinator said (at Register) that CompleteTrial takes points and
+  // progress (convention 8e); an older one would drop them.
+  bool completion_takes_points() const;
   // The trial trained through its lease's stop_after_epoch `epoch`
   // (convention 7a); the coordinator decides whether it continues.
   absl::Status ReachRung(const LeasedTrial& trial, int64_t epoch);
@@ -151,6 +159,7 @@ class WorkerClient {
   std::string run_environment_json_;
   int64_t heartbeat_interval_ms_ = 10'000;
   int64_t lease_timeout_ms_ = 30'000;
+  int32_t protocol_ = 0;  // RegisterWorkerResponse.protocol
 };
 
 }  // namespace gridrun::worker

@@ -1,6 +1,7 @@
 #include "worker/coordinator_sink.h"
 
 #include "common/status_macros.h"
+#include "proto/gridrun.pb.h"
 
 namespace gridrun::worker {
 
@@ -40,6 +41,16 @@ absl::Status CoordinatorSink::Checkpoint(int64_t step, int64_t epoch, const std:
 
 bool CoordinatorSink::ShouldStop() {
   return lease_lost() || reporter_.cancel_requested() || reporter_.stop_requested();
+}
+
+absl::StatusOr<std::optional<LeaseReply>> CoordinatorSink::CompleteAndLease(
+    const std::map<std::string, double>& final_metrics) {
+  v1::ReportMetricsRequest last;
+  TrialProgress progress;
+  RETURN_IF_ERROR(MarkLeaseLostIfAborted(reporter_.TakeLast(&last, &progress)));
+  auto completed = client_->CompleteAndLease(trial_, final_metrics, &last, &progress);
+  if (!completed.ok()) MarkLeaseLostIfAborted(completed.status()).IgnoreError();
+  return completed;
 }
 
 absl::Status CoordinatorSink::Flush() {

@@ -5,7 +5,10 @@
 // (the reporter has its own thread inside).
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "worker/coordinator_client.h"
 #include "worker/trial_reporter.h"
@@ -30,6 +33,14 @@ class CoordinatorSink final : public TrialSink {
   bool lease_lost() const { return lease_lost_ || reporter_.lease_lost(); }
   // Sends the queued metrics and the latest progress (before Complete/Fail).
   absl::Status Flush();
+  // Completes the trial and leases the worker's next one (proto convention
+  // 8b), carrying the queued metrics and the latest progress in the same
+  // call (8e): one round trip where Flush() and the completion took three.
+  // Only when the client's completion_takes_points(); otherwise Flush()
+  // first and complete with WorkerClient::CompleteAndLease. Errors as
+  // WorkerClient::CompleteAndLease (ABORTED also marks the lease lost).
+  absl::StatusOr<std::optional<LeaseReply>> CompleteAndLease(
+      const std::map<std::string, double>& final_metrics);
 
  private:
   // ABORTED means the lease is gone: remember it so we stop.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/status_macros.h"
 #include "proto/gridrun.pb.h"
 
 namespace gridrun::worker {
@@ -68,13 +69,18 @@ void TrialReporter::SetProgress(const TrialProgress& progress) {
 absl::Status TrialReporter::SendQueued(const TrialProgress* progress, HeartbeatReply* beat,
                                        bool* beat_answered) {
   std::lock_guard<std::mutex> sending(send_mutex_);
+  return SendQueuedLocked(0, progress, beat, beat_answered);
+}
+
+absl::Status TrialReporter::SendQueuedLocked(size_t keep, const TrialProgress* progress,
+                                             HeartbeatReply* beat, bool* beat_answered) {
   if (beat_answered != nullptr) *beat_answered = false;
   while (true) {
     if (lease_lost_) return absl::AbortedError("lease lost");
     v1::ReportMetricsRequest request;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (queue_->points_size() == 0) return absl::OkStatus();
+      if (static_cast<size_t>(queue_->points_size()) <= keep) return absl::OkStatus();
       MoveFront(queue_->mutable_points(), std::min(queue_->points_size(), kMaxPointsPerRequest),
                 request.mutable_points());
     }
@@ -99,6 +105,17 @@ absl::Status TrialReporter::SendQueued(const TrialProgress* progress, HeartbeatR
 }
 
 absl::Status TrialReporter::Flush() { return SendQueued(); }
+
+absl::Status TrialReporter::TakeLast(v1::ReportMetricsRequest* last, TrialProgress* progress) {
+  std::lock_guard<std::mutex> sending(send_mutex_);  // after a batch in flight
+  RETURN_IF_ERROR(SendQueuedLocked(kMaxPointsPerRequest, nullptr, nullptr, nullptr));
+  if (lease_lost_) return absl::AbortedError("lease lost");
+  std::lock_guard<std::mutex> lock(mutex_);
+  Points* queued = queue_->mutable_points();
+  MoveFront(queued, queued->size(), last->mutable_points());
+  *progress = progress_;
+  return absl::OkStatus();
+}
 
 absl::Status TrialReporter::HeartbeatNow() {
   TrialProgress progress;

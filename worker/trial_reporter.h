@@ -47,6 +47,13 @@ class TrialReporter {
   // Sends a heartbeat with the latest progress now (e.g. the final step
   // count before CompleteTrial, so status shows the finished progress).
   absl::Status HeartbeatNow();
+  // For a completion that carries the trial's last report (proto convention
+  // 8e): waits for a batch in flight, sends queued points while more than
+  // one request's worth wait, then moves the rest into `last` and the latest
+  // progress into `progress`. The caller sends them; the queue is empty
+  // after. ABORTED if the lease is lost; another error of a send leaves the
+  // points queued.
+  absl::Status TakeLast(v1::ReportMetricsRequest* last, TrialProgress* progress);
 
   bool cancel_requested() const { return cancel_requested_; }
   // The coordinator stopped the trial early (a heartbeat's STOP or a metrics
@@ -62,6 +69,10 @@ class TrialReporter {
   // coordinator answered it as a heartbeat (then *beat holds the answer).
   absl::Status SendQueued(const TrialProgress* progress = nullptr, HeartbeatReply* beat = nullptr,
                           bool* beat_answered = nullptr);
+  // SendQueued with send_mutex_ held, sending until at most `keep` points
+  // are left queued.
+  absl::Status SendQueuedLocked(size_t keep, const TrialProgress* progress, HeartbeatReply* beat,
+                                bool* beat_answered);
   // Applies a heartbeat's answer (either call's) or its failure.
   void OnHeartbeat(const absl::StatusOr<HeartbeatReply>& reply);
 

@@ -122,7 +122,11 @@ void ReportOutcome(WorkerClient& client, CoordinatorSink& sink, const LeasedTria
     spdlog::warn("trial {}: lease lost; reporting nothing more", trial.trial_id);
     return;
   }
-  absl::Status flushed = sink.Flush();
+  // Convention 8e: a completion that also leases carries the last points
+  // and progress itself; every other outcome sends them first.
+  const bool last_on_completion = outcome.kind == TrialOutcome::Kind::kCompleted &&
+                                  next != nullptr && client.completion_takes_points();
+  absl::Status flushed = last_on_completion ? absl::OkStatus() : sink.Flush();
   absl::Status status;
   switch (outcome.kind) {
     case TrialOutcome::Kind::kCompleted:
@@ -132,7 +136,9 @@ void ReportOutcome(WorkerClient& client, CoordinatorSink& sink, const LeasedTria
         break;
       }
       if (next != nullptr) {
-        auto completed = client.CompleteAndLease(trial, outcome.final_metrics);
+        auto completed = last_on_completion
+                             ? sink.CompleteAndLease(outcome.final_metrics)
+                             : client.CompleteAndLease(trial, outcome.final_metrics);
         status = completed.status();
         if (completed.ok()) *next = *std::move(completed);  // nullopt: a v1 coordinator
       } else {

@@ -15,7 +15,11 @@
 //      not; a cancelled trial is failed and becomes CANCELLED); nothing if the
 //      lease was lost; after SIGTERM a hand-back (FailTrial with preempted,
 //      which uses up no attempt), whose checkpoint lets the next worker
-//      resume. Then back to 2.
+//      resume. The queued metrics and the last progress go first; a
+//      completion that also leases the next trial (proto convention 8b)
+//      carries them itself when the coordinator takes them (8e), else they
+//      are sent just before it. Then back to 2 (with 8b's lease in hand,
+//      straight to broadcasting it).
 // Thread-safety: called once, from main, on every rank.
 #pragma once
 

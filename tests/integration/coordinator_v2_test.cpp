@@ -1,6 +1,7 @@
 // Coordinator v2 (proto convention 8, callback server, pushed watches):
 // the next lease in CompleteTrial's reply, the heartbeat folded into
-// ReportMetrics, v1 and v2 workers on one grid, and 200 WatchExperiment
+// ReportMetrics, the last points and progress in CompleteTrial, v1 and v2
+// workers on one grid, and 200 WatchExperiment
 // clients that cost no thread each and all see every state change.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "tests/integration/coordinator_fixture.h"
@@ -174,6 +176,101 @@ TEST_F(CoordinatorV2Test, ReportMetricsWithProgressIsTheHeartbeat) {
   stale.set_attempt(lease.attempt() + 1);
   EXPECT_EQ(MetricsWithProgress(worker, stale, 9, &reply).error_code(),
             grpc::StatusCode::ABORTED);
+}
+
+// CompleteTrial carrying the last points and progress (convention 8e).
+v1::CompleteTrialRequest CompleteWithPoints(const std::string& worker_id,
+                                            const v1::TrialLease& lease,
+                                            const std::vector<std::string>& names, int64_t step) {
+  v1::CompleteTrialRequest request;
+  request.set_worker_id(worker_id);
+  request.set_trial_id(lease.trial_id());
+  request.set_attempt(lease.attempt());
+  request.set_lease_next(true);
+  for (size_t i = 0; i < names.size(); ++i) {
+    v1::MetricPoint* point = request.add_points();
+    point->set_name(names[i]);
+    point->set_step(step);
+    point->set_epoch(1);
+    point->set_value(0.25 * static_cast<double>(i + 1));
+  }
+  request.mutable_progress()->set_epoch(1);
+  request.mutable_progress()->set_step(step);
+  request.mutable_progress()->set_total_steps(step);
+  return request;
+}
+
+TEST_F(CoordinatorV2Test, CompleteTrialStoresTheLastPointsAndProgressWithTheCompletion) {
+  const std::string id = Submit(SmallSpec("v2-last-points")).experiment_id();
+  v1::RegisterWorkerRequest reg;
+  reg.set_host("test-host");
+  reg.set_ranks(1);
+  reg.set_device("cpu");
+  v1::RegisterWorkerResponse registered;
+  ASSERT_TRUE(worker_->RegisterWorker(Ctx().get(), reg, &registered).ok());
+  EXPECT_EQ(registered.protocol(), 3);  // this coordinator follows 8e
+  const std::string worker = registered.worker_id();
+  v1::TrialLease lease = Lease(worker).lease();
+  v1::ReportMetricsResponse earlier;
+  ASSERT_TRUE(MetricsWithProgress(worker, lease, 10, &earlier).ok());
+
+  v1::CompleteTrialResponse reply;
+  grpc::Status status = worker_->CompleteTrial(
+      Ctx().get(), CompleteWithPoints(worker, lease, {"loss/total", "kl"}, 20), &reply);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(reply.stored(), 2);
+  EXPECT_EQ(reply.new_state(), v1::TRIAL_COMPLETE);
+  ASSERT_TRUE(reply.next().has_lease());  // 8b still holds
+
+  v1::GetTrialRequest get;
+  get.set_experiment_id(id);
+  get.set_number(0);
+  v1::TrialDetail detail;
+  ASSERT_TRUE(grid_->GetTrial(Ctx().get(), get, &detail).ok());
+  EXPECT_EQ(detail.trial().state(), v1::TRIAL_COMPLETE);
+  EXPECT_EQ(detail.trial().progress().step(), 20);
+  EXPECT_EQ(detail.trial().progress().total_steps(), 20);
+  EXPECT_EQ(detail.trial().latest_metrics().at("loss/total"), 0.25);
+  EXPECT_EQ(detail.trial().latest_metrics().at("kl"), 0.5);
+  auto stored = server_->store()->ListMetrics(lease.trial_id());
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  // The earlier report's point and these two (ListMetrics orders by name, step).
+  std::vector<std::tuple<std::string, int64_t, double>> rows;
+  for (const auto& point : *stored) rows.emplace_back(point.name, point.step, point.value);
+  EXPECT_EQ(rows, (std::vector<std::tuple<std::string, int64_t, double>>{
+                      {"kl", 20, 0.5}, {"loss/total", 10, 0.5}, {"loss/total", 20, 0.25}}));
+}
+
+TEST_F(CoordinatorV2Test, ACompletionWhoseReportFailsChangesNothing) {
+  const std::string id = Submit(SmallSpec("v2-last-points-bad")).experiment_id();
+  const std::string worker = Register();
+  v1::TrialLease lease = Lease(worker).lease();
+
+  // A bad point: INVALID_ARGUMENT naming it; the trial still runs.
+  v1::CompleteTrialResponse reply;
+  grpc::Status status = worker_->CompleteTrial(
+      Ctx().get(), CompleteWithPoints(worker, lease, {"loss", "bad name!"}, 5), &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("points[1].name"), std::string::npos)
+      << status.error_message();
+  // A bad progress, likewise.
+  v1::CompleteTrialRequest bad_progress = CompleteWithPoints(worker, lease, {"loss"}, 5);
+  bad_progress.mutable_progress()->set_step(-1);
+  status = worker_->CompleteTrial(Ctx().get(), bad_progress, &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("progress.step"), std::string::npos)
+      << status.error_message();
+  // Not the current lease: ABORTED, no point stored, no lease made.
+  v1::TrialLease stale = lease;
+  stale.set_attempt(lease.attempt() + 1);
+  status = worker_->CompleteTrial(Ctx().get(), CompleteWithPoints(worker, stale, {"loss"}, 5),
+                                  &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+
+  EXPECT_TRUE(server_->store()->ListMetrics(lease.trial_id())->empty());
+  auto counts = StateCounts(id);
+  EXPECT_EQ(counts[v1::TRIAL_RUNNING], 1);
+  EXPECT_EQ(counts[v1::TRIAL_WAITING], 3);
 }
 
 TEST_F(CoordinatorV2Test, PreviousAndNewWorkersShareOneGrid) {
