@@ -22,6 +22,7 @@
 #include "bench/bench_util.h"
 #include "proto/client_channel.h"
 #include "proto/gridrun.grpc.pb.h"
+#include "proto/protocol_version.h"
 
 namespace gridrun::bench::sim {
 
@@ -133,9 +134,11 @@ inline int PointsOnComplete(Protocol protocol, int points, int batches) {
 
 // v3 needs a coordinator that says it follows convention 8e.
 inline bool Understands(const v1::RegisterWorkerResponse& registered, Protocol protocol) {
-  if (protocol != Protocol::kV3 || registered.protocol() >= 3) return true;
-  std::cerr << "register: the coordinator answers protocol " << registered.protocol()
-            << "; v3 needs 3 (convention 8e)\n";
+  if (protocol != Protocol::kV3 || registered.protocol() >= kProtocolCompleteTakesPoints) {
+    return true;
+  }
+  std::cerr << "register: the coordinator answers protocol " << registered.protocol() << "; v3 needs "
+            << kProtocolCompleteTakesPoints << " (convention 8e)\n";
   return false;
 }
 

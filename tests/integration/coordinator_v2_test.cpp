@@ -16,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "proto/protocol_version.h"
 #include "tests/integration/coordinator_fixture.h"
 #include "tests/integration/scripted_worker.h"
 
@@ -208,7 +209,7 @@ TEST_F(CoordinatorV2Test, CompleteTrialStoresTheLastPointsAndProgressWithTheComp
   reg.set_device("cpu");
   v1::RegisterWorkerResponse registered;
   ASSERT_TRUE(worker_->RegisterWorker(Ctx().get(), reg, &registered).ok());
-  EXPECT_EQ(registered.protocol(), 3);  // this coordinator follows 8e
+  EXPECT_EQ(registered.protocol(), kProtocolCompleteTakesPoints);  // this coordinator follows 8e
   const std::string worker = registered.worker_id();
   v1::TrialLease lease = Lease(worker).lease();
   v1::ReportMetricsResponse earlier;
